@@ -1,0 +1,44 @@
+//! In-process cost of rendering the default stacks: loading and validating the stack files,
+//! rendering and checking the objects, and printing them.
+//!
+//! `cargo bench --bench render`; the whole-process figure comes from `benches/process`.
+
+// A benchmark that cannot load the defaults has nothing to measure; stopping is right.
+#![allow(clippy::expect_used)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use obsboot::output;
+use obsboot::render::{TemplateSet, render};
+use obsboot::stack::StackSource;
+
+fn default_stacks(c: &mut Criterion) {
+    let templates = TemplateSet::embedded();
+    let platform = StackSource::Embedded
+        .load()
+        .expect("the default stacks load");
+    let selected = platform.select(&[]).expect("every stack");
+    let plan = render(&platform, &selected, &templates).expect("the default stacks render");
+
+    c.bench_function("load stacks", |b| {
+        b.iter(|| black_box(StackSource::Embedded.load().expect("load")));
+    });
+    c.bench_function("render", |b| {
+        b.iter(|| black_box(render(&platform, &selected, &templates).expect("render")));
+    });
+    c.bench_function("to_yaml", |b| {
+        b.iter(|| black_box(output::to_yaml(&plan).expect("yaml")));
+    });
+    c.bench_function("load + render + to_yaml", |b| {
+        b.iter(|| {
+            let platform = StackSource::Embedded.load().expect("load");
+            let selected = platform.select(&[]).expect("select");
+            let plan = render(&platform, &selected, &TemplateSet::embedded()).expect("render");
+            black_box(output::to_yaml(&plan).expect("yaml"))
+        });
+    });
+}
+
+criterion_group!(benches, default_stacks);
+criterion_main!(benches);

@@ -1,0 +1,138 @@
+//! The command line: clap types only. Each subcommand converts its arguments into the
+//! plain parameters of the library and calls it.
+
+mod init;
+mod render;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::Error;
+use crate::render::TemplateSet;
+use crate::stack::StackSource;
+
+const ABOUT: &str = "Stand up observability on a self-managed Kubernetes cluster on EC2";
+
+const LONG_ABOUT: &str = "\
+Stand up observability on a self-managed (kubeadm) Kubernetes cluster on EC2.
+
+obsboot renders four stacks (Linkerd, Prometheus, Grafana and the Bookinfo demo) into
+Kubernetes manifests, pins the workloads you reach from outside onto the control-plane
+node with hostPorts, and derives the security-group ingress rules those ports need from
+the same declaration.
+
+The default stack files are built in; `obsboot init DIR` writes them out for editing,
+and `--stacks DIR` renders your edited set.";
+
+/// The `obsboot` command line.
+#[derive(Debug, Parser)]
+#[command(name = "obsboot", version, about = ABOUT, long_about = LONG_ABOUT)]
+pub struct Cli {
+    /// Options every subcommand takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Log more on standard error: -v for progress, -vv for details.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet", display_order = 100)]
+    pub verbose: u8,
+    /// Log only errors.
+    #[arg(short, long, global = true, display_order = 100)]
+    pub quiet: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the manifests and the ingress plan, touching nothing.
+    Render(render::RenderArgs),
+    /// Write the default stack files (and optionally templates) to a directory for editing.
+    Init(init::InitArgs),
+}
+
+/// Where stacks and templates come from, and which stacks to use.
+#[derive(Debug, Args)]
+pub struct StackArgs {
+    /// Read stack files (cluster.yaml and one file per stack) from DIR instead of the
+    /// built-in defaults.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "OBSBOOT_STACKS",
+        hide_env_values = true
+    )]
+    pub stacks: Option<PathBuf>,
+    /// Read templates from DIR/<stack>/*.yaml.j2 instead of the built-in ones.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "OBSBOOT_TEMPLATES",
+        hide_env_values = true
+    )]
+    pub templates: Option<PathBuf>,
+    /// Use only this stack (repeatable): linkerd, prometheus, grafana, bookinfo.
+    #[arg(long = "stack", value_name = "NAME")]
+    pub only: Vec<String>,
+}
+
+impl StackArgs {
+    fn source(&self) -> StackSource {
+        self.stacks
+            .clone()
+            .map_or(StackSource::Embedded, StackSource::Dir)
+    }
+
+    fn template_set(&self) -> Result<TemplateSet, Error> {
+        Ok(match &self.templates {
+            Some(dir) => TemplateSet::read(dir)?,
+            None => TemplateSet::embedded(),
+        })
+    }
+}
+
+/// Sends logs to standard error, at the level the flags ask for (`OBSBOOT_LOG` overrides).
+pub fn init_tracing(global: &GlobalArgs) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = EnvFilter::try_from_env("OBSBOOT_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("obsboot={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
+
+/// Runs the command `cli` describes.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Render(args) => render::run(&args),
+        Command::Init(args) => init::run(&args),
+    }
+}
+
+/// Writes `text` to standard output. A closed pipe (`obsboot render | head`) is not an error.
+fn print(text: &str) -> Result<(), Error> {
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(Error::Stdout(err)),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,40 @@
+//! The error of a whole command, as `main` reports it.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::output::OutputError;
+use crate::render::RenderError;
+use crate::stack::StackError;
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Loading the stack files failed.
+    #[error(transparent)]
+    Stack(#[from] StackError),
+    /// Rendering failed.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// Writing the rendered output failed.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// Standard output could not be written.
+    #[error("failed to write to standard output")]
+    Stdout(#[source] io::Error),
+    /// `init` would overwrite a file.
+    #[error("\"{}\" already exists; pass --force to overwrite it", path.display())]
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// `init` could not write a file.
+    #[error("failed to write \"{}\"", path.display())]
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+}

@@ -1,0 +1,21 @@
+//! obsboot renders, bootstraps and tears down an observability platform (Bookinfo,
+//! Prometheus, Grafana, Linkerd) on a self-managed Kubernetes cluster on EC2.
+//!
+//! The data flow: stack files ([`stack`]) load into a validated [`stack::Platform`];
+//! [`render`] turns it, with the templates, into a [`plan::Plan`] of checked objects and
+//! ingress rules; [`output`] prints it.
+
+pub mod cli;
+pub mod diagnostic;
+mod embedded;
+mod error;
+pub mod names;
+pub mod output;
+pub mod plan;
+pub mod render;
+pub mod report;
+pub mod source;
+pub mod stack;
+pub mod yaml_tree;
+
+pub use error::Error;

@@ -1,0 +1,322 @@
+//! The naming rules of the Kubernetes API server (`k8s.io/apimachinery/pkg/util/validation`),
+//! so that names are rejected here, with a file and line, rather than at apply time.
+
+/// Why a name was rejected; the message completes "… is not valid: ".
+pub type NameError = String;
+
+fn is_alnum_lower(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit()
+}
+
+fn is_alnum(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+}
+
+/// RFC 1123 label: namespaces, most label-like names. `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, ≤ 63.
+pub fn dns_label(name: &str) -> Result<(), NameError> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name.len() > 63 {
+        return Err(format!(
+            "must be at most 63 characters, found {}",
+            name.len()
+        ));
+    }
+    if !name.chars().all(|c| is_alnum_lower(c) || c == '-') {
+        return Err("must consist of lower case letters, digits and '-'".into());
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Err("must start and end with a lower case letter or digit".into());
+    }
+    Ok(())
+}
+
+/// RFC 1035 label: Service names. Like [`dns_label`] but must start with a letter.
+pub fn dns1035_label(name: &str) -> Result<(), NameError> {
+    dns_label(name)?;
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err("must start with a lower case letter".into());
+    }
+    Ok(())
+}
+
+/// RFC 1123 subdomain: most object names. Dot-separated labels, ≤ 253.
+pub fn dns_subdomain(name: &str) -> Result<(), NameError> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name.len() > 253 {
+        return Err(format!(
+            "must be at most 253 characters, found {}",
+            name.len()
+        ));
+    }
+    if !name
+        .chars()
+        .all(|c| is_alnum_lower(c) || c == '-' || c == '.')
+    {
+        return Err("must consist of lower case letters, digits, '-' and '.'".into());
+    }
+    let edges_ok = |part: &str| part.starts_with(is_alnum_lower) && part.ends_with(is_alnum_lower);
+    if !name.split('.').all(edges_ok) {
+        return Err(
+            "each dot-separated part must start and end with a lower case letter or digit".into(),
+        );
+    }
+    Ok(())
+}
+
+/// Path-segment names (RBAC objects): anything but `.`/`..` and names holding `/` or `%`.
+pub fn path_segment(name: &str) -> Result<(), NameError> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name == "." || name == ".." {
+        return Err(format!("may not be '{name}'"));
+    }
+    if name.contains(['/', '%']) {
+        return Err("may not contain '/' or '%'".into());
+    }
+    Ok(())
+}
+
+/// A qualified name: label and annotation keys, `[prefix/]name`, name ≤ 63 characters of
+/// `[A-Za-z0-9_.-]` starting and ending alphanumeric, prefix a DNS subdomain.
+pub fn qualified_name(key: &str) -> Result<(), NameError> {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    if let Some(prefix) = prefix {
+        dns_subdomain(prefix).map_err(|why| format!("prefix \"{prefix}\" {why}"))?;
+    }
+    if name.is_empty() {
+        return Err("name part must not be empty".into());
+    }
+    if name.len() > 63 {
+        return Err(format!(
+            "name part must be at most 63 characters, found {}",
+            name.len()
+        ));
+    }
+    label_chars(name).map_err(|why| format!("name part {why}"))
+}
+
+/// A label value: empty, or ≤ 63 characters of `[A-Za-z0-9_.-]` starting and ending alphanumeric.
+pub fn label_value(value: &str) -> Result<(), NameError> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    if value.len() > 63 {
+        return Err(format!(
+            "must be at most 63 characters, found {}",
+            value.len()
+        ));
+    }
+    label_chars(value)
+}
+
+fn label_chars(text: &str) -> Result<(), NameError> {
+    if !text
+        .chars()
+        .all(|c| is_alnum(c) || matches!(c, '-' | '_' | '.'))
+    {
+        return Err("must consist of letters, digits, '-', '_' and '.'".into());
+    }
+    if !text.starts_with(is_alnum) || !text.ends_with(is_alnum) {
+        return Err("must start and end with a letter or digit".into());
+    }
+    Ok(())
+}
+
+/// Repository grammar of the distribution reference spec: an optional registry host
+/// (with a dot, a port or `localhost`), then lower-case path components.
+pub fn image_repository(text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if text.len() > 255 {
+        return Err("must be at most 255 characters".into());
+    }
+    if text.contains(['@'])
+        || text
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains(':'))
+    {
+        return Err("must not carry a tag or digest; give the tag separately".into());
+    }
+    let mut parts = text.split('/').peekable();
+    if let Some(first) = parts.peek()
+        && (first.contains(['.', ':']) || *first == "localhost")
+        && text.contains('/')
+    {
+        let host = first.split(':').next().unwrap_or_default();
+        let host_ok = !host.is_empty()
+            && host.split('.').all(|part| {
+                !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        let port_ok = first
+            .split_once(':')
+            .is_none_or(|(_, port)| !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()));
+        if !host_ok || !port_ok {
+            return Err(format!(
+                "registry host \"{first}\" is not a valid host[:port]"
+            ));
+        }
+        parts.next();
+    }
+    for part in parts {
+        if !path_component(part) {
+            return Err(format!(
+                "path component \"{part}\" must be lower case letters and digits, separated by '.', '_', '__' or '-'"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn path_component(part: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if !part.starts_with(alnum) || !part.ends_with(alnum) {
+        return false;
+    }
+    let mut separator = String::new();
+    for c in part.chars() {
+        if alnum(c) {
+            if !matches!(separator.as_str(), "" | "." | "_" | "__")
+                && !separator.chars().all(|s| s == '-')
+            {
+                return false;
+            }
+            separator.clear();
+        } else if matches!(c, '.' | '_' | '-') {
+            separator.push(c);
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+/// An image tag: up to 128 of `[A-Za-z0-9_.-]`, not starting with `.` or `-`.
+pub fn image_tag(text: &str) -> Result<(), String> {
+    let first_ok = text
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !first_ok || text.len() > 128 {
+        return Err("must start with a letter, digit or '_' and be at most 128 characters".into());
+    }
+    if !text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
+        return Err("must consist of letters, digits, '_', '.' and '-'".into());
+    }
+    Ok(())
+}
+
+/// A full image reference: `repository[:tag][@sha256:<64 hex>]`.
+pub fn image_reference(text: &str) -> Result<(), NameError> {
+    let (rest, digest) = match text.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (text, None),
+    };
+    if let Some(digest) = digest {
+        let hex = digest.strip_prefix("sha256:").unwrap_or_default();
+        if hex.len() != 64
+            || !hex
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        {
+            return Err(format!(
+                "digest \"{digest}\" must be sha256: and 64 lower-case hex digits"
+            ));
+        }
+    }
+    // A tag follows the last ':' after the last '/' (a ':' before it is a registry port).
+    let last = rest.rsplit('/').next().unwrap_or_default();
+    let (repository, tag) = match last.rsplit_once(':') {
+        Some((_, tag)) => (&rest[..rest.len() - tag.len() - 1], Some(tag)),
+        None => (rest, None),
+    };
+    image_repository(repository)?;
+    if let Some(tag) = tag {
+        image_tag(tag).map_err(|why| format!("tag \"{tag}\" {why}"))?;
+    } else if digest.is_none() {
+        return Err("has no tag: pin a version, such as :1.2.3".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_labels() {
+        assert!(dns_label("bookinfo").is_ok());
+        assert!(dns_label("a-1").is_ok());
+        assert!(dns_label("9lives").is_ok());
+        assert!(dns_label("").is_err());
+        assert!(dns_label("Book_Info").is_err());
+        assert!(dns_label("-a").is_err());
+        assert!(dns_label("a-").is_err());
+        assert!(dns_label(&"a".repeat(64)).is_err());
+        assert!(dns_label(&"a".repeat(63)).is_ok());
+        assert!(dns1035_label("9lives").is_err());
+        assert!(dns1035_label("lives9").is_ok());
+    }
+
+    #[test]
+    fn subdomains() {
+        assert!(dns_subdomain("servers.policy.linkerd.io").is_ok());
+        assert!(dns_subdomain("productpage-v1").is_ok());
+        assert!(dns_subdomain("a..b").is_err());
+        assert!(dns_subdomain(".a").is_err());
+        assert!(dns_subdomain("a.-b").is_err());
+        assert!(dns_subdomain("UPPER").is_err());
+        assert!(dns_subdomain(&"a".repeat(254)).is_err());
+    }
+
+    #[test]
+    fn path_segments() {
+        assert!(path_segment("system:auth-delegator").is_ok());
+        assert!(path_segment("linkerd-linkerd-identity").is_ok());
+        assert!(path_segment("..").is_err());
+        assert!(path_segment("a/b").is_err());
+        assert!(path_segment("50%").is_err());
+    }
+
+    #[test]
+    fn image_references() {
+        assert!(image_reference("docker.io/istio/examples-bookinfo-details-v1:1.20.3").is_ok());
+        assert!(image_reference("localhost:5000/app:v1").is_ok());
+        assert!(image_reference(&format!("quay.io/p/p@sha256:{}", "a".repeat(64))).is_ok());
+        assert!(image_reference("quay.io/p/p:v1@sha256:1234").is_err());
+        assert!(
+            image_reference("docker.io/istio/details")
+                .unwrap_err()
+                .contains("no tag")
+        );
+        assert!(image_reference("localhost:5000/app").is_err());
+        assert!(image_reference("docker.io/X:1").is_err());
+        assert!(image_reference("x:bad tag").is_err());
+    }
+
+    #[test]
+    fn qualified_names_and_values() {
+        assert!(qualified_name("node-role.kubernetes.io/control-plane").is_ok());
+        assert!(qualified_name("app").is_ok());
+        assert!(qualified_name("app.kubernetes.io/").is_err());
+        assert!(qualified_name("Bad_Prefix/x").is_err());
+        assert!(qualified_name("x/-y").is_err());
+        assert!(qualified_name(&"k".repeat(64)).is_err());
+        assert!(label_value("").is_ok());
+        assert!(label_value("v1.2_3-x").is_ok());
+        assert!(label_value("a b").is_err());
+        assert!(label_value("-a").is_err());
+    }
+}

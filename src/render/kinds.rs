@@ -1,0 +1,238 @@
+//! The built-in kinds obsboot renders: scope, naming rule, apply order, and a round trip
+//! through the k8s-openapi type that catches fields outside the schema.
+
+use k8s_openapi::api::admissionregistration::v1 as admission;
+use k8s_openapi::api::apps::v1 as apps;
+use k8s_openapi::api::batch::v1 as batch;
+use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::api::networking::v1 as networking;
+use k8s_openapi::api::policy::v1 as policy;
+use k8s_openapi::api::rbac::v1 as rbac;
+use k8s_openapi::api::scheduling::v1 as scheduling;
+use k8s_openapi::api::storage::v1 as storage;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
+use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1 as apiregistration;
+use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::trail::{Step, Trail};
+use crate::names;
+use crate::yaml_tree::FieldPath;
+
+/// How the API server validates an object's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameRule {
+    /// RFC 1123 label.
+    Label,
+    /// RFC 1035 label (Services).
+    Label1035,
+    /// RFC 1123 subdomain.
+    Subdomain,
+    /// Path segment (RBAC objects).
+    PathSegment,
+}
+
+impl NameRule {
+    /// Checks `name` against the rule.
+    pub fn check(self, name: &str) -> Result<(), String> {
+        match self {
+            Self::Label => names::dns_label(name),
+            Self::Label1035 => names::dns1035_label(name),
+            Self::Subdomain => names::dns_subdomain(name),
+            Self::PathSegment => names::path_segment(name),
+        }
+    }
+}
+
+/// What obsboot knows about a built-in kind.
+pub struct KindInfo {
+    /// `group/version` (or `v1`).
+    pub api_version: &'static str,
+    /// The kind.
+    pub kind: &'static str,
+    /// Whether objects live in a namespace.
+    pub namespaced: bool,
+    /// The naming rule.
+    pub names: NameRule,
+    /// Deserializes into the typed struct and serializes back: errors name the bad field;
+    /// fields the schema lacks are absent from the result.
+    pub normalize: fn(&Value) -> Result<Value, serde_path_to_error::Error<serde_json::Error>>,
+}
+
+/// Scope of a k8s-openapi resource as a constant.
+trait Scope {
+    const NAMESPACED: bool;
+}
+
+impl Scope for NamespaceResourceScope {
+    const NAMESPACED: bool = true;
+}
+
+impl Scope for ClusterResourceScope {
+    const NAMESPACED: bool = false;
+}
+
+fn normalize<T: DeserializeOwned + Serialize>(
+    value: &Value,
+) -> Result<Value, serde_path_to_error::Error<serde_json::Error>> {
+    let typed: T = super::object::from_value(value)?;
+    serde_json::to_value(&typed).or_else(|_| {
+        // Only to name the field: serializing a value that deserialized does not fail.
+        let mut track = serde_path_to_error::Track::new();
+        let serializer =
+            serde_path_to_error::Serializer::new(serde_json::value::Serializer, &mut track);
+        T::serialize(&typed, serializer)
+            .map_err(|err| serde_path_to_error::Error::new(track.path(), err))
+    })
+}
+
+macro_rules! kinds {
+    ($($ty:ty => $rule:ident),* $(,)?) => {
+        &[$(KindInfo {
+            api_version: <$ty as Resource>::API_VERSION,
+            kind: <$ty as Resource>::KIND,
+            namespaced: <<$ty as Resource>::Scope as Scope>::NAMESPACED,
+            names: NameRule::$rule,
+            normalize: normalize::<$ty>,
+        }),*]
+    };
+}
+
+/// The built-in kinds, in the order Helm installs them (namespaces and policies first,
+/// identities and configuration, storage, CRDs and RBAC, services, workloads, webhooks last).
+static KINDS: &[KindInfo] = kinds![
+    scheduling::PriorityClass => Subdomain,
+    core::Namespace => Label,
+    networking::NetworkPolicy => Subdomain,
+    core::ResourceQuota => Subdomain,
+    core::LimitRange => Subdomain,
+    policy::PodDisruptionBudget => Subdomain,
+    core::ServiceAccount => Subdomain,
+    core::Secret => Subdomain,
+    core::ConfigMap => Subdomain,
+    storage::StorageClass => Subdomain,
+    core::PersistentVolume => Subdomain,
+    core::PersistentVolumeClaim => Subdomain,
+    apiextensions::CustomResourceDefinition => Subdomain,
+    rbac::ClusterRole => PathSegment,
+    rbac::ClusterRoleBinding => PathSegment,
+    rbac::Role => PathSegment,
+    rbac::RoleBinding => PathSegment,
+    core::Service => Label1035,
+    apps::DaemonSet => Subdomain,
+    core::Pod => Subdomain,
+    apps::Deployment => Subdomain,
+    apps::StatefulSet => Subdomain,
+    batch::Job => Subdomain,
+    batch::CronJob => Subdomain,
+    networking::IngressClass => Subdomain,
+    networking::Ingress => Subdomain,
+    apiregistration::APIService => Subdomain,
+    admission::MutatingWebhookConfiguration => Subdomain,
+    admission::ValidatingWebhookConfiguration => Subdomain,
+];
+
+/// The built-in kind `kind` served as `api_version`, and its apply rank.
+pub fn builtin(api_version: &str, kind: &str) -> Option<(usize, &'static KindInfo)> {
+    KINDS
+        .iter()
+        .enumerate()
+        .find(|(_, info)| info.api_version == api_version && info.kind == kind)
+}
+
+/// The `apiVersion` under which a built-in `kind` is served, for "did you mean" hints.
+pub fn served_as(kind: &str) -> Option<&'static str> {
+    KINDS
+        .iter()
+        .find(|info| info.kind == kind)
+        .map(|info| info.api_version)
+}
+
+/// The apply rank of custom resources: after every built-in kind.
+pub const CUSTOM_RANK: usize = KINDS.len();
+
+/// Paths of the fields of `original` that `normalized` lacks: what the schema does not know.
+/// `null` values are treated as absent.
+pub fn unknown_fields(original: &Value, normalized: &Value) -> Vec<FieldPath> {
+    let mut found = Vec::new();
+    diff(original, normalized, &mut Trail::default(), &mut found);
+    found
+}
+
+fn diff<'a>(
+    original: &'a Value,
+    normalized: &Value,
+    trail: &mut Trail<'a>,
+    found: &mut Vec<FieldPath>,
+) {
+    match (original, normalized) {
+        (Value::Object(left), Value::Object(right)) => {
+            for (key, value) in left.iter().filter(|(_, value)| !value.is_null()) {
+                match right.get(key) {
+                    Some(other) => {
+                        trail.within(Step::Key(key), |trail| diff(value, other, trail, found));
+                    }
+                    None => found.push(trail.path_to(key)),
+                }
+            }
+        }
+        (Value::Array(left), Value::Array(right)) => {
+            for (index, (value, other)) in left.iter().zip(right).enumerate() {
+                trail.within(Step::Index(index), |trail| diff(value, other, trail, found));
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn knows_scope_rule_and_order() {
+        let (namespace_rank, namespace) = builtin("v1", "Namespace").unwrap();
+        assert!(!namespace.namespaced);
+        assert_eq!(namespace.names, NameRule::Label);
+        let (deployment_rank, deployment) = builtin("apps/v1", "Deployment").unwrap();
+        assert!(deployment.namespaced);
+        let (service_rank, _) = builtin("v1", "Service").unwrap();
+        assert!(namespace_rank < service_rank && service_rank < deployment_rank);
+        assert!(builtin("extensions/v1beta1", "Deployment").is_none());
+        assert_eq!(served_as("Deployment"), Some("apps/v1"));
+        assert_eq!(
+            builtin("rbac.authorization.k8s.io/v1", "ClusterRole")
+                .unwrap()
+                .1
+                .names,
+            NameRule::PathSegment
+        );
+    }
+
+    #[test]
+    fn round_trip_reveals_unknown_fields() {
+        let (_, info) = builtin("v1", "Service").unwrap();
+        let original = json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "a", "labelz": {"x": "y"}, "annotations": null},
+            "spec": {"ports": [{"port": 80, "protocoll": "TCP"}], "selector": {"app": "a"}}
+        });
+        let normalized = (info.normalize)(&original).unwrap();
+        let unknown: Vec<String> = unknown_fields(&original, &normalized)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(unknown, ["metadata.labelz", "spec.ports[0].protocoll"]);
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        let (_, info) = builtin("apps/v1", "Deployment").unwrap();
+        let bad = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a"}, "spec": {"replicas": "one", "selector": {}, "template": {}}});
+        let err = (info.normalize)(&bad).unwrap_err();
+        assert_eq!(err.path().to_string(), "spec.replicas");
+    }
+}

@@ -1,0 +1,145 @@
+//! Rendering, a pure offline step: stacks + templates → checked objects with placement,
+//! exposure and ownership applied, in apply order, plus the ingress plan.
+
+mod checks;
+mod kinds;
+mod labels;
+mod namespaces;
+mod object;
+mod placement;
+mod templates;
+mod trail;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::PathBuf;
+
+use minijinja::value::{Serde, Value as Context};
+use serde::Serialize;
+
+pub use labels::{MANAGED_BY, MANAGER, STACK_LABEL, STACKS_ANNOTATION};
+pub use object::{Object, ObjectKey, Origin};
+pub use templates::TemplateSet;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::plan::{IngressPlan, Plan};
+use crate::stack::{Platform, Stack, Workload};
+
+/// Why rendering failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The templates directory could not be read.
+    #[error("failed to read templates from \"{}\"", path.display())]
+    ReadTemplates {
+        /// What could not be read.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A template failed, or what it rendered is not a valid set of objects.
+    #[error("{0}")]
+    Invalid(Diagnostics),
+}
+
+impl From<Diagnostic> for RenderError {
+    fn from(diagnostic: Diagnostic) -> Self {
+        Self::Invalid(Diagnostics(vec![diagnostic]))
+    }
+}
+
+impl From<Vec<Diagnostic>> for RenderError {
+    fn from(diagnostics: Vec<Diagnostic>) -> Self {
+        Self::Invalid(Diagnostics(diagnostics))
+    }
+}
+
+/// Renders the `selected` stacks of `platform` with `templates`.
+pub fn render(
+    platform: &Platform,
+    selected: &[&Stack],
+    templates: &TemplateSet,
+) -> Result<Plan, RenderError> {
+    let mut objects = namespaces::build(&platform.stacks, selected)?;
+    let env = templates.environment()?;
+    for stack in selected {
+        let context = context(platform, stack);
+        for name in templates.manifests(stack.kind) {
+            objects.extend(templates.render(&env, name, &context, stack.kind)?);
+        }
+    }
+    let known_namespaces: BTreeSet<String> = platform
+        .stacks
+        .iter()
+        .map(|s| s.namespace.to_string())
+        .collect();
+    let ranks = checks::check(&mut objects, &known_namespaces)?;
+    let errors = placement::apply(&mut objects, selected, &platform.cluster);
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    for object in &mut objects {
+        labels::own(object).map_err(|err| {
+            Diagnostic::new(
+                object.origin.at(&crate::yaml_tree::FieldPath::root()),
+                format!("failed to label {}: {err}", object.key),
+            )
+        })?;
+    }
+    let mut ranked: Vec<(usize, Object)> = ranks.into_iter().zip(objects).collect();
+    ranked.sort_by(|(rank_a, a), (rank_b, b)| order(a, *rank_a).cmp(&order(b, *rank_b)));
+    Ok(Plan {
+        stacks: selected.iter().map(|stack| stack.kind).collect(),
+        objects: ranked.into_iter().map(|(_, object)| object).collect(),
+        ingress: IngressPlan::derive(selected),
+    })
+}
+
+/// Apply order: namespaces, then CRDs, then by phase, kind, namespace and name.
+fn order(object: &Object, rank: usize) -> impl Ord + '_ {
+    let class = match (object.key.group.as_str(), object.key.kind.as_str()) {
+        ("", "Namespace") => 0,
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => 1,
+        _ => 2,
+    };
+    (
+        class,
+        object.stack.phase(),
+        rank,
+        &object.key.namespace,
+        &object.key.name,
+    )
+}
+
+/// What a stack's templates see.
+fn context(platform: &Platform, stack: &Stack) -> Context {
+    #[derive(Serialize)]
+    struct StackRef<'a> {
+        namespace: &'a str,
+    }
+    let workloads: BTreeMap<&str, &Workload> = stack
+        .workloads
+        .iter()
+        .map(|w| (w.name.as_str(), w))
+        .collect();
+    let stacks: BTreeMap<&str, StackRef<'_>> = platform
+        .stacks
+        .iter()
+        .map(|s| {
+            (
+                s.name(),
+                StackRef {
+                    namespace: s.namespace.as_str(),
+                },
+            )
+        })
+        .collect();
+    minijinja::context! {
+        stack => stack.name(),
+        namespace => stack.namespace.as_str(),
+        spec => Context::from(Serde(&stack.spec)),
+        workloads => Context::from(Serde(&workloads)),
+        cluster => Context::from(Serde(&platform.cluster)),
+        stacks => Context::from(Serde(&stacks)),
+    }
+}

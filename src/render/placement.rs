@@ -1,0 +1,315 @@
+//! Placement and exposure, applied by typed edits of every rendered pod template: node
+//! selector and tolerations from the workload's placement, host ports from its exposures
+//! (and from nowhere else), and the `Recreate` strategy a pinned host-port Deployment needs.
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, DeploymentStrategy, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{PodSpec, Toleration};
+
+use super::object::Object;
+use crate::diagnostic::Diagnostic;
+use crate::stack::{Cluster, Placement, Stack, Workload};
+use crate::yaml_tree::FieldPath;
+
+/// A rendered object that carries a pod template. Short-lived: read, edited, written back.
+#[allow(clippy::large_enum_variant)]
+enum PodOwner {
+    Deployment(Deployment),
+    DaemonSet(DaemonSet),
+    StatefulSet(StatefulSet),
+    Job(Job),
+    CronJob(CronJob),
+}
+
+impl PodOwner {
+    /// The kinds that carry a pod template.
+    const KINDS: [&'static str; 5] = ["Deployment", "DaemonSet", "StatefulSet", "Job", "CronJob"];
+
+    fn read(object: &Object) -> Option<Self> {
+        match object.key.kind.as_str() {
+            "Deployment" => object.typed().ok().map(Self::Deployment),
+            "DaemonSet" => object.typed().ok().map(Self::DaemonSet),
+            "StatefulSet" => object.typed().ok().map(Self::StatefulSet),
+            "Job" => object.typed().ok().map(Self::Job),
+            "CronJob" => object.typed().ok().map(Self::CronJob),
+            _ => None,
+        }
+    }
+
+    fn write(&self, object: &mut Object) -> Result<(), serde_json::Error> {
+        match self {
+            Self::Deployment(typed) => object.set_typed(typed),
+            Self::DaemonSet(typed) => object.set_typed(typed),
+            Self::StatefulSet(typed) => object.set_typed(typed),
+            Self::Job(typed) => object.set_typed(typed),
+            Self::CronJob(typed) => object.set_typed(typed),
+        }
+    }
+
+    /// Where the pod spec sits in the object.
+    fn pod_path(&self) -> FieldPath {
+        let spec = FieldPath::root().key("spec");
+        match self {
+            Self::CronJob(_) => spec
+                .key("jobTemplate")
+                .key("spec")
+                .key("template")
+                .key("spec"),
+            _ => spec.key("template").key("spec"),
+        }
+    }
+
+    fn pod_spec(&mut self) -> Option<&mut PodSpec> {
+        match self {
+            Self::Deployment(d) => d.spec.as_mut()?.template.spec.as_mut(),
+            Self::DaemonSet(d) => d.spec.as_mut()?.template.spec.as_mut(),
+            Self::StatefulSet(s) => s.spec.as_mut()?.template.spec.as_mut(),
+            Self::Job(j) => j.spec.as_mut()?.template.spec.as_mut(),
+            Self::CronJob(c) => c
+                .spec
+                .as_mut()?
+                .job_template
+                .spec
+                .as_mut()?
+                .template
+                .spec
+                .as_mut(),
+        }
+    }
+
+    /// Replicas of a single-template workload that runs a fixed number of pods.
+    fn replicas(&self) -> Option<i32> {
+        match self {
+            Self::Deployment(d) => Some(d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
+            Self::StatefulSet(s) => Some(s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
+            _ => None,
+        }
+    }
+}
+
+/// Applies each workload's placement and exposures to the objects of `stacks`. Every declared
+/// workload must be rendered; every rendered pod template gets a placement (`anywhere` unless
+/// declared).
+pub fn apply(objects: &mut [Object], stacks: &[&Stack], cluster: &Cluster) -> Vec<Diagnostic> {
+    let mut errors = Vec::new();
+    for stack in stacks {
+        let owners: Vec<usize> = (0..objects.len())
+            .filter(|&i| {
+                objects[i].stack == stack.kind
+                    && PodOwner::KINDS.contains(&objects[i].key.kind.as_str())
+            })
+            .collect();
+        for workload in &stack.workloads {
+            let matching = owners
+                .iter()
+                .filter(|&&i| objects[i].key.name == workload.name.as_str())
+                .count();
+            if matching != 1 {
+                let rendered: Vec<String> =
+                    owners.iter().map(|&i| objects[i].key.to_string()).collect();
+                errors.push(
+                    Diagnostic::new(
+                        workload.at.clone(),
+                        if matching == 0 {
+                            format!("workload \"{}\" is declared, but stack {} renders no Deployment, DaemonSet, StatefulSet, Job or CronJob of that name", workload.name, stack.name())
+                        } else {
+                            format!("workload \"{}\" names {matching} rendered objects; rename one of them", workload.name)
+                        },
+                    )
+                    .help(if rendered.is_empty() { "this stack renders no workloads".to_owned() } else { format!("its workloads are: {}", rendered.join(", ")) }),
+                );
+            }
+        }
+        for &index in &owners {
+            let declared = stack
+                .workloads
+                .iter()
+                .find(|w| w.name.as_str() == objects[index].key.name);
+            place(&mut objects[index], declared, cluster, &mut errors);
+        }
+    }
+    errors
+}
+
+fn place(
+    object: &mut Object,
+    declared: Option<&Workload>,
+    cluster: &Cluster,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let Some(mut owner) = PodOwner::read(object) else {
+        return;
+    };
+    let pod_path = owner.pod_path();
+    let replicas = owner.replicas();
+    let Some(pod) = owner.pod_spec() else { return };
+    let before = errors.len();
+    refuse_template_host_ports(object, pod, &pod_path, errors);
+    let placement = declared.map_or(Placement::Anywhere, |w| w.placement);
+    let mut opened = Vec::new();
+    for exposure in declared.iter().flat_map(|w| &w.exposures) {
+        let wanted = i32::from(exposure.container_port.value.get());
+        let port = pod
+            .containers
+            .iter_mut()
+            .flat_map(|c| c.ports.iter_mut().flatten())
+            .find(|p| {
+                p.container_port == wanted
+                    && p.protocol.as_deref().is_none_or(|proto| proto == "TCP")
+            });
+        if let Some(port) = port {
+            port.host_port = Some(i32::from(exposure.host_port.value.get()));
+            opened.push(exposure.host_port.value);
+        } else {
+            let ports: Vec<String> = pod
+                .containers
+                .iter()
+                .flat_map(|c| {
+                    c.ports
+                        .iter()
+                        .flatten()
+                        .map(move |p| format!("{} in container {}", p.container_port, c.name))
+                })
+                .collect();
+            errors.push(
+                Diagnostic::new(
+                    exposure.container_port.at.clone(),
+                    format!("{} has no TCP container port {wanted}", object.key),
+                )
+                .help(if ports.is_empty() {
+                    "its containers declare no ports".to_owned()
+                } else {
+                    format!("its container ports are: {}", ports.join(", "))
+                }),
+            );
+        }
+    }
+    match placement {
+        Placement::ControlPlane => {
+            pin(object, pod, &pod_path, cluster, errors);
+            tolerate(pod, cluster);
+        }
+        Placement::AllNodes => tolerate(pod, cluster),
+        Placement::Anywhere => {}
+    }
+    if let (Some(first), Placement::ControlPlane) = (opened.first(), placement) {
+        match replicas {
+            Some(n) if n > 1 => errors.push(
+                Diagnostic::new(
+                    declared.and_then(|w| w.exposures.first()).map_or_else(|| object.origin.at(&pod_path), |e| e.host_port.at.clone()),
+                    format!(
+                        "{} runs {n} replicas on the one control-plane node, but only one pod there can bind host port {first}",
+                        object.key
+                    ),
+                )
+                .help("render it with `replicas: 1`"),
+            ),
+            _ => {
+                if let PodOwner::Deployment(deployment) = &mut owner
+                    && let Some(spec) = deployment.spec.as_mut()
+                {
+                    // A rolling update would start the new pod before stopping the old one;
+                    // it can never bind the host port on the only node it may run on.
+                    spec.strategy = Some(DeploymentStrategy { type_: Some("Recreate".into()), rolling_update: None });
+                }
+            }
+        }
+    }
+    if errors.len() == before
+        && let Err(err) = owner.write(object)
+    {
+        errors.push(Diagnostic::new(
+            object.origin.at(&FieldPath::root()),
+            format!("failed to write {}: {err}", object.key),
+        ));
+    }
+}
+
+/// Host ports come only from `expose` in a stack file: one declaration yields both the
+/// port and its security-group rule. (Host-network pods bind node ports by nature and are
+/// not affected.)
+fn refuse_template_host_ports(
+    object: &Object,
+    pod: &PodSpec,
+    pod_path: &FieldPath,
+    errors: &mut Vec<Diagnostic>,
+) {
+    if pod.host_network == Some(true) {
+        return;
+    }
+    let none = Vec::new();
+    let lists = [
+        ("containers", &pod.containers),
+        (
+            "initContainers",
+            pod.init_containers.as_ref().unwrap_or(&none),
+        ),
+    ];
+    for (list, containers) in lists {
+        for (ci, container) in containers.iter().enumerate() {
+            for (pi, port) in container.ports.iter().flatten().enumerate() {
+                if let Some(host_port) = port.host_port {
+                    let path = pod_path
+                        .key(list)
+                        .index(ci)
+                        .key("ports")
+                        .index(pi)
+                        .key("hostPort");
+                    errors.push(
+                        Diagnostic::new(object.origin.at(&path), format!("{} sets hostPort {host_port} in its template", object.key))
+                            .field(path.to_string())
+                            .help("declare it under `workloads.<name>.expose` in the stack file instead, so the security-group rule follows from the same declaration"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn pin(
+    object: &Object,
+    pod: &mut PodSpec,
+    pod_path: &FieldPath,
+    cluster: &Cluster,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let selector = pod.node_selector.get_or_insert_with(Default::default);
+    for (key, value) in &cluster.node_selector {
+        match selector.get(key.as_str()) {
+            Some(existing) if existing != value.as_str() => {
+                let path = pod_path.key("nodeSelector").key(key);
+                errors.push(
+                    Diagnostic::new(
+                        object.origin.at(&path),
+                        format!("{} selects {key}={existing}, but placement control-plane needs {key}={value}", object.key),
+                    )
+                    .field(path.to_string()),
+                );
+            }
+            _ => {
+                selector.insert(key.to_string(), value.to_string());
+            }
+        }
+    }
+}
+
+fn tolerate(pod: &mut PodSpec, cluster: &Cluster) {
+    let tolerations = pod.tolerations.get_or_insert_with(Vec::new);
+    for taint in &cluster.taints {
+        let covered = tolerations.iter().any(|t| {
+            t.key.as_deref() == Some(taint.key.as_str())
+                && t.operator.as_deref() == Some("Exists")
+                && t.effect
+                    .as_deref()
+                    .is_none_or(|effect| effect == taint.effect.as_str())
+        });
+        if !covered {
+            tolerations.push(Toleration {
+                key: Some(taint.key.to_string()),
+                operator: Some("Exists".into()),
+                effect: Some(taint.effect.as_str().into()),
+                ..Toleration::default()
+            });
+        }
+    }
+}

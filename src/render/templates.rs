@@ -1,0 +1,236 @@
+//! Templates (`templates/<stack>/*.yaml.j2`), rendered strictly by minijinja: an undefined
+//! value is an error that points at the expression. The output is parsed back into objects.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value as Context};
+use serde::Deserialize;
+
+use super::RenderError;
+use super::object::{Object, Origin};
+use crate::diagnostic::Diagnostic;
+use crate::source::{self, Location, SourceFile, Span};
+use crate::stack::StackKind;
+use crate::yaml_tree;
+
+/// Suffix of the templates that render manifests; other files (macros) are only imported.
+const MANIFEST_SUFFIX: &str = ".yaml.j2";
+
+/// A set of template files, keyed by their name below the templates directory
+/// (`bookinfo/deployments.yaml.j2`).
+#[derive(Debug, Clone)]
+pub struct TemplateSet {
+    files: Vec<(String, Arc<SourceFile>)>,
+}
+
+impl TemplateSet {
+    /// The templates compiled into the binary.
+    pub fn embedded() -> Self {
+        Self::new(crate::embedded::templates(), Path::new("templates"))
+    }
+
+    /// The templates below `dir` (`DIR/<stack>/<file>`).
+    pub fn read(dir: &Path) -> Result<Self, RenderError> {
+        let files = source::read_dir(dir, 2)
+            .map_err(|(path, source)| RenderError::ReadTemplates { path, source })?;
+        Ok(Self::new(files, dir))
+    }
+
+    fn new(files: Vec<Arc<SourceFile>>, root: &Path) -> Self {
+        let files = files
+            .into_iter()
+            .filter_map(|file| {
+                let name = file
+                    .path
+                    .strip_prefix(root)
+                    .ok()?
+                    .to_str()?
+                    .replace('\\', "/");
+                Some((name, file))
+            })
+            .collect();
+        Self { files }
+    }
+
+    /// A minijinja environment holding every template: undefined values are errors, no
+    /// auto-escaping (values are quoted explicitly with `tojson`), Jinja block whitespace
+    /// trimmed so that block tags do not leave blank lines in YAML.
+    pub fn environment(&self) -> Result<Environment<'_>, Diagnostic> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|_| AutoEscape::None);
+        let syntax = minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .map_err(|err| self.diagnostic(&err))?;
+        env.set_syntax(syntax);
+        for (name, file) in &self.files {
+            env.add_template(name, &file.text)
+                .map_err(|err| self.diagnostic(&err))?;
+        }
+        Ok(env)
+    }
+
+    /// The manifest templates of `stack`, by name.
+    pub fn manifests(&self, stack: StackKind) -> impl Iterator<Item = &str> {
+        let prefix = format!("{}/", stack.name());
+        self.files
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .filter(move |name| name.starts_with(&prefix) && name.ends_with(MANIFEST_SUFFIX))
+    }
+
+    fn file(&self, name: &str) -> Option<&Arc<SourceFile>> {
+        self.files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, file)| file)
+    }
+
+    /// Renders the template `name` with `context` and parses its documents into objects of
+    /// `stack`.
+    pub fn render(
+        &self,
+        env: &Environment<'_>,
+        name: &str,
+        context: &Context,
+        stack: StackKind,
+    ) -> Result<Vec<Object>, Diagnostic> {
+        let text = env
+            .get_template(name)
+            .and_then(|template| template.render(context))
+            .map_err(|err| self.diagnostic(&err))?;
+        let shown = self
+            .file(name)
+            .map_or_else(|| name.into(), |file| file.path.clone());
+        let rendered = SourceFile::new(format!("{} (rendered)", shown.display()), text);
+        let output_help =
+            "line numbers refer to the template's output, shown above, not to the template itself";
+        let trees = yaml_tree::parse_stream(&rendered)
+            .map_err(|diagnostic| diagnostic.help(output_help))?;
+        let mut objects = Vec::new();
+        if trees.is_empty() {
+            return Ok(objects);
+        }
+        let documents = serde_yaml::Deserializer::from_str(&rendered.text);
+        for (document, tree) in documents.zip(trees) {
+            let Some(tree) = tree else { continue };
+            let value = serde_json::Value::deserialize(document).map_err(|err| {
+                let (line, col) = err
+                    .location()
+                    .map_or((tree.span.line, 1), |at| (at.line(), at.column()));
+                Diagnostic::new(
+                    Location::new(&rendered, Span::new(line, col, 1)),
+                    format!("the rendered YAML is not valid: {err}"),
+                )
+                .help(output_help)
+            })?;
+            if value.is_null() {
+                continue;
+            }
+            let origin = Origin::Template {
+                rendered: Arc::clone(&rendered),
+                tree: Arc::new(tree),
+            };
+            objects.push(Object::new(value, origin, stack)?);
+        }
+        Ok(objects)
+    }
+
+    /// Turns a minijinja error into a diagnostic at the failing expression.
+    fn diagnostic(&self, err: &minijinja::Error) -> Diagnostic {
+        let file = err.name().and_then(|name| self.file(name));
+        let Some(file) = file else {
+            return Diagnostic::new(
+                Location::new(&SourceFile::new("templates", ""), Span::new(1, 1, 1)),
+                err.to_string(),
+            );
+        };
+        // minijinja points at the failing part of an expression (`.images.tga`); widen the
+        // range back over the dotted name it belongs to (`spec.images.tga`).
+        let range = err.range().map(|range| {
+            let head = file.text.get(..range.start).unwrap_or_default();
+            let name =
+                head.trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+            name.len()..range.end
+        });
+        let span = match range.clone() {
+            Some(range) => span_of(&file.text, range),
+            None => Span::new(err.line().unwrap_or(1), 1, 1),
+        };
+        let expression = range
+            .and_then(|range| file.text.get(range))
+            .unwrap_or_default();
+        let message = match (err.kind(), expression) {
+            (ErrorKind::UndefinedError, expr) if !expr.is_empty() => {
+                format!("`{expr}` is undefined")
+            }
+            (kind, _) => match err.detail() {
+                Some(detail) => format!("{kind}: {detail}"),
+                None => kind.to_string(),
+            },
+        };
+        let diagnostic = Diagnostic::new(Location::new(file, span), message);
+        match err.kind() {
+            ErrorKind::UndefinedError => diagnostic.help(
+                "the template context holds: stack, namespace, spec, workloads, cluster, stacks",
+            ),
+            _ => diagnostic,
+        }
+    }
+}
+
+/// Line, column and length of the byte `range` of `text`.
+fn span_of(text: &str, range: std::ops::Range<usize>) -> Span {
+    let before = text.get(..range.start).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
+    let len = text
+        .get(range)
+        .map_or(1, |s| s.lines().next().unwrap_or_default().chars().count());
+    Span::new(line, col, len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The trees and serde_yaml's documents are paired by position: both parsers must see
+    /// the same documents in every layout a template can produce.
+    #[test]
+    fn both_parsers_count_the_same_documents() {
+        for text in [
+            "",
+            "# only a comment\n",
+            "a: 1\n",
+            "---\na: 1\n",
+            "# c\n---\na: 1\n---\n",
+            "---\n---\na: 1\n---\n\n---\nb: 2\n",
+            "a: 1\n---\n# between\n---\nb: 2\n...\n",
+        ] {
+            let file = SourceFile::new("t.yaml", text);
+            let trees = yaml_tree::parse_stream(&file).unwrap().len();
+            let documents = serde_yaml::Deserializer::from_str(text).count();
+            // A stream without documents is one null document to serde_yaml, none to the
+            // tree; `render` returns early for it.
+            let expected = if trees == 0 { 1 } else { trees };
+            assert_eq!(documents, expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn spans_from_byte_ranges() {
+        let text = "a: 1\nb: {{ x.y }}\n";
+        let start = text.find("x.y").unwrap();
+        assert_eq!(span_of(text, start..start + 3), Span::new(2, 7, 3));
+    }
+}

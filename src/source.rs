@@ -1,0 +1,172 @@
+//! Text files the tool reads (stack files, templates), whether from disk or embedded in the
+//! binary, and positions inside them.
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One text file, with the path it is shown under in messages.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SourceFile {
+    /// Where the file came from, as the user should read it (`stacks/bookinfo.yaml`).
+    pub path: PathBuf,
+    /// The whole text.
+    pub text: String,
+}
+
+impl SourceFile {
+    /// A shared handle to a new file.
+    pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Arc<Self> {
+        Arc::new(Self {
+            path: path.into(),
+            text: text.into(),
+        })
+    }
+
+    /// The 1-based line `line`, without its line break; empty past the end.
+    pub fn line(&self, line: usize) -> &str {
+        self.text
+            .lines()
+            .nth(line.saturating_sub(1))
+            .unwrap_or_default()
+    }
+
+    /// The file name without directories, for sorting and matching.
+    pub fn file_name(&self) -> &str {
+        self.path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or_default()
+    }
+}
+
+/// A position in a file: 1-based line and column (in characters), and a length to underline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Span {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, counted in characters.
+    pub col: usize,
+    /// How many characters to underline (at least one is shown).
+    pub len: usize,
+}
+
+impl Span {
+    /// A span of `len` characters at `line`:`col`.
+    pub fn new(line: usize, col: usize, len: usize) -> Self {
+        Self { line, col, len }
+    }
+}
+
+/// Reads every regular file under `dir`, at most `depth` levels deep (1: only `dir` itself),
+/// sorted by path. Hidden entries (`.name`) are skipped. Errors carry the path that failed.
+pub fn read_dir(dir: &Path, depth: usize) -> Result<Vec<Arc<SourceFile>>, (PathBuf, io::Error)> {
+    let mut files = Vec::new();
+    let entries = fs::read_dir(dir).map_err(|err| (dir.to_path_buf(), err))?;
+    let mut paths = entries
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| (dir.to_path_buf(), err))?;
+    paths.sort();
+    for path in paths {
+        if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'))
+        {
+            continue;
+        }
+        if path.is_dir() {
+            if depth > 1 {
+                files.extend(read_dir(&path, depth - 1)?);
+            }
+        } else {
+            let text = fs::read_to_string(&path).map_err(|err| (path.clone(), err))?;
+            files.push(SourceFile::new(path, text));
+        }
+    }
+    Ok(files)
+}
+
+/// A span inside a particular file.
+#[derive(Debug, Clone)]
+pub struct Location {
+    /// The file.
+    pub file: Arc<SourceFile>,
+    /// Where in it.
+    pub span: Span,
+}
+
+impl Location {
+    /// The location `span` in `file`.
+    pub fn new(file: &Arc<SourceFile>, span: Span) -> Self {
+        Self {
+            file: Arc::clone(file),
+            span,
+        }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.file.path
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}",
+            self.file.path.display(),
+            self.span.line,
+            self.span.col
+        )
+    }
+}
+
+/// A value together with where it was written.
+#[derive(Debug, Clone)]
+pub struct Located<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written.
+    pub at: Location,
+}
+
+impl<T> Located<T> {
+    /// Pairs `value` with `at`.
+    pub fn new(value: T, at: Location) -> Self {
+        Self { value, at }
+    }
+}
+
+impl<T> std::ops::Deref for Located<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_is_one_based_and_tolerates_overflow() {
+        let file = SourceFile::new("a.yaml", "one\ntwo\n");
+        assert_eq!(file.line(1), "one");
+        assert_eq!(file.line(2), "two");
+        assert_eq!(file.line(9), "");
+        assert_eq!(file.file_name(), "a.yaml");
+    }
+
+    #[test]
+    fn location_displays_path_line_col() {
+        let file = SourceFile::new("stacks/x.yaml", "a: 1\n");
+        let at = Location::new(&file, Span::new(1, 4, 1));
+        assert_eq!(at.to_string(), "stacks/x.yaml:1:4");
+    }
+}

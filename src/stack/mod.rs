@@ -1,0 +1,188 @@
+//! Stack files: their types, loading with located errors, and validation into a [`Platform`].
+
+mod bookinfo;
+mod cluster;
+mod fields;
+mod kind;
+mod load;
+mod spec;
+mod workload;
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use bookinfo::{BookinfoImages, BookinfoSpec};
+pub use cluster::{Cluster, Taint};
+pub use fields::{
+    Cidr, DnsLabel, ImageRepository, ImageTag, LabelKey, LabelValue, ObjectName, Placement, Port,
+    Region, RuleDescription, SecurityGroupRef, TaintEffect,
+};
+pub use kind::StackKind;
+pub use load::load;
+pub use spec::{NamespaceMeta, PodSecurity, Spec};
+pub use workload::{Exposure, Workload};
+
+use crate::diagnostic::Diagnostics;
+use crate::source::{Located, SourceFile};
+
+/// Why the stack files could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    /// The stacks directory could not be listed.
+    #[error("failed to read stack directory \"{}\"", path.display())]
+    ReadDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A stack file could not be read.
+    #[error("failed to read stack file \"{}\"", path.display())]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The directory holds no stack files.
+    #[error("no stack files (*.yaml) in {origin}")]
+    NoFiles {
+        /// Where we looked.
+        origin: String,
+    },
+    /// One or more stack files are invalid; each diagnostic points into a file.
+    #[error("{0}")]
+    Invalid(Diagnostics),
+    /// No file describes the cluster.
+    #[error(
+        "no stack file in {origin} has `kind: Cluster`; the cluster file says which node is the control plane and who may reach exposed ports"
+    )]
+    MissingCluster {
+        /// Where we looked.
+        origin: String,
+    },
+    /// `--stack` named a stack that is not defined.
+    #[error("unknown stack \"{name}\"; the stacks defined are: {known}")]
+    UnknownStack {
+        /// The name asked for.
+        name: String,
+        /// The names defined.
+        known: String,
+    },
+}
+
+/// Everything the stack files describe, validated.
+#[derive(Debug, Clone)]
+pub struct Platform {
+    /// The cluster.
+    pub cluster: Cluster,
+    /// Every defined stack, in apply order.
+    pub stacks: Vec<Stack>,
+}
+
+impl Platform {
+    /// The stacks named in `names` (all when empty), in apply order.
+    pub fn select(&self, names: &[String]) -> Result<Vec<&Stack>, StackError> {
+        if let Some(unknown) = names.iter().find(|name| {
+            !self
+                .stacks
+                .iter()
+                .any(|stack| stack.kind.name() == name.as_str())
+        }) {
+            return Err(StackError::UnknownStack {
+                name: unknown.clone(),
+                known: self
+                    .stacks
+                    .iter()
+                    .map(|stack| stack.kind.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        Ok(self
+            .stacks
+            .iter()
+            .filter(|stack| names.is_empty() || names.iter().any(|name| name == stack.kind.name()))
+            .collect())
+    }
+}
+
+/// One stack, validated.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    /// Its kind, which also names it.
+    pub kind: StackKind,
+    /// The file it was defined in.
+    pub file: Arc<SourceFile>,
+    /// The namespace its namespaced objects live in.
+    pub namespace: Located<DnsLabel>,
+    /// Its kind-specific settings.
+    pub spec: Spec,
+    /// Its declared workloads, by name.
+    pub workloads: Vec<Workload>,
+}
+
+impl Stack {
+    /// The stack's name.
+    pub fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+}
+
+/// Where stack files come from.
+#[derive(Debug, Clone)]
+pub enum StackSource {
+    /// The defaults compiled into the binary.
+    Embedded,
+    /// The `*.yaml` files of a directory.
+    Dir(PathBuf),
+}
+
+impl StackSource {
+    /// Reads the stack files.
+    pub fn files(&self) -> Result<Vec<Arc<SourceFile>>, StackError> {
+        match self {
+            Self::Embedded => Ok(crate::embedded::stacks()),
+            Self::Dir(dir) => {
+                let files = crate::source::read_dir(dir, 1).map_err(|(path, source)| {
+                    if path == *dir {
+                        StackError::ReadDir { path, source }
+                    } else {
+                        StackError::ReadFile { path, source }
+                    }
+                })?;
+                let stacks: Vec<_> = files
+                    .into_iter()
+                    .filter(|file| {
+                        file.path
+                            .extension()
+                            .is_some_and(|ext| ext == "yaml" || ext == "yml")
+                    })
+                    .collect();
+                if stacks.is_empty() {
+                    return Err(StackError::NoFiles {
+                        origin: self.to_string(),
+                    });
+                }
+                Ok(stacks)
+            }
+        }
+    }
+
+    /// Reads and validates the stack files.
+    pub fn load(&self) -> Result<Platform, StackError> {
+        load(&self.files()?, &self.to_string())
+    }
+}
+
+impl std::fmt::Display for StackSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Embedded => f.write_str("the default stacks built into obsboot"),
+            Self::Dir(dir) => write!(f, "\"{}\"", dir.display()),
+        }
+    }
+}

@@ -1,0 +1,756 @@
+//! The exact error text for bad stack files and templates: each names the file, line and
+//! column, shows the line, names the field and says what was expected. Nothing is printed
+//! on standard output and the exit code is 1.
+
+use crate::harness::Scratch;
+
+/// An unknown field names the fields that are allowed.
+#[test]
+fn unknown_field() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/bookinfo.yaml",
+        "        description: Bookinfo productpage\n",
+        "        description: Bookinfo productpage\n        prot: 3000\n",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/bookinfo.yaml:15:9: workloads.productpage-v1.expose[0]: unknown field `prot`, expected one of `containerPort`, `hostPort`, `description`, `sources`, `allowPublic`
+   |
+15 |         prot: 3000
+   |         ^^^^
+"
+    );
+}
+
+/// A string where a port number belongs.
+#[test]
+fn wrong_type() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/bookinfo.yaml",
+        "hostPort: 30080",
+        "hostPort: \"http\"",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r#"error: stacks/bookinfo.yaml:13:19: workloads.productpage-v1.expose[0].hostPort: invalid type: string "http", expected a port number from 1 to 65535
+   |
+13 |         hostPort: "http"
+   |                   ^^^^^^
+"#
+    );
+}
+
+/// A scalar where a list belongs.
+#[test]
+fn wrong_type_scalar_for_list() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/cluster.yaml",
+        "  sources: []",
+        "  sources: 203.0.113.0/24",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r#"error: stacks/cluster.yaml:15:12: ingress.sources: invalid type: string "203.0.113.0/24", expected a sequence
+   |
+15 |   sources: 203.0.113.0/24
+   |            ^^^^^^^^^^^^^^
+"#
+    );
+}
+
+/// A key given twice in one mapping names both lines.
+#[test]
+fn duplicate_key() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/bookinfo.yaml",
+        "        hostPort: 30080\n",
+        "        hostPort: 30080\n        hostPort: 30081\n",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r#"error: stacks/bookinfo.yaml:14:9: duplicate key "hostPort"
+   |
+14 |         hostPort: 30081
+   |         ^^^^^^^^
+note: stacks/bookinfo.yaml:13:9: first defined here
+   |
+13 |         hostPort: 30080
+   |         ^^^^^^^^
+help: keep one of the two; YAML would otherwise silently drop the first
+"#
+    );
+}
+
+/// A workload declared twice: serde alone would keep the last one silently.
+#[test]
+fn duplicate_workload() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/bookinfo.yaml",
+        "  details-v1:\n    placement: anywhere\n",
+        "  details-v1:\n    placement: anywhere\n  details-v1:\n    placement: control-plane\n",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r#"error: stacks/bookinfo.yaml:17:3: duplicate key "details-v1"
+   |
+17 |   details-v1:
+   |   ^^^^^^^^^^
+note: stacks/bookinfo.yaml:15:3: first defined here
+   |
+15 |   details-v1:
+   |   ^^^^^^^^^^
+help: keep one of the two; YAML would otherwise silently drop the first
+"#
+    );
+}
+
+/// Ports are 1 to 65535.
+#[test]
+fn port_out_of_range() {
+    let scratch = Scratch::fixture();
+    scratch.edit("stacks/bookinfo.yaml", "hostPort: 30080", "hostPort: 70000");
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/bookinfo.yaml:13:19: workloads.productpage-v1.expose[0].hostPort: invalid value: integer `70000`, expected a port number from 1 to 65535
+   |
+13 |         hostPort: 70000
+   |                   ^^^^^
+"
+    );
+}
+
+/// Port 0 is not a port.
+#[test]
+fn port_zero() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/bookinfo.yaml",
+        "containerPort: 9080",
+        "containerPort: 0",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/bookinfo.yaml:12:24: workloads.productpage-v1.expose[0].containerPort: invalid value: integer `0`, expected a port number from 1 to 65535
+   |
+12 |       - containerPort: 0
+   |                        ^
+"
+    );
+}
+
+/// Two workloads claiming one host port: the second is named, the first shown.
+#[test]
+fn host_port_claimed_twice() {
+    let scratch = Scratch::fixture();
+    scratch.edit("stacks/bookinfo.yaml", "  details-v1:\n    placement: anywhere\n", "  details-v1:\n    placement: control-plane\n    expose:\n      - containerPort: 9080\n        hostPort: 30080\n        description: Bookinfo details\n");
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/bookinfo.yaml:19:19: host port 30080 is already claimed by bookinfo/productpage-v1
+   |
+19 |         hostPort: 30080
+   |                   ^^^^^
+note: stacks/bookinfo.yaml:13:19: first claimed here
+   |
+13 |         hostPort: 30080
+   |                   ^^^^^
+help: each exposed workload needs a host port of its own
+"
+    );
+}
+
+/// A host port the control-plane node itself serves.
+#[test]
+fn host_port_reserved() {
+    let scratch = Scratch::fixture();
+    scratch.edit("stacks/bookinfo.yaml", "hostPort: 30080", "hostPort: 6443");
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/bookinfo.yaml:13:19: host port 6443 is used by the Kubernetes API server on the control-plane node
+   |
+13 |         hostPort: 6443
+   |                   ^^^^
+help: choose another host port, such as one from 30000-32767
+"
+    );
+}
+
+/// An address that is not an address.
+#[test]
+fn invalid_cidr() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/cluster.yaml",
+        "  sources: []",
+        "  sources: [300.1.1.1/32]",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r#"error: stacks/cluster.yaml:15:13: ingress.sources[0]: invalid CIDR "300.1.1.1/32": expected an IPv4 or IPv6 network such as 203.0.113.0/24
+   |
+15 |   sources: [300.1.1.1/32]
+   |             ^^^^^^^^^^^^
+"#
+    );
+}
+
+/// Host bits set: EC2 would store another network than the one written.
+#[test]
+fn non_canonical_cidr() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/cluster.yaml",
+        "  sources: []",
+        "  sources: [10.0.0.5/24]",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r#"error: stacks/cluster.yaml:15:13: ingress.sources[0]: invalid CIDR "10.0.0.5/24": host bits are set; the network is 10.0.0.0/24
+   |
+15 |   sources: [10.0.0.5/24]
+   |             ^^^^^^^^^^^
+"#
+    );
+}
+
+/// One address without its prefix length.
+#[test]
+fn cidr_without_prefix() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/bookinfo.yaml",
+        "        description: Bookinfo productpage\n",
+        "        description: Bookinfo productpage\n        sources: [198.51.100.7]\n",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r#"error: stacks/bookinfo.yaml:15:19: workloads.productpage-v1.expose[0].sources[0]: invalid CIDR "198.51.100.7": missing the prefix length; for this one address write 198.51.100.7/32
+   |
+15 |         sources: [198.51.100.7]
+   |                   ^^^^^^^^^^^^
+"#
+    );
+}
+
+/// EC2 refuses the same permission twice in one request.
+#[test]
+fn cidr_listed_twice() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/cluster.yaml",
+        "  sources: []",
+        "  sources:\n    - 203.0.113.0/24\n    - 203.0.113.0/24",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/cluster.yaml:17:7: ingress.sources[1]: 203.0.113.0/24 is listed twice
+   |
+17 |     - 203.0.113.0/24
+   |       ^^^^^^^^^^^^^^
+note: stacks/cluster.yaml:16:7: first listed here
+   |
+16 |     - 203.0.113.0/24
+   |       ^^^^^^^^^^^^^^
+"
+    );
+}
+
+/// 0.0.0.0/0 needs allowPublic on the exposure; the error shows both places.
+#[test]
+fn world_open_without_consent() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/cluster.yaml",
+        "  sources: []",
+        "  sources:\n    - 203.0.113.0/24\n    - 0.0.0.0/0",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/cluster.yaml:17:7: 0.0.0.0/0 would open host port 30080 to every address on the internet
+   |
+17 |     - 0.0.0.0/0
+   |       ^^^^^^^^^
+note: stacks/bookinfo.yaml:12:9: for this exposure
+   |
+12 |       - containerPort: 9080
+   |         ^
+help: to consent, set `allowPublic: true` on the exposure (workloads.productpage-v1.expose[0] in stacks/bookinfo.yaml); otherwise list narrower sources, such as your own address as a /32
+"
+    );
+}
+
+/// ::/0 is every address too.
+#[test]
+fn ipv6_world_open_without_consent() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/bookinfo.yaml",
+        "        description: Bookinfo productpage\n",
+        "        description: Bookinfo productpage\n        sources: [\"::/0\"]\n",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r#"error: stacks/bookinfo.yaml:15:19: ::/0 would open host port 30080 to every address on the internet
+   |
+15 |         sources: ["::/0"]
+   |                   ^^^^^^
+note: stacks/bookinfo.yaml:12:9: for this exposure
+   |
+12 |       - containerPort: 9080
+   |         ^
+help: to consent, set `allowPublic: true` on the exposure (workloads.productpage-v1.expose[0] in stacks/bookinfo.yaml); otherwise list narrower sources, such as your own address as a /32
+"#
+    );
+}
+
+/// A kind obsboot does not know.
+#[test]
+fn unknown_stack_kind() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/prometheus.yaml",
+        "kind: Prometheus",
+        "kind: Prometheuss",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/prometheus.yaml:1:7: kind: unknown variant `Prometheuss`, expected one of `Cluster`, `Bookinfo`, `Prometheus`, `Grafana`, `Linkerd`
+  |
+1 | kind: Prometheuss
+  |       ^^^^^^^^^^^
+"
+    );
+}
+
+/// A template referring to a value the context lacks.
+#[test]
+fn undefined_template_value() {
+    let scratch = Scratch::fixture().with_templates();
+    scratch.edit(
+        "templates/bookinfo/deployments.yaml.j2",
+        "spec.images.tag }}",
+        "spec.images.tga }}",
+    );
+    assert_eq!(
+        scratch.render(&["--templates", "templates"]).failure(),
+        r"error: templates/bookinfo/deployments.yaml.j2:36:90: `spec.images.tga` is undefined
+   |
+36 |           image: {{ spec.images.registry }}/examples-bookinfo-{{ app }}-{{ version }}:{{ spec.images.tga }}
+   |                                                                                          ^^^^^^^^^^^^^^^
+help: the template context holds: stack, namespace, spec, workloads, cluster, stacks
+"
+    );
+}
+
+/// A namespace that is not a DNS label.
+#[test]
+fn invalid_namespace_name() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/bookinfo.yaml",
+        "namespace: bookinfo",
+        "namespace: Book_Info",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r#"error: stacks/bookinfo.yaml:2:12: namespace: invalid name "Book_Info": must consist of lower case letters, digits and '-'
+  |
+2 | namespace: Book_Info
+  |            ^^^^^^^^^
+"#
+    );
+}
+
+/// An object name the API server would reject, from a template.
+#[test]
+fn invalid_object_name() {
+    let scratch = Scratch::fixture().with_templates();
+    scratch.edit(
+        "templates/bookinfo/serviceaccounts.yaml.j2",
+        "  name: bookinfo-{{ app }}",
+        "  name: bookinfo_{{ app }}",
+    );
+    assert_eq!(
+        scratch
+            .render(&["--templates", "templates", "--stack", "bookinfo"])
+            .failure(),
+        r#"error: templates/bookinfo/serviceaccounts.yaml.j2 (rendered):5:9: metadata.name: invalid ServiceAccount name "bookinfo_details": must consist of lower case letters, digits, '-' and '.'
+  |
+5 |   name: bookinfo_details
+  |         ^^^^^^^^^^^^^^^^
+
+error: templates/bookinfo/serviceaccounts.yaml.j2 (rendered):14:9: metadata.name: invalid ServiceAccount name "bookinfo_ratings": must consist of lower case letters, digits, '-' and '.'
+   |
+14 |   name: bookinfo_ratings
+   |         ^^^^^^^^^^^^^^^^
+
+error: templates/bookinfo/serviceaccounts.yaml.j2 (rendered):23:9: metadata.name: invalid ServiceAccount name "bookinfo_reviews": must consist of lower case letters, digits, '-' and '.'
+   |
+23 |   name: bookinfo_reviews
+   |         ^^^^^^^^^^^^^^^^
+
+error: templates/bookinfo/serviceaccounts.yaml.j2 (rendered):32:9: metadata.name: invalid ServiceAccount name "bookinfo_productpage": must consist of lower case letters, digits, '-' and '.'
+   |
+32 |   name: bookinfo_productpage
+   |         ^^^^^^^^^^^^^^^^^^^^
+"#
+    );
+}
+
+/// A host port opened on the control-plane node for a pod that may run elsewhere.
+#[test]
+fn exposure_not_pinned() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/bookinfo.yaml",
+        "    placement: control-plane",
+        "    placement: anywhere",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/bookinfo.yaml:10:16: workloads.productpage-v1.placement: productpage-v1 exposes host port 30080 but its placement is anywhere; the port is opened on the control-plane node, so the workload must run there
+   |
+10 |     placement: anywhere
+   |                ^^^^^^^^
+help: set `placement: control-plane` on this workload, or remove `expose`
+"
+    );
+}
+
+/// A declaration for a workload the templates do not render.
+#[test]
+fn declared_workload_not_rendered() {
+    let scratch = Scratch::fixture();
+    scratch.edit("stacks/bookinfo.yaml", "  details-v1:\n", "  detail-v1:\n");
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r#"error: stacks/bookinfo.yaml:15:3: workload "detail-v1" is declared, but stack bookinfo renders no Deployment, DaemonSet, StatefulSet, Job or CronJob of that name
+   |
+15 |   detail-v1:
+   |   ^^^^^^^^^
+help: its workloads are: Deployment bookinfo/details-v1, Deployment bookinfo/ratings-v1, Deployment bookinfo/reviews-v1, Deployment bookinfo/reviews-v2, Deployment bookinfo/reviews-v3, Deployment bookinfo/productpage-v1
+"#
+    );
+}
+
+/// An exposure of a port no container declares.
+#[test]
+fn container_port_not_in_pod() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/bookinfo.yaml",
+        "containerPort: 9080",
+        "containerPort: 9081",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/bookinfo.yaml:12:24: Deployment bookinfo/productpage-v1 has no TCP container port 9081
+   |
+12 |       - containerPort: 9081
+   |                        ^^^^
+help: its container ports are: 9080 in container productpage
+"
+    );
+}
+
+/// Host ports come only from `expose`.
+#[test]
+fn template_sets_host_port() {
+    let scratch = Scratch::fixture().with_templates();
+    scratch.edit(
+        "templates/bookinfo/deployments.yaml.j2",
+        "              containerPort: 9080\n",
+        "              containerPort: 9080\n              hostPort: 9080\n",
+    );
+    assert_eq!(
+        scratch
+            .render(&["--templates", "templates", "--stack", "bookinfo"])
+            .failure(),
+        r"error: templates/bookinfo/deployments.yaml.j2 (rendered):34:25: spec.template.spec.containers[0].ports[0].hostPort: Deployment bookinfo/details-v1 sets hostPort 9080 in its template
+   |
+34 |               hostPort: 9080
+   |                         ^^^^
+help: declare it under `workloads.<name>.expose` in the stack file instead, so the security-group rule follows from the same declaration
+
+error: templates/bookinfo/deployments.yaml.j2 (rendered):83:25: spec.template.spec.containers[0].ports[0].hostPort: Deployment bookinfo/ratings-v1 sets hostPort 9080 in its template
+   |
+83 |               hostPort: 9080
+   |                         ^^^^
+help: declare it under `workloads.<name>.expose` in the stack file instead, so the security-group rule follows from the same declaration
+
+error: templates/bookinfo/deployments.yaml.j2 (rendered):135:25: spec.template.spec.containers[0].ports[0].hostPort: Deployment bookinfo/reviews-v1 sets hostPort 9080 in its template
+    |
+135 |               hostPort: 9080
+    |                         ^^^^
+help: declare it under `workloads.<name>.expose` in the stack file instead, so the security-group rule follows from the same declaration
+
+error: templates/bookinfo/deployments.yaml.j2 (rendered):197:25: spec.template.spec.containers[0].ports[0].hostPort: Deployment bookinfo/reviews-v2 sets hostPort 9080 in its template
+    |
+197 |               hostPort: 9080
+    |                         ^^^^
+help: declare it under `workloads.<name>.expose` in the stack file instead, so the security-group rule follows from the same declaration
+
+error: templates/bookinfo/deployments.yaml.j2 (rendered):259:25: spec.template.spec.containers[0].ports[0].hostPort: Deployment bookinfo/reviews-v3 sets hostPort 9080 in its template
+    |
+259 |               hostPort: 9080
+    |                         ^^^^
+help: declare it under `workloads.<name>.expose` in the stack file instead, so the security-group rule follows from the same declaration
+
+error: templates/bookinfo/deployments.yaml.j2 (rendered):318:25: spec.template.spec.containers[0].ports[0].hostPort: Deployment bookinfo/productpage-v1 sets hostPort 9080 in its template
+    |
+318 |               hostPort: 9080
+    |                         ^^^^
+help: declare it under `workloads.<name>.expose` in the stack file instead, so the security-group rule follows from the same declaration
+"
+    );
+}
+
+/// Two replicas cannot bind one host port on the one control-plane node.
+#[test]
+fn pinned_replicas_with_host_port() {
+    let scratch = Scratch::fixture().with_templates();
+    scratch.edit(
+        "templates/bookinfo/deployments.yaml.j2",
+        "  replicas: 1\n",
+        "  replicas: {{ 2 if app == 'productpage' else 1 }}\n",
+    );
+    assert_eq!(
+        scratch.render(&["--templates", "templates"]).failure(),
+        r"error: stacks/bookinfo.yaml:13:19: Deployment bookinfo/productpage-v1 runs 2 replicas on the one control-plane node, but only one pod there can bind host port 30080
+   |
+13 |         hostPort: 30080
+   |                   ^^^^^
+help: render it with `replicas: 1`
+"
+    );
+}
+
+/// EC2 rejects some characters in rule descriptions.
+#[test]
+fn description_outside_ec2_charset() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/bookinfo.yaml",
+        "description: Bookinfo productpage",
+        "description: \"Bookinfo \\\"productpage\\\"\"",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r#"error: stacks/bookinfo.yaml:14:22: workloads.productpage-v1.expose[0].description: invalid description "Bookinfo "productpage"": EC2 does not accept the character '"' in rule descriptions; use letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*
+   |
+14 |         description: "Bookinfo \"productpage\""
+   |                      ^^^^^^^^^^^^^^^^^^^^^^^^^^
+"#
+    );
+}
+
+/// A template whose output is not YAML.
+#[test]
+fn rendered_yaml_invalid() {
+    let scratch = Scratch::fixture().with_templates();
+    scratch.edit(
+        "templates/bookinfo/services.yaml.j2",
+        "    service: {{ app }}\n",
+        "    service: [{{ app }}\n",
+    );
+    assert_eq!(
+        scratch
+            .render(&["--templates", "templates", "--stack", "bookinfo"])
+            .failure(),
+        r"error: templates/bookinfo/services.yaml.j2 (rendered):10:5: invalid YAML: illegal placement of ':' indicator
+   |
+10 | spec:
+   |     ^
+help: line numbers refer to the template's output, shown above, not to the template itself
+"
+    );
+}
+
+/// A kind under the wrong apiVersion.
+#[test]
+fn unknown_template_kind() {
+    let scratch = Scratch::fixture().with_templates();
+    scratch.edit(
+        "templates/bookinfo/services.yaml.j2",
+        "apiVersion: v1\nkind: Service",
+        "apiVersion: extensions/v1beta1\nkind: Service",
+    );
+    assert_eq!(
+        scratch
+            .render(&["--templates", "templates", "--stack", "bookinfo"])
+            .failure(),
+        r"error: templates/bookinfo/services.yaml.j2 (rendered):2:13: apiVersion: Service is served as v1, not extensions/v1beta1
+  |
+2 | apiVersion: extensions/v1beta1
+  |             ^^^^^^^^^^^^^^^^^^
+
+error: templates/bookinfo/services.yaml.j2 (rendered):19:13: apiVersion: Service is served as v1, not extensions/v1beta1
+   |
+19 | apiVersion: extensions/v1beta1
+   |             ^^^^^^^^^^^^^^^^^^
+
+error: templates/bookinfo/services.yaml.j2 (rendered):36:13: apiVersion: Service is served as v1, not extensions/v1beta1
+   |
+36 | apiVersion: extensions/v1beta1
+   |             ^^^^^^^^^^^^^^^^^^
+
+error: templates/bookinfo/services.yaml.j2 (rendered):53:13: apiVersion: Service is served as v1, not extensions/v1beta1
+   |
+53 | apiVersion: extensions/v1beta1
+   |             ^^^^^^^^^^^^^^^^^^
+"
+    );
+}
+
+/// A field the Kubernetes schema does not declare.
+#[test]
+fn field_outside_schema() {
+    let scratch = Scratch::fixture().with_templates();
+    scratch.edit(
+        "templates/bookinfo/services.yaml.j2",
+        "      protocol: TCP\n",
+        "      protocol: TCP\n      protocoll: TCP\n",
+    );
+    assert_eq!(
+        scratch
+            .render(&["--templates", "templates", "--stack", "bookinfo"])
+            .failure(),
+        r"error: templates/bookinfo/services.yaml.j2 (rendered):18:18: spec.ports[0].protocoll: Service bookinfo/details: field not declared in the v1 Service schema
+   |
+18 |       protocoll: TCP
+   |                  ^^^
+
+error: templates/bookinfo/services.yaml.j2 (rendered):36:18: spec.ports[0].protocoll: Service bookinfo/ratings: field not declared in the v1 Service schema
+   |
+36 |       protocoll: TCP
+   |                  ^^^
+
+error: templates/bookinfo/services.yaml.j2 (rendered):54:18: spec.ports[0].protocoll: Service bookinfo/reviews: field not declared in the v1 Service schema
+   |
+54 |       protocoll: TCP
+   |                  ^^^
+
+error: templates/bookinfo/services.yaml.j2 (rendered):72:18: spec.ports[0].protocoll: Service bookinfo/productpage: field not declared in the v1 Service schema
+   |
+72 |       protocoll: TCP
+   |                  ^^^
+"
+    );
+}
+
+/// An empty file.
+#[test]
+fn empty_stack_file() {
+    let scratch = Scratch::fixture();
+    scratch.write("stacks/grafana.yaml", "# nothing yet\n");
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/grafana.yaml:1:1: the file is empty
+  |
+1 | # nothing yet
+  | ^
+help: a stack file starts with `kind:` (Cluster, Bookinfo, Prometheus, Grafana or Linkerd)
+"
+    );
+}
+
+/// Two files of one kind.
+#[test]
+fn two_files_of_one_kind() {
+    let scratch = Scratch::fixture();
+    scratch.write(
+        "stacks/grafana-copy.yaml",
+        "kind: Grafana\nnamespace: monitoring\nspec: {}\n",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/grafana.yaml:1:7: a second file of kind Grafana
+  |
+1 | kind: Grafana
+  |       ^^^^^^^
+note: stacks/grafana-copy.yaml:1:7: the first one
+  |
+1 | kind: Grafana
+  |       ^^^^^^^
+help: keep one file per kind in the stacks directory
+"
+    );
+}
+
+/// A meshed stack without a Linkerd stack.
+#[test]
+fn mesh_without_linkerd() {
+    let scratch = Scratch::fixture();
+    scratch.remove("stacks/linkerd.yaml");
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/bookinfo.yaml:4:9: spec.mesh: the stack asks to be meshed, but no stack file has kind: Linkerd
+  |
+4 |   mesh: true
+  |         ^^^^
+help: add a Linkerd stack file, or set `mesh: false`
+"
+    );
+}
+
+/// No cluster file.
+#[test]
+fn missing_cluster_file() {
+    let scratch = Scratch::fixture();
+    scratch.remove("stacks/cluster.yaml");
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r#"error: no stack file in "stacks" has `kind: Cluster`; the cluster file says which node is the control plane and who may reach exposed ports
+"#
+    );
+}
+
+/// Every broken file is reported in one run.
+#[test]
+fn several_errors_at_once() {
+    let scratch = Scratch::fixture();
+    scratch.edit("stacks/bookinfo.yaml", "hostPort: 30080", "hostPort: 70000");
+    scratch.edit(
+        "stacks/cluster.yaml",
+        "  sources: []",
+        "  sources: [10.0.0.5/24]",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r#"error: stacks/bookinfo.yaml:13:19: workloads.productpage-v1.expose[0].hostPort: invalid value: integer `70000`, expected a port number from 1 to 65535
+   |
+13 |         hostPort: 70000
+   |                   ^^^^^
+
+error: stacks/cluster.yaml:15:13: ingress.sources[0]: invalid CIDR "10.0.0.5/24": host bits are set; the network is 10.0.0.0/24
+   |
+15 |   sources: [10.0.0.5/24]
+   |             ^^^^^^^^^^^
+"#
+    );
+}
+
+/// --stack with a name no file defines.
+#[test]
+fn unknown_stack_selected() {
+    let scratch = Scratch::fixture();
+    assert_eq!(
+        scratch.render(&["--stack", "bookinfoo"]).failure(),
+        r#"error: unknown stack "bookinfoo"; the stacks defined are: linkerd, prometheus, grafana, bookinfo
+"#
+    );
+}
+
+/// A stacks directory that does not exist.
+#[test]
+fn missing_stacks_dir() {
+    let scratch = Scratch::fixture();
+    assert_eq!(
+        scratch.run(&["render", "--stacks", "nowhere"]).failure(),
+        "error: failed to read stack directory \"nowhere\"\n  caused by: No such file or directory (os error 2)\n"
+    );
+}

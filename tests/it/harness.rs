@@ -1,0 +1,151 @@
+//! Runs the built `obsboot` binary in a scratch directory holding a copy of the default
+//! stack files (and, on request, templates), so that tests can break one file and read the
+//! exact error, with paths as a user would see them (`stacks/bookinfo.yaml`).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+/// The repository root, where the default stacks and templates live.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A scratch directory with `stacks/` (and maybe `templates/`) copied from the repository.
+pub struct Scratch {
+    dir: TempDir,
+}
+
+/// What a run printed and how it ended.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Scratch {
+    /// A scratch directory with the default stack files in `stacks/`.
+    pub fn new() -> Self {
+        Self::copy(&repo().join("stacks"))
+    }
+
+    /// A scratch directory with the compact test stack files (`tests/it/fixtures/stacks`) in
+    /// `stacks/`: error tests pin line numbers in these, not in the commented defaults.
+    pub fn fixture() -> Self {
+        Self::copy(&repo().join("tests/it/fixtures/stacks"))
+    }
+
+    fn copy(stacks: &Path) -> Self {
+        let dir = tempfile::tempdir().expect("create a scratch directory");
+        copy_dir(stacks, &dir.path().join("stacks"));
+        Self { dir }
+    }
+
+    /// Also copies the default templates to `templates/`.
+    pub fn with_templates(self) -> Self {
+        copy_dir(
+            &repo().join("templates"),
+            &self.dir.path().join("templates"),
+        );
+        self
+    }
+
+    /// The scratch directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Overwrites `relative` (such as `stacks/bookinfo.yaml`) with `text`.
+    pub fn write(&self, relative: &str, text: &str) -> &Self {
+        let path = self.dir.path().join(relative);
+        fs::create_dir_all(path.parent().expect("a parent")).expect("create parent");
+        fs::write(path, text).expect("write a scratch file");
+        self
+    }
+
+    /// Deletes `relative`.
+    pub fn remove(&self, relative: &str) -> &Self {
+        fs::remove_file(self.dir.path().join(relative)).expect("remove a scratch file");
+        self
+    }
+
+    /// Reads `relative`.
+    pub fn read(&self, relative: &str) -> String {
+        fs::read_to_string(self.dir.path().join(relative)).expect("read a scratch file")
+    }
+
+    /// Replaces the one occurrence of `from` in `relative` by `to`.
+    pub fn edit(&self, relative: &str, from: &str, to: &str) -> &Self {
+        let text = self.read(relative);
+        assert_eq!(
+            text.matches(from).count(),
+            1,
+            "{from:?} must occur once in {relative}"
+        );
+        self.write(relative, &text.replacen(from, to, 1))
+    }
+
+    /// Runs `obsboot` with `args` in the scratch directory.
+    pub fn run(&self, args: &[&str]) -> Run {
+        obsboot(self.dir.path(), args)
+    }
+
+    /// Runs `obsboot render --stacks stacks` plus `args`.
+    pub fn render(&self, args: &[&str]) -> Run {
+        let mut all = vec!["render", "--stacks", "stacks"];
+        all.extend_from_slice(args);
+        self.run(&all)
+    }
+}
+
+/// Runs `obsboot` with `args` in `dir`, with no environment that changes its behaviour.
+pub fn obsboot(dir: &Path, args: &[&str]) -> Run {
+    let output: Output = Command::new(env!("CARGO_BIN_EXE_obsboot"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("OBSBOOT_STACKS")
+        .env_remove("OBSBOOT_TEMPLATES")
+        .env_remove("OBSBOOT_LOG")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run obsboot");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+impl Run {
+    /// Asserts success and returns standard output.
+    pub fn success(self) -> String {
+        assert_eq!(self.code, 0, "obsboot failed:\n{}", self.stderr);
+        self.stdout
+    }
+
+    /// Asserts failure with nothing on standard output, and returns standard error.
+    pub fn failure(self) -> String {
+        assert_eq!(
+            self.code, 1,
+            "expected exit code 1; stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        assert_eq!(self.stdout, "", "a failed run prints nothing on stdout");
+        self.stderr
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("create a directory");
+    for entry in fs::read_dir(from).expect("list a directory") {
+        let entry = entry.expect("a directory entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).expect("copy a file");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Black-box tests of the `obsboot` binary.
+
+// A failed expectation in test support code is a test failure with a message; that is the point.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod harness;
+
+mod errors;
+mod render;
+mod schemas;
