@@ -164,6 +164,17 @@ impl Node {
     }
 }
 
+/// A serde_yaml error as a diagnostic in `file`. serde_yaml's message reads
+/// "<path>: <what> at line L column C" (syntax errors add ", while parsing … at …"); the
+/// position moves to the front, where every located message has it, and one character is
+/// underlined.
+pub fn serde_diagnostic(file: &Arc<SourceFile>, err: &serde_yaml::Error) -> Diagnostic {
+    let text = err.to_string();
+    let (line, col) = err.location().map_or((1, 1), |at| (at.line(), at.column()));
+    let message = text.replacen(&format!(" at line {line} column {col}"), "", 1);
+    Diagnostic::new(Location::new(file, Span::new(line, col, 1)), message)
+}
+
 /// Parses `file` into a tree. An empty document gives `None`. Syntax errors, duplicate keys
 /// and a second document are errors.
 pub fn parse(file: &Arc<SourceFile>) -> Result<Option<Node>, Diagnostic> {

@@ -2,7 +2,7 @@
 //! where it came from (for errors that point at it).
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
@@ -10,9 +10,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
-use crate::source::{Location, SourceFile};
+use crate::source::{Location, SourceFile, Span};
 use crate::stack::StackKind;
-use crate::yaml_tree::{FieldPath, Node};
+use crate::yaml_tree::{self, FieldPath, Node};
 
 /// What identifies an object in a cluster: group, kind, namespace, name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -41,10 +41,10 @@ impl fmt::Display for ObjectKey {
 pub enum Origin {
     /// A document of a template's output.
     Template {
-        /// The template's output, shown as `<template> (rendered)`.
-        rendered: Arc<SourceFile>,
-        /// The document, to locate fields in it.
-        tree: Arc<Node>,
+        /// The template's output.
+        rendered: Arc<Rendered>,
+        /// Which of its documents.
+        document: usize,
     },
     /// Built by obsboot from a field of a stack file (namespaces).
     Stack(Location),
@@ -54,7 +54,9 @@ impl Origin {
     /// Where the field at `path` of the object is, or the closest place that explains it.
     pub fn at(&self, path: &FieldPath) -> Location {
         match self {
-            Self::Template { rendered, tree } => Location::new(rendered, tree.span_of(path)),
+            Self::Template { rendered, document } => {
+                Location::new(&rendered.file, rendered.span_of(*document, path))
+            }
             Self::Stack(at) => at.clone(),
         }
     }
@@ -63,12 +65,43 @@ impl Origin {
     pub fn describe(&self) -> String {
         match self {
             Self::Template { rendered, .. } => rendered
+                .file
                 .path
                 .to_string_lossy()
                 .trim_end_matches(" (rendered)")
                 .to_owned(),
             Self::Stack(at) => format!("{}", at.path().display()),
         }
+    }
+}
+
+/// A template's output, shown as `<template> (rendered)`. Positions in it are needed only
+/// to report an error, so its YAML is parsed into a tree of positions on first use.
+#[derive(Debug)]
+pub struct Rendered {
+    /// The output text.
+    pub file: Arc<SourceFile>,
+    trees: OnceLock<Vec<Option<Node>>>,
+}
+
+impl Rendered {
+    /// Wraps a template's output.
+    pub fn new(file: Arc<SourceFile>) -> Self {
+        Self {
+            file,
+            trees: OnceLock::new(),
+        }
+    }
+
+    /// Where `path` is in the `document`th document.
+    fn span_of(&self, document: usize, path: &FieldPath) -> Span {
+        let trees = self
+            .trees
+            .get_or_init(|| yaml_tree::parse_stream(&self.file).unwrap_or_default());
+        trees
+            .get(document)
+            .and_then(Option::as_ref)
+            .map_or(Span::new(1, 1, 1), |tree| tree.span_of(path))
     }
 }
 

@@ -8,11 +8,15 @@ use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value as 
 use serde::Deserialize;
 
 use super::RenderError;
-use super::object::{Object, Origin};
+use super::object::{Object, Origin, Rendered};
 use crate::diagnostic::Diagnostic;
 use crate::source::{self, Location, SourceFile, Span};
 use crate::stack::StackKind;
 use crate::yaml_tree;
+
+/// Said of every error located in a template's output.
+const OUTPUT_HELP: &str =
+    "the line numbers count lines of the template's output, not of the template";
 
 /// Suffix of the templates that render manifests; other files (macros) are only imported.
 const MANIFEST_SUFFIX: &str = ".yaml.j2";
@@ -106,34 +110,36 @@ impl TemplateSet {
         let shown = self
             .file(name)
             .map_or_else(|| name.into(), |file| file.path.clone());
-        let rendered = SourceFile::new(format!("{} (rendered)", shown.display()), text);
-        let output_help =
-            "line numbers refer to the template's output, shown above, not to the template itself";
-        let trees = yaml_tree::parse_stream(&rendered)
-            .map_err(|diagnostic| diagnostic.help(output_help))?;
+        let rendered = Arc::new(Rendered::new(SourceFile::new(
+            format!("{} (rendered)", shown.display()),
+            text,
+        )));
         let mut objects = Vec::new();
-        if trees.is_empty() {
-            return Ok(objects);
-        }
-        let documents = serde_yaml::Deserializer::from_str(&rendered.text);
-        for (document, tree) in documents.zip(trees) {
-            let Some(tree) = tree else { continue };
-            let value = serde_json::Value::deserialize(document).map_err(|err| {
-                let (line, col) = err
-                    .location()
-                    .map_or((tree.span.line, 1), |at| (at.line(), at.column()));
-                Diagnostic::new(
-                    Location::new(&rendered, Span::new(line, col, 1)),
-                    format!("the rendered YAML is not valid: {err}"),
-                )
-                .help(output_help)
+        for (index, document) in serde_yaml::Deserializer::from_str(&rendered.file.text).enumerate()
+        {
+            // serde_yaml's own Value refuses duplicate keys, which serde_json's would drop.
+            // For a duplicate the position tree says more (both keys: its diagnostic carries
+            // a note); for syntax errors libyaml's message is the clearer one.
+            let value = serde_yaml::Value::deserialize(document).map_err(|err| {
+                yaml_tree::parse_stream(&rendered.file)
+                    .err()
+                    .filter(|diagnostic| !diagnostic.notes.is_empty())
+                    .unwrap_or_else(|| yaml_tree::serde_diagnostic(&rendered.file, &err))
+                    .help(OUTPUT_HELP)
             })?;
             if value.is_null() {
                 continue;
             }
+            let value = serde_json::to_value(&value).map_err(|err| {
+                Diagnostic::new(
+                    Location::new(&rendered.file, Span::new(1, 1, 1)),
+                    format!("document {}: {err}", index + 1),
+                )
+                .help(OUTPUT_HELP)
+            })?;
             let origin = Origin::Template {
                 rendered: Arc::clone(&rendered),
-                tree: Arc::new(tree),
+                document: index,
             };
             objects.push(Object::new(value, origin, stack)?);
         }

@@ -55,18 +55,12 @@ impl Doc {
         serde_yaml::from_str(&self.file.text).map_err(|err| self.serde_error(&err))
     }
 
-    /// serde_yaml's message is "<path>: <what> at line L column C"; the position moves to
-    /// the front, where every located message has it.
+    /// serde_yaml's error, with the whole offending key or value underlined.
     fn serde_error(&self, err: &serde_yaml::Error) -> Diagnostic {
-        let text = err.to_string();
-        let (line, col) = err.location().map_or((1, 1), |at| (at.line(), at.column()));
-        let suffix = format!(" at line {line} column {col}");
-        let message = text.strip_suffix(&suffix).unwrap_or(&text);
-        let len = self.tree.len_at(line, col).unwrap_or(1);
-        Diagnostic::new(
-            Location::new(&self.file, Span::new(line, col, len)),
-            message,
-        )
+        let mut diagnostic = yaml_tree::serde_diagnostic(&self.file, err);
+        let span = &mut diagnostic.at.span;
+        span.len = self.tree.len_at(span.line, span.col).unwrap_or(1);
+        diagnostic
     }
 
     fn at(&self, path: &FieldPath) -> Location {

@@ -561,12 +561,38 @@ fn rendered_yaml_invalid() {
         scratch
             .render(&["--templates", "templates", "--stack", "bookinfo"])
             .failure(),
-        r"error: templates/bookinfo/services.yaml.j2 (rendered):10:5: invalid YAML: illegal placement of ':' indicator
+        r"error: templates/bookinfo/services.yaml.j2 (rendered):10:5: did not find expected ',' or ']', while parsing a flow sequence at line 9 column 14
    |
 10 | spec:
    |     ^
-help: line numbers refer to the template's output, shown above, not to the template itself
+help: the line numbers count lines of the template's output, not of the template
 "
+    );
+}
+
+/// A key twice in a template's output: serde_json alone would keep the last silently.
+#[test]
+fn rendered_duplicate_key() {
+    let scratch = Scratch::fixture().with_templates();
+    scratch.edit(
+        "templates/bookinfo/services.yaml.j2",
+        "    service: {{ app }}\n",
+        "    service: {{ app }}\n    app: again\n",
+    );
+    assert_eq!(
+        scratch
+            .render(&["--templates", "templates", "--stack", "bookinfo"])
+            .failure(),
+        r#"error: templates/bookinfo/services.yaml.j2 (rendered):10:5: duplicate key "app"
+   |
+10 |     app: again
+   |     ^^^
+note: templates/bookinfo/services.yaml.j2 (rendered):8:5: first defined here
+   |
+ 8 |     app: details
+   |     ^^^
+help: the line numbers count lines of the template's output, not of the template
+"#
     );
 }
 
