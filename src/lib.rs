@@ -9,6 +9,7 @@ pub mod cli;
 pub mod diagnostic;
 mod embedded;
 mod error;
+pub mod field_path;
 pub mod names;
 pub mod output;
 pub mod plan;
@@ -16,6 +17,8 @@ pub mod render;
 pub mod report;
 pub mod source;
 pub mod stack;
+#[cfg(test)]
+mod testing;
 pub mod yaml_tree;
 
 pub use error::Error;

@@ -111,3 +111,54 @@ impl IngressPlan {
         plan
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{PRODUCTPAGE, platform};
+
+    fn two_exposures() -> String {
+        format!(
+            "{PRODUCTPAGE}  details-v1:\n    placement: control-plane\n    expose:\n      - containerPort: 9080\n        hostPort: 30070\n        description: details\n        sources: [0.0.0.0/0]\n        allowPublic: true\n"
+        )
+    }
+
+    #[test]
+    fn one_rule_per_port_and_source_in_port_order() {
+        let platform = platform("[198.51.100.0/24, 10.0.0.0/8]", &two_exposures());
+        let stacks: Vec<&Stack> = platform.stacks.iter().collect();
+        let plan = IngressPlan::derive(&stacks);
+        let rules: Vec<(u16, String, bool)> = plan
+            .rules
+            .iter()
+            .map(|r| (r.port, r.cidr.to_string(), r.public))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                (30070, "0.0.0.0/0".into(), true),
+                (30080, "10.0.0.0/8".into(), false),
+                (30080, "198.51.100.0/24".into(), false),
+            ]
+        );
+        assert!(plan.closed.is_empty());
+        assert!(
+            plan.rules
+                .iter()
+                .all(|r| r.protocol == "tcp" && r.stack == StackKind::Bookinfo)
+        );
+    }
+
+    #[test]
+    fn no_source_means_a_closed_port_not_an_invented_rule() {
+        let platform = platform("[]", PRODUCTPAGE);
+        let stacks: Vec<&Stack> = platform.stacks.iter().collect();
+        let plan = IngressPlan::derive(&stacks);
+        assert!(plan.rules.is_empty());
+        assert_eq!(plan.closed.len(), 1);
+        assert_eq!(
+            (plan.closed[0].port, plan.closed[0].workload.as_str()),
+            (30080, "productpage-v1")
+        );
+    }
+}

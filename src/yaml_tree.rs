@@ -5,65 +5,13 @@
 //! position of any field afterwards, and duplicate keys in maps must be caught before serde
 //! silently keeps the last one. This tree answers both.
 
-use std::fmt;
 use std::sync::Arc;
 
 use saphyr_parser::{Event, Parser, Span as YamlSpan};
 
 use crate::diagnostic::Diagnostic;
+use crate::field_path::{FieldPath, PathSeg};
 use crate::source::{Location, SourceFile, Span};
-
-/// One step of a path into a document.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PathSeg {
-    /// A mapping key.
-    Key(String),
-    /// A sequence index.
-    Index(usize),
-}
-
-/// A path to a field, shown as `workloads.productpage-v1.expose[0].hostPort`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldPath(Vec<PathSeg>);
-
-impl FieldPath {
-    /// The document root.
-    pub fn root() -> Self {
-        Self::default()
-    }
-
-    /// This path extended by a mapping key.
-    #[must_use]
-    pub fn key(&self, key: impl fmt::Display) -> Self {
-        let mut path = self.clone();
-        path.0.push(PathSeg::Key(key.to_string()));
-        path
-    }
-
-    /// This path extended by a sequence index.
-    #[must_use]
-    pub fn index(&self, index: usize) -> Self {
-        let mut path = self.clone();
-        path.0.push(PathSeg::Index(index));
-        path
-    }
-}
-
-impl fmt::Display for FieldPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (position, seg) in self.0.iter().enumerate() {
-            match seg {
-                PathSeg::Key(key) if key.contains(['.', ' ', '[']) => {
-                    write!(f, "{}\"{key}\"", if position > 0 { "." } else { "" })?;
-                }
-                PathSeg::Key(key) if position > 0 => write!(f, ".{key}")?,
-                PathSeg::Key(key) => f.write_str(key)?,
-                PathSeg::Index(index) => write!(f, "[{index}]")?,
-            }
-        }
-        Ok(())
-    }
-}
 
 /// A node and where it starts.
 #[derive(Debug, Clone)]
@@ -98,7 +46,7 @@ impl Node {
     /// The node at `path`, if the document has it.
     pub fn get(&self, path: &FieldPath) -> Option<&Node> {
         let (node, depth, _) = self.walk(path);
-        (depth == path.0.len()).then_some(node)
+        (depth == path.segments().len()).then_some(node)
     }
 
     /// The span that best shows `path`: a scalar value itself, a mapping or sequence by its
@@ -123,7 +71,7 @@ impl Node {
     fn walk(&self, path: &FieldPath) -> (&Node, usize, Option<&Node>) {
         let mut node = self;
         let mut key_node = None;
-        for (depth, seg) in path.0.iter().enumerate() {
+        for (depth, seg) in path.segments().iter().enumerate() {
             let next = match (&node.kind, seg) {
                 (NodeKind::Map(entries), PathSeg::Key(key)) => entries
                     .iter()
@@ -142,7 +90,7 @@ impl Node {
                 None => return (node, depth, key_node),
             }
         }
-        (node, path.0.len(), key_node)
+        (node, path.segments().len(), key_node)
     }
 
     /// The length of the node (key or value) that starts exactly at `line`:`col`, to underline
@@ -338,27 +286,6 @@ mod tests {
             Err(diagnostic) => diagnostic.to_string(),
             Ok(node) => panic!("expected an error, got {node:?}"),
         }
-    }
-
-    #[test]
-    fn paths_display_like_field_accessors() {
-        let path = FieldPath::root()
-            .key("workloads")
-            .key("productpage-v1")
-            .key("expose")
-            .index(0)
-            .key("hostPort");
-        assert_eq!(
-            path.to_string(),
-            "workloads.productpage-v1.expose[0].hostPort"
-        );
-        let dotted = FieldPath::root()
-            .key("nodeSelector")
-            .key("node-role.kubernetes.io/control-plane");
-        assert_eq!(
-            dotted.to_string(),
-            "nodeSelector.\"node-role.kubernetes.io/control-plane\""
-        );
     }
 
     #[test]

@@ -11,8 +11,8 @@ use super::labels::{MANAGED_BY, STACK_LABEL};
 use super::object::{Object, ObjectKey, field_path};
 use super::trail::{Step, Trail};
 use crate::diagnostic::Diagnostic;
+use crate::field_path::FieldPath;
 use crate::names;
-use crate::yaml_tree::FieldPath;
 
 /// Namespaces that exist on every cluster.
 const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-node-lease", "kube-public", "kube-system"];

@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::trail::{Step, Trail};
+use crate::field_path::FieldPath;
 use crate::names;
-use crate::yaml_tree::FieldPath;
 
 /// How the API server validates an object's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -81,7 +81,7 @@ pub fn render(
     for object in &mut objects {
         labels::own(object).map_err(|err| {
             Diagnostic::new(
-                object.origin.at(&crate::yaml_tree::FieldPath::root()),
+                object.origin.at(&crate::field_path::FieldPath::root()),
                 format!("failed to label {}: {err}", object.key),
             )
         })?;

@@ -109,3 +109,77 @@ fn object(
     })?;
     Object::new(value, origin, owner.kind)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{bookinfo, cluster, load_files};
+
+    fn namespace(object: &Object) -> Namespace {
+        object.typed().unwrap_or_else(|err| panic!("{err}"))
+    }
+
+    #[test]
+    fn a_shared_namespace_is_built_once_with_what_every_stack_needs() {
+        let platform = load_files(&[
+            ("cluster.yaml", cluster("[]")),
+            (
+                "linkerd.yaml",
+                "kind: Linkerd\nnamespace: linkerd\nspec: {}\n".into(),
+            ),
+            (
+                "prometheus.yaml",
+                "kind: Prometheus\nnamespace: shared\nspec: {}\n".into(),
+            ),
+            ("bookinfo.yaml", bookinfo("shared", true, "")),
+        ])
+        .unwrap_or_else(|err| panic!("{err}"));
+        let selected: Vec<&Stack> = platform.stacks.iter().collect();
+        let objects = build(&platform.stacks, &selected).unwrap_or_else(|_| panic!("builds"));
+        let names: Vec<&str> = objects.iter().map(|o| o.key.name.as_str()).collect();
+        assert_eq!(names, ["linkerd", "shared"]);
+        let shared = namespace(&objects[1]);
+        assert_eq!(
+            objects[1].stack,
+            crate::stack::StackKind::Prometheus,
+            "owned by the first in apply order"
+        );
+        let labels = shared.metadata.labels.unwrap_or_default();
+        assert_eq!(
+            labels.get(ENFORCE).map(String::as_str),
+            Some("privileged"),
+            "the most permissive level wins"
+        );
+        let annotations = shared.metadata.annotations.unwrap_or_default();
+        assert_eq!(
+            annotations.get(STACKS_ANNOTATION).map(String::as_str),
+            Some("prometheus,bookinfo")
+        );
+        assert_eq!(
+            annotations.get("linkerd.io/inject").map(String::as_str),
+            Some("enabled")
+        );
+    }
+
+    #[test]
+    fn stacks_that_need_contradicting_metadata_cannot_share() {
+        let platform = load_files(&[
+            ("cluster.yaml", cluster("[]")),
+            (
+                "linkerd.yaml",
+                "kind: Linkerd\nnamespace: mesh\nspec: {}\n".into(),
+            ),
+            ("bookinfo.yaml", bookinfo("mesh", true, "")),
+        ])
+        .unwrap_or_else(|err| panic!("{err}"));
+        let selected: Vec<&Stack> = platform.stacks.iter().collect();
+        let Err(errors) = build(&platform.stacks, &selected) else {
+            panic!("must conflict")
+        };
+        assert_eq!(
+            errors[0].message,
+            "stacks linkerd and bookinfo share namespace \"mesh\" but need its annotation linkerd.io/inject to be \"disabled\" and \"enabled\""
+        );
+        assert_eq!(errors[0].at.to_string(), "stacks/bookinfo.yaml:2:12");
+    }
+}

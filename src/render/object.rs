@@ -10,9 +10,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
+use crate::field_path::FieldPath;
 use crate::source::{Location, SourceFile, Span};
 use crate::stack::StackKind;
-use crate::yaml_tree::{self, FieldPath, Node};
+use crate::yaml_tree::{self, Node};
 
 /// What identifies an object in a cluster: group, kind, namespace, name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

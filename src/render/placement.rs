@@ -8,8 +8,8 @@ use k8s_openapi::api::core::v1::{PodSpec, Toleration};
 
 use super::object::Object;
 use crate::diagnostic::Diagnostic;
+use crate::field_path::FieldPath;
 use crate::stack::{Cluster, Placement, Stack, Workload};
-use crate::yaml_tree::FieldPath;
 
 /// A rendered object that carries a pod template. Short-lived: read, edited, written back.
 #[allow(clippy::large_enum_variant)]
@@ -281,7 +281,7 @@ fn pin(
                 errors.push(
                     Diagnostic::new(
                         object.origin.at(&path),
-                        format!("{} selects {key}={existing}, but placement control-plane needs {key}={value}", object.key),
+                        format!("{} selects {key}=\"{existing}\", but placement control-plane needs {key}=\"{value}\"", object.key),
                     )
                     .field(path.to_string()),
                 );
@@ -311,5 +311,69 @@ fn tolerate(pod: &mut PodSpec, cluster: &Cluster) {
                 ..Toleration::default()
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::object::Origin;
+    use crate::source::{Location, SourceFile, Span};
+    use crate::stack::StackKind;
+    use crate::testing::platform;
+
+    fn toleration(key: &str, effect: Option<&str>) -> Toleration {
+        Toleration {
+            key: Some(key.into()),
+            operator: Some("Exists".into()),
+            effect: effect.map(Into::into),
+            ..Toleration::default()
+        }
+    }
+
+    #[test]
+    fn tolerations_are_added_once_and_respect_broader_ones() {
+        let cluster = platform("[]", "").cluster;
+        // A toleration without an effect already covers every effect of its key.
+        let mut pod = PodSpec {
+            tolerations: Some(vec![toleration("node-role.kubernetes.io/master", None)]),
+            ..PodSpec::default()
+        };
+        tolerate(&mut pod, &cluster);
+        tolerate(&mut pod, &cluster);
+        assert_eq!(
+            pod.tolerations,
+            Some(vec![
+                toleration("node-role.kubernetes.io/master", None),
+                toleration("node-role.kubernetes.io/control-plane", Some("NoSchedule")),
+            ])
+        );
+    }
+
+    #[test]
+    fn pinning_refuses_a_contradicting_node_selector() {
+        let cluster = platform("[]", "").cluster;
+        let file = SourceFile::new("t.yaml", "x: 1\n");
+        let value = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "n"}});
+        let origin = Origin::Stack(Location::new(&file, Span::new(1, 1, 1)));
+        let object =
+            Object::new(value, origin, StackKind::Bookinfo).unwrap_or_else(|err| panic!("{err}"));
+        let mut pod = PodSpec {
+            node_selector: Some(
+                [(
+                    "node-role.kubernetes.io/control-plane".to_owned(),
+                    "no".to_owned(),
+                )]
+                .into(),
+            ),
+            ..PodSpec::default()
+        };
+        let mut errors = Vec::new();
+        pin(&object, &mut pod, &FieldPath::root(), &cluster, &mut errors);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].message,
+            "Deployment n/d selects node-role.kubernetes.io/control-plane=\"no\", but placement control-plane needs node-role.kubernetes.io/control-plane=\"\""
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Where a walk through a JSON value is, kept as borrowed steps so that walking allocates
 //! nothing; a [`FieldPath`] is built only when something needs reporting.
 
-use crate::yaml_tree::FieldPath;
+use crate::field_path::FieldPath;
 
 /// One step into a JSON value.
 #[derive(Debug, Clone, Copy)]

@@ -8,34 +8,20 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::cluster::{Cluster, ClusterFile};
-use super::fields::{Cidr, DnsLabel, ObjectName, Placement, Port};
+use super::fields::{DnsLabel, ObjectName};
 use super::kind::{FileKind, StackKind};
 use super::spec::Spec;
-use super::workload::{Exposure, ExposureDecl, Workload, WorkloadDecl};
+use super::validate::{check_host_ports, check_mesh, located_list, validate_stack};
+use super::workload::WorkloadDecl;
 use super::{Platform, Stack, StackError};
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::field_path::FieldPath;
 use crate::source::{Located, Location, SourceFile, Span};
-use crate::yaml_tree::{self, FieldPath, Node};
-
-/// Ports a host port must not take on the control-plane node: a hostPort DNAT rule would
-/// capture traffic meant for these.
-const RESERVED_HOST_PORTS: &[(u16, u16, &str)] = &[
-    (22, 22, "SSH"),
-    (179, 179, "Calico BGP"),
-    (2379, 2380, "etcd"),
-    (6443, 6443, "the Kubernetes API server"),
-    (10249, 10250, "kube-proxy metrics and the kubelet API"),
-    (
-        10256,
-        10257,
-        "kube-proxy health and kube-controller-manager",
-    ),
-    (10259, 10259, "kube-scheduler"),
-];
+use crate::yaml_tree::{self, Node};
 
 /// One parsed file and its tree, for locating fields.
-struct Doc {
-    file: Arc<SourceFile>,
+pub(super) struct Doc {
+    pub(super) file: Arc<SourceFile>,
     tree: Node,
 }
 
@@ -63,11 +49,11 @@ impl Doc {
         diagnostic
     }
 
-    fn at(&self, path: &FieldPath) -> Location {
+    pub(super) fn at(&self, path: &FieldPath) -> Location {
         Location::new(&self.file, self.tree.span_of(path))
     }
 
-    fn located<T>(&self, value: T, path: &FieldPath) -> Located<T> {
+    pub(super) fn located<T>(&self, value: T, path: &FieldPath) -> Located<T> {
         Located::new(value, self.at(path))
     }
 }
@@ -89,12 +75,12 @@ struct StackFile<S> {
 }
 
 /// A stack file parsed, not yet checked against the others.
-struct RawStack {
-    doc: Doc,
-    kind: StackKind,
-    namespace: DnsLabel,
-    spec: Spec,
-    workloads: BTreeMap<ObjectName, WorkloadDecl>,
+pub(super) struct RawStack {
+    pub(super) doc: Doc,
+    pub(super) kind: StackKind,
+    pub(super) namespace: DnsLabel,
+    pub(super) spec: Spec,
+    pub(super) workloads: BTreeMap<ObjectName, WorkloadDecl>,
 }
 
 impl RawStack {
@@ -205,207 +191,5 @@ fn cluster(doc: &Doc, parsed: ClusterFile, errors: &mut Vec<Diagnostic>) -> Clus
         region: parsed.aws.region,
         security_group: parsed.aws.security_group,
         sources,
-    }
-}
-
-/// Pairs each CIDR of the list at `path` with its position; a CIDR listed twice is an error
-/// (EC2 refuses the same permission twice in one request).
-fn located_list(
-    doc: &Doc,
-    path: &FieldPath,
-    cidrs: Vec<Cidr>,
-    errors: &mut Vec<Diagnostic>,
-) -> Vec<Located<Cidr>> {
-    let mut located: Vec<Located<Cidr>> = Vec::with_capacity(cidrs.len());
-    for (index, cidr) in cidrs.into_iter().enumerate() {
-        let here = doc.located(cidr, &path.index(index));
-        if let Some(first) = located.iter().find(|seen| seen.value == cidr) {
-            errors.push(
-                Diagnostic::new(here.at.clone(), format!("{cidr} is listed twice"))
-                    .field(path.index(index).to_string())
-                    .note(first.at.clone(), "first listed here"),
-            );
-            continue;
-        }
-        located.push(here);
-    }
-    located
-}
-
-fn validate_stack(raw: &RawStack, cluster: &Cluster, errors: &mut Vec<Diagnostic>) -> Stack {
-    let doc = &raw.doc;
-    let mut workloads = Vec::with_capacity(raw.workloads.len());
-    for (name, decl) in &raw.workloads {
-        let path = FieldPath::root().key("workloads").key(name);
-        if let Some(first) = decl.expose.first()
-            && decl.placement != Placement::ControlPlane
-        {
-            errors.push(
-                Diagnostic::new(
-                    doc.at(&path.key("placement")),
-                    format!(
-                        "{name} exposes host port {} but its placement is {}; the port is opened on the control-plane node, so the workload must run there",
-                        first.host_port, decl.placement
-                    ),
-                )
-                .field(path.key("placement").to_string())
-                .help("set `placement: control-plane` on this workload, or remove `expose`"),
-            );
-        }
-        let exposures = decl
-            .expose
-            .iter()
-            .enumerate()
-            .map(|(index, exposure)| {
-                validate_exposure(
-                    doc,
-                    &path.key("expose").index(index),
-                    exposure,
-                    cluster,
-                    errors,
-                )
-            })
-            .collect::<Vec<_>>();
-        for (index, exposure) in exposures.iter().enumerate() {
-            if let Some(first) = exposures[..index]
-                .iter()
-                .find(|e| e.container_port.value == exposure.container_port.value)
-            {
-                errors.push(
-                    Diagnostic::new(
-                        exposure.container_port.at.clone(),
-                        format!(
-                            "container port {} is exposed twice",
-                            exposure.container_port.value
-                        ),
-                    )
-                    .field(
-                        path.key("expose")
-                            .index(index)
-                            .key("containerPort")
-                            .to_string(),
-                    )
-                    .note(first.container_port.at.clone(), "first exposed here")
-                    .help("a container port carries one host port; remove one of the two entries"),
-                );
-            }
-        }
-        workloads.push(Workload {
-            name: name.clone(),
-            placement: decl.placement,
-            exposures,
-            at: doc.at(&path),
-        });
-    }
-    // In file order, so that "first claimed here" means first in the file.
-    workloads.sort_by_key(|workload| workload.at.span);
-    Stack {
-        kind: raw.kind,
-        file: Arc::clone(&doc.file),
-        namespace: doc.located(raw.namespace.clone(), &FieldPath::root().key("namespace")),
-        spec: raw.spec.clone(),
-        workloads,
-    }
-}
-
-fn validate_exposure(
-    doc: &Doc,
-    path: &FieldPath,
-    decl: &ExposureDecl,
-    cluster: &Cluster,
-    errors: &mut Vec<Diagnostic>,
-) -> Exposure {
-    let sources = match &decl.sources {
-        Some(own) => located_list(doc, &path.key("sources"), own.clone(), errors),
-        None => cluster.sources.clone(),
-    };
-    let host_port = doc.located(decl.host_port, &path.key("hostPort"));
-    if !decl.allow_public
-        && let Some(world) = sources.iter().find(|cidr| cidr.is_everything())
-    {
-        errors.push(
-            Diagnostic::new(
-                world.at.clone(),
-                format!("{} would open host port {} to every address on the internet", world.value, decl.host_port),
-            )
-            .note(doc.at(path), "for this exposure")
-            .help(format!(
-                "to consent, set `allowPublic: true` on the exposure ({path} in {}); otherwise list narrower sources, such as your own address as a /32",
-                doc.file.path.display()
-            )),
-        );
-    }
-    Exposure {
-        container_port: doc.located(decl.container_port, &path.key("containerPort")),
-        host_port,
-        description: decl.description.clone(),
-        sources,
-        allow_public: decl.allow_public,
-    }
-}
-
-/// Each host port is claimed once across all stacks, and never one the node itself uses.
-fn check_host_ports(stacks: &[Stack], errors: &mut Vec<Diagnostic>) {
-    let mut claimed: Vec<(&Located<Port>, String)> = Vec::new();
-    for stack in stacks {
-        for workload in &stack.workloads {
-            for exposure in &workload.exposures {
-                let port = &exposure.host_port;
-                let owner = format!("{}/{}", stack.kind, workload.name);
-                if let Some((first, first_owner)) =
-                    claimed.iter().find(|(seen, _)| seen.value == port.value)
-                {
-                    errors.push(
-                        Diagnostic::new(
-                            port.at.clone(),
-                            format!(
-                                "host port {} is already claimed by {first_owner}",
-                                port.value
-                            ),
-                        )
-                        .note(first.at.clone(), "first claimed here")
-                        .help("each exposed workload needs a host port of its own"),
-                    );
-                } else if let Some((_, _, what)) = RESERVED_HOST_PORTS
-                    .iter()
-                    .find(|(low, high, _)| (*low..=*high).contains(&port.value.get()))
-                {
-                    errors.push(
-                        Diagnostic::new(
-                            port.at.clone(),
-                            format!(
-                                "host port {} is used by {what} on the control-plane node",
-                                port.value
-                            ),
-                        )
-                        .help("choose another host port, such as one from 30000-32767"),
-                    );
-                } else {
-                    claimed.push((port, owner));
-                }
-            }
-        }
-    }
-}
-
-/// A meshed stack needs a Linkerd stack to mesh it.
-fn check_mesh(raw: &[RawStack], errors: &mut Vec<Diagnostic>) {
-    if raw.iter().any(|stack| stack.kind == StackKind::Linkerd) {
-        return;
-    }
-    for stack in raw {
-        if let Spec::Bookinfo(spec) = &stack.spec
-            && spec.mesh
-        {
-            let path = FieldPath::root().key("spec").key("mesh");
-            errors.push(
-                Diagnostic::new(
-                    stack.doc.at(&path),
-                    "the stack asks to be meshed, but no stack file has kind: Linkerd",
-                )
-                .field(path.to_string())
-                .help("add a Linkerd stack file, or set `mesh: false`"),
-            );
-        }
     }
 }

@@ -6,6 +6,7 @@ mod fields;
 mod kind;
 mod load;
 mod spec;
+mod validate;
 mod workload;
 
 use std::io;

@@ -1,0 +1,194 @@
+//! Validated field types of the stack files. Each one checks itself while it is deserialized,
+//! so a bad value is reported at its own line and column.
+
+mod aws;
+mod cidr;
+mod placement;
+mod port;
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+
+pub use aws::{Region, SecurityGroupRef};
+pub use cidr::Cidr;
+pub use placement::{Placement, TaintEffect};
+pub use port::Port;
+
+use crate::names;
+
+/// Deserializes a string through `parse` inside the deserializer, so that serde_yaml reports
+/// a rejected value at its own line and column.
+struct Parse<T>(fn(&str) -> Result<T, String>, &'static str);
+
+impl<T> Visitor<'_> for Parse<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.1)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<T, E> {
+        (self.0)(text).map_err(E::custom)
+    }
+}
+
+/// Declares a string newtype that is validated by `$check` when deserialized.
+macro_rules! checked_string {
+    ($(#[$doc:meta])* $name:ident, $what:literal, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Checks `value` and wraps it.
+            pub fn parse(value: &str) -> Result<Self, String> {
+                let check: fn(&str) -> Result<(), String> = $check;
+                check(value)
+                    .map(|()| Self(value.to_owned()))
+                    .map_err(|why| format!("invalid {} \"{}\": {}", $what, value, why))
+            }
+
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserializer.deserialize_str(Parse(Self::parse, concat!("a ", $what)))
+            }
+        }
+    };
+}
+
+checked_string!(
+    /// A DNS-1123 label: namespace names.
+    DnsLabel,
+    "name",
+    names::dns_label
+);
+
+checked_string!(
+    /// A DNS-1123 subdomain: workload (object) names.
+    ObjectName,
+    "object name",
+    names::dns_subdomain
+);
+
+checked_string!(
+    /// A label key such as `node-role.kubernetes.io/control-plane`.
+    LabelKey,
+    "label key",
+    names::qualified_name
+);
+
+checked_string!(
+    /// A label value (may be empty).
+    LabelValue,
+    "label value",
+    names::label_value
+);
+
+checked_string!(
+    /// An image repository without tag, such as `docker.io/istio` or `quay.io/prometheus/prometheus`.
+    ImageRepository,
+    "image repository",
+    names::image_repository
+);
+
+checked_string!(
+    /// An image tag such as `1.20.3` or `v3.5.0`.
+    ImageTag,
+    "image tag",
+    names::image_tag
+);
+
+checked_string!(
+    /// A security-group rule description, within what EC2 accepts.
+    RuleDescription,
+    "description",
+    rule_description
+);
+
+/// EC2 accepts up to 255 characters from `a-zA-Z0-9. _-:/()#,@[]+=&;{}!$*`.
+fn rule_description(text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    if text.chars().count() > 255 {
+        return Err("must be at most 255 characters (an EC2 limit)".into());
+    }
+    if let Some(bad) = text
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || " ._-:/()#,@[]+=&;{}!$*".contains(*c)))
+    {
+        return Err(format!(
+            "EC2 does not accept the character '{bad}' in rule descriptions; use letters, digits, spaces and ._-:/()#,@[]+=&;{{}}!$*"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_repositories() {
+        for ok in [
+            "docker.io/istio",
+            "quay.io/prometheus/prometheus",
+            "localhost:5000/x",
+            "grafana/grafana",
+            "registry.k8s.io/kube-state-metrics/kube-state-metrics",
+            "cr.l5d.io/linkerd",
+            "a__b/c-d",
+        ] {
+            assert!(ImageRepository::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "Docker.io/Istio",
+            "istio/details:1.0",
+            "docker.io/istio@sha256:00",
+            "a//b",
+            "a/-b",
+            "a/b_",
+            "bad host!/x",
+        ] {
+            assert!(ImageRepository::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn image_tags() {
+        assert!(ImageTag::parse("1.20.3").is_ok());
+        assert!(ImageTag::parse("v3.5.0-rc.1").is_ok());
+        assert!(ImageTag::parse(".x").is_err());
+        assert!(ImageTag::parse("a:b").is_err());
+        assert!(ImageTag::parse(&"a".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn descriptions() {
+        assert!(RuleDescription::parse("Bookinfo product page (hostPort 30080)").is_ok());
+        assert!(RuleDescription::parse("").is_err());
+        assert!(
+            RuleDescription::parse("caf\u{e9}")
+                .unwrap_err()
+                .contains("'\u{e9}'")
+        );
+        assert!(RuleDescription::parse("quote\"").is_err());
+        assert!(RuleDescription::parse(&"a".repeat(256)).is_err());
+    }
+}
