@@ -193,3 +193,57 @@ fn cluster(doc: &Doc, parsed: ClusterFile, errors: &mut Vec<Diagnostic>) -> Clus
         sources,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every prefix of every default stack file, and each with some noise spliced in, loads
+    /// (and renders) to a value or to an error that formats; none panics.
+    #[test]
+    fn no_input_panics() {
+        let defaults = crate::embedded::stacks();
+        let noise = [
+            "\t",
+            ":",
+            "- ",
+            "{",
+            "]",
+            "&a ",
+            "*a",
+            "!!binary ",
+            "\u{feff}",
+            "\"",
+            "? ",
+            "%YAML 1.2\n",
+            "\n---\n",
+            "<<: *x\n",
+        ];
+        for (index, file) in defaults.iter().enumerate() {
+            let text = &file.text;
+            let cuts = text.char_indices().map(|(at, _)| at).step_by(4);
+            for (round, cut) in cuts.enumerate() {
+                let mut spliced = text.clone();
+                spliced.insert_str(cut, noise[(round + index) % noise.len()]);
+                // Prefixes mostly load to the defaults; rendering the spliced ones suffices.
+                for (variant, render) in [(text[..cut].to_owned(), false), (spliced, true)] {
+                    let mut files = defaults.clone();
+                    files[index] = SourceFile::new(file.path.clone(), variant);
+                    match load(&files, "test") {
+                        Err(err) => drop(err.to_string()),
+                        Ok(platform) if render => {
+                            let selected: Vec<&Stack> = platform.stacks.iter().collect();
+                            let templates = crate::render::TemplateSet::embedded();
+                            if let Err(err) =
+                                crate::render::render(&platform, &selected, &templates)
+                            {
+                                drop(err.to_string());
+                            }
+                        }
+                        Ok(_) => {}
+                    }
+                }
+            }
+        }
+    }
+}
