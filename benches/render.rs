@@ -10,7 +10,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use obsboot::output;
-use obsboot::render::{TemplateSet, render};
+use obsboot::render::{Slots, TemplateSet, render};
 use obsboot::stack::StackSource;
 
 fn default_stacks(c: &mut Criterion) {
@@ -19,13 +19,16 @@ fn default_stacks(c: &mut Criterion) {
         .load()
         .expect("the default stacks load");
     let selected = platform.select(&[]).expect("every stack");
-    let plan = render(&platform, &selected, &templates).expect("the default stacks render");
+    let plan = render(&platform, &selected, &templates, &Slots::default())
+        .expect("the default stacks render");
 
     c.bench_function("load stacks", |b| {
         b.iter(|| black_box(StackSource::Embedded.load().expect("load")));
     });
     c.bench_function("render", |b| {
-        b.iter(|| black_box(render(&platform, &selected, &templates).expect("render")));
+        b.iter(|| {
+            black_box(render(&platform, &selected, &templates, &Slots::default()).expect("render"))
+        });
     });
     c.bench_function("to_yaml", |b| {
         b.iter(|| black_box(output::to_yaml(&plan).expect("yaml")));
@@ -34,7 +37,13 @@ fn default_stacks(c: &mut Criterion) {
         b.iter(|| {
             let platform = StackSource::Embedded.load().expect("load");
             let selected = platform.select(&[]).expect("select");
-            let plan = render(&platform, &selected, &TemplateSet::embedded()).expect("render");
+            let plan = render(
+                &platform,
+                &selected,
+                &TemplateSet::embedded(),
+                &Slots::default(),
+            )
+            .expect("render");
             black_box(output::to_yaml(&plan).expect("yaml"))
         });
     });

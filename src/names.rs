@@ -218,6 +218,44 @@ pub fn image_tag(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A storage quantity with a binary suffix: `8Gi`, `512Mi`, `1Ti`.
+pub fn storage_quantity(text: &str) -> Result<(), NameError> {
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let suffix = &text[digits.len()..];
+    let number_ok = !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && !digits.starts_with('0');
+    if number_ok && ["Ki", "Mi", "Gi", "Ti"].contains(&suffix) {
+        Ok(())
+    } else {
+        Err("expected a whole number with Ki, Mi, Gi or Ti, such as 8Gi".into())
+    }
+}
+
+/// A duration of one or more `<number><unit>` parts, units `ms`, `s`, `m`, `h`, `d`, `w`,
+/// `y` (what both Prometheus and Go's flag parsing accept for the values used here).
+pub fn duration(text: &str) -> Result<(), NameError> {
+    let mut rest = text;
+    if rest.is_empty() {
+        return Err("must not be empty".into());
+    }
+    while !rest.is_empty() {
+        let number = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if number == 0 {
+            return Err("expected parts such as 30s, 15d or 24h0m0s".into());
+        }
+        rest = &rest[number..];
+        let unit = ["ms", "s", "m", "h", "d", "w", "y"]
+            .iter()
+            .find(|unit| rest.starts_with(**unit));
+        match unit {
+            Some(unit) => rest = &rest[unit.len()..],
+            None => return Err("expected a unit: ms, s, m, h, d, w or y".into()),
+        }
+    }
+    Ok(())
+}
+
 /// A full image reference: `repository[:tag][@sha256:<64 hex>]`.
 pub fn image_reference(text: &str) -> Result<(), NameError> {
     let (rest, digest) = match text.split_once('@') {
@@ -288,6 +326,21 @@ mod tests {
         assert!(path_segment("..").is_err());
         assert!(path_segment("a/b").is_err());
         assert!(path_segment("50%").is_err());
+    }
+
+    #[test]
+    fn quantities_and_durations() {
+        assert!(storage_quantity("8Gi").is_ok());
+        assert!(storage_quantity("512Mi").is_ok());
+        assert!(storage_quantity("8G").is_err());
+        assert!(storage_quantity("08Gi").is_err());
+        assert!(storage_quantity("Gi").is_err());
+        for ok in ["15d", "30s", "24h0m0s", "1m", "500ms", "2w"] {
+            assert!(duration(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "15", "d", "1.5h", "10 s", "3x"] {
+            assert!(duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

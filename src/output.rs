@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::plan::{IngressPlan, Plan};
-use crate::render::Object;
-use crate::stack::StackKind;
+use crate::render::{Object, Slot};
+use crate::stack::{SecretSpec, StackKind};
 
 /// The file `--out-dir` writes the ingress plan to.
 pub const INGRESS_FILE: &str = "ingress-rules.yaml";
@@ -46,6 +46,7 @@ pub fn to_yaml(plan: &Plan) -> Result<String, OutputError> {
         plan.objects.len()
     );
     out.push_str(&ingress_comment(&plan.ingress));
+    out.push_str(&bootstrap_comment(&plan.secrets, &plan.slots));
     documents(&mut out, plan.objects.iter())?;
     Ok(out)
 }
@@ -58,11 +59,28 @@ pub fn to_json(plan: &Plan) -> Result<String, OutputError> {
         objects: Vec<&'a serde_json::Value>,
         ingress_rules: &'a [crate::plan::IngressRule],
         closed_ports: &'a [crate::plan::ClosedPort],
+        secrets: &'a [SecretSpec],
+        slots: Vec<SlotEntry<'a>>,
+    }
+    #[derive(Serialize)]
+    struct SlotEntry<'a> {
+        #[serde(flatten)]
+        slot: &'a Slot,
+        placeholder: String,
     }
     let document = Document {
         objects: plan.objects.iter().map(|object| &object.value).collect(),
         ingress_rules: &plan.ingress.rules,
         closed_ports: &plan.ingress.closed,
+        secrets: &plan.secrets,
+        slots: plan
+            .slots
+            .iter()
+            .map(|slot| SlotEntry {
+                slot,
+                placeholder: slot.placeholder(),
+            })
+            .collect(),
     };
     let mut text = serde_json::to_string_pretty(&document)
         .map_err(|err| OutputError::Serialize(err.into()))?;
@@ -84,12 +102,29 @@ pub fn write_dir(plan: &Plan, dir: &Path) -> Result<Vec<PathBuf>, OutputError> {
             .iter()
             .filter(|object| object.stack == stack)
             .collect();
+        let mut body = String::new();
+        documents(&mut body, objects.iter().copied())?;
+        let secrets: Vec<SecretSpec> = plan
+            .secrets
+            .iter()
+            .filter(|s| s.stack == stack)
+            .cloned()
+            .collect();
+        let slots: Vec<Slot> = plan
+            .slots
+            .iter()
+            .filter(|slot| {
+                body.contains(&slot.placeholder()) || body.contains(&base64(&slot.placeholder()))
+            })
+            .cloned()
+            .collect();
         let mut text = format!(
             "# Stack {stack}, rendered by obsboot {}; {} objects.\n",
             env!("CARGO_PKG_VERSION"),
             objects.len()
         );
-        documents(&mut text, objects.into_iter())?;
+        text.push_str(&bootstrap_comment(&secrets, &slots));
+        text.push_str(&body);
         written.push(write_atomic(&dir.join(format!("{stack}.yaml")), &text)?);
     }
     let mut text = ingress_comment(&plan.ingress);
@@ -121,6 +156,36 @@ fn documents<'a>(
         out.push_str(&yaml(&object.value)?);
     }
     Ok(())
+}
+
+/// What bootstrap adds, as a YAML comment block: the Secrets it creates and the material it
+/// fills in where the objects hold placeholders.
+fn bootstrap_comment(secrets: &[SecretSpec], slots: &[Slot]) -> String {
+    let mut out = String::new();
+    if !secrets.is_empty() {
+        out.push_str("# Secrets bootstrap creates and keeps (never rendered):\n");
+        for secret in secrets {
+            let _ = writeln!(
+                out,
+                "#   {}/{} ({})",
+                secret.namespace,
+                secret.name,
+                secret.keys().join(", ")
+            );
+        }
+    }
+    if !slots.is_empty() {
+        out.push_str("# Generated at bootstrap; a render shows its placeholder (base64-encoded in caBundle fields):\n");
+        for slot in slots {
+            let _ = writeln!(out, "#   {}: {slot}", slot.placeholder());
+        }
+    }
+    out
+}
+
+fn base64(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
 }
 
 /// The ingress plan as a YAML comment block.

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::render::Object;
-use crate::stack::{Cidr, Stack, StackKind};
+use crate::render::{Object, Slot};
+use crate::stack::{Cidr, SecretSpec, Stack, StackKind};
 
 /// When a stack's objects are applied. Namespaces and CRDs come before every phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -27,6 +27,10 @@ pub struct Plan {
     pub objects: Vec<Object>,
     /// The ingress rules to open.
     pub ingress: IngressPlan,
+    /// The Secrets bootstrap creates (never rendered).
+    pub secrets: Vec<SecretSpec>,
+    /// Where the objects hold material generated at bootstrap.
+    pub slots: Vec<Slot>,
 }
 
 /// The security-group side of a plan.

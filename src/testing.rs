@@ -32,14 +32,25 @@ pub fn load_files(files: &[(&str, String)]) -> Result<Platform, StackError> {
     load(&files, "stacks")
 }
 
+/// A Linkerd stack file in `namespace`.
+pub fn linkerd(namespace: &str) -> String {
+    format!(
+        "kind: Linkerd\nnamespace: {namespace}\nspec:\n  version: edge-26.8.3\n  registry: cr.l5d.io/linkerd\n  clusterDomain: cluster.local\n  trustDomain: cluster.local\n  clusterNetworks: [10.0.0.0/8]\n  iptablesMode: nft\n  nativeSidecar: true\n  gatewayApi: if-absent\n  heartbeat: false\n"
+    )
+}
+
+/// A Prometheus stack file in `namespace`.
+pub fn prometheus(namespace: &str) -> String {
+    format!(
+        "kind: Prometheus\nnamespace: {namespace}\nspec:\n  images:\n    prometheus: quay.io/prometheus/prometheus:v3.14.0\n    configReloader: quay.io/prometheus-operator/prometheus-config-reloader:v0.93.1\n    kubeStateMetrics: registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.20.0\n    nodeExporter: quay.io/prometheus/node-exporter:v1.12.1\n  retention: 15d\n  scrapeInterval: 30s\n  storage:\n    volume: emptyDir\n    size: 8Gi\n"
+    )
+}
+
 /// A cluster with `sources`, Linkerd, and Bookinfo with `workloads`.
 pub fn platform(sources: &str, workloads: &str) -> Platform {
     match load_files(&[
         ("cluster.yaml", cluster(sources)),
-        (
-            "linkerd.yaml",
-            "kind: Linkerd\nnamespace: linkerd\nspec: {}\n".into(),
-        ),
+        ("linkerd.yaml", linkerd("linkerd")),
         ("bookinfo.yaml", bookinfo("bookinfo", true, workloads)),
     ]) {
         Ok(platform) => platform,

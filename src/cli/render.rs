@@ -49,7 +49,7 @@ pub fn run(args: &RenderArgs) -> Result<(), Error> {
     let platform = source.load()?;
     let selected = platform.select(&args.stacks.only)?;
     let templates = args.stacks.template_set()?;
-    let plan = render::render(&platform, &selected, &templates)?;
+    let plan = render::render(&platform, &selected, &templates, &render::Slots::default())?;
     info!(
         "rendered {} objects from {} stacks ({source})",
         plan.objects.len(),

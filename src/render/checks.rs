@@ -269,8 +269,15 @@ fn check_labels(object: &Object, errors: &mut Vec<Diagnostic>) {
         &object.value,
         &mut Trail::default(),
         &mut |trail, key, child| {
-            let ("labels" | "matchLabels" | "annotations", Value::Object(entries)) = (key, child)
-            else {
+            // Labels live in object metadata and label selectors; elsewhere (a CRD's schema,
+            // say) the same words are ordinary field names.
+            let parent = trail.last_key().unwrap_or_default();
+            let in_place = match key {
+                "labels" | "annotations" => parent == "metadata",
+                "matchLabels" => parent.to_ascii_lowercase().ends_with("selector"),
+                _ => false,
+            };
+            let (true, Value::Object(entries)) = (in_place, child) else {
                 return false;
             };
             for (name, entry) in entries {

@@ -7,6 +7,9 @@ mod labels;
 mod namespaces;
 mod object;
 mod placement;
+mod pods;
+mod references;
+mod slots;
 mod templates;
 mod trail;
 
@@ -19,11 +22,12 @@ use serde::Serialize;
 
 pub use labels::{MANAGED_BY, MANAGER, STACK_LABEL, STACKS_ANNOTATION};
 pub use object::{Object, ObjectKey, Origin};
+pub use slots::{Slot, Slots};
 pub use templates::TemplateSet;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::{IngressPlan, Plan};
-use crate::stack::{Platform, Stack, Workload};
+use crate::stack::{Platform, SecretSpec, Stack, Workload};
 
 /// Why rendering failed.
 #[derive(Debug, thiserror::Error)]
@@ -54,16 +58,18 @@ impl From<Vec<Diagnostic>> for RenderError {
     }
 }
 
-/// Renders the `selected` stacks of `platform` with `templates`.
+/// Renders the `selected` stacks of `platform` with `templates`; `slots` fills in material
+/// generated at bootstrap (placeholders when it has none).
 pub fn render(
     platform: &Platform,
     selected: &[&Stack],
     templates: &TemplateSet,
+    slots: &Slots,
 ) -> Result<Plan, RenderError> {
     let mut objects = namespaces::build(&platform.stacks, selected)?;
-    let env = templates.environment()?;
+    let env = templates.environment(slots)?;
     for stack in selected {
-        let context = context(platform, stack);
+        let context = context(platform, stack, templates)?;
         for name in templates.manifests(stack.kind) {
             objects.extend(templates.render(&env, name, &context, stack.kind)?);
         }
@@ -75,6 +81,14 @@ pub fn render(
         .collect();
     let ranks = checks::check(&mut objects, &known_namespaces)?;
     let errors = placement::apply(&mut objects, selected, &platform.cluster);
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    let secrets: Vec<SecretSpec> = selected
+        .iter()
+        .flat_map(|stack| stack.spec.secrets(stack.namespace.as_str()))
+        .collect();
+    let errors = references::check(&mut objects, &secrets);
     if !errors.is_empty() {
         return Err(errors.into());
     }
@@ -92,6 +106,8 @@ pub fn render(
         stacks: selected.iter().map(|stack| stack.kind).collect(),
         objects: ranked.into_iter().map(|(_, object)| object).collect(),
         ingress: IngressPlan::derive(selected),
+        secrets,
+        slots: slots.used(),
     })
 }
 
@@ -112,10 +128,15 @@ fn order(object: &Object, rank: usize) -> impl Ord + '_ {
 }
 
 /// What a stack's templates see.
-fn context(platform: &Platform, stack: &Stack) -> Context {
+fn context(
+    platform: &Platform,
+    stack: &Stack,
+    templates: &TemplateSet,
+) -> Result<Context, Diagnostic> {
     #[derive(Serialize)]
     struct StackRef<'a> {
         namespace: &'a str,
+        spec: &'a crate::stack::Spec,
     }
     let workloads: BTreeMap<&str, &Workload> = stack
         .workloads
@@ -130,16 +151,18 @@ fn context(platform: &Platform, stack: &Stack) -> Context {
                 s.name(),
                 StackRef {
                     namespace: s.namespace.as_str(),
+                    spec: &s.spec,
                 },
             )
         })
         .collect();
-    minijinja::context! {
+    Ok(minijinja::context! {
         stack => stack.name(),
         namespace => stack.namespace.as_str(),
         spec => Context::from(Serde(&stack.spec)),
         workloads => Context::from(Serde(&workloads)),
         cluster => Context::from(Serde(&platform.cluster)),
         stacks => Context::from(Serde(&stacks)),
-    }
+        files => Context::from(Serde(&templates.data_files(stack.kind)?)),
+    })
 }

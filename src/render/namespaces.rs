@@ -113,7 +113,7 @@ fn object(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{bookinfo, cluster, load_files};
+    use crate::testing::{bookinfo, cluster, linkerd, load_files, prometheus};
 
     fn namespace(object: &Object) -> Namespace {
         object.typed().unwrap_or_else(|err| panic!("{err}"))
@@ -123,14 +123,8 @@ mod tests {
     fn a_shared_namespace_is_built_once_with_what_every_stack_needs() {
         let platform = load_files(&[
             ("cluster.yaml", cluster("[]")),
-            (
-                "linkerd.yaml",
-                "kind: Linkerd\nnamespace: linkerd\nspec: {}\n".into(),
-            ),
-            (
-                "prometheus.yaml",
-                "kind: Prometheus\nnamespace: shared\nspec: {}\n".into(),
-            ),
+            ("linkerd.yaml", linkerd("linkerd")),
+            ("prometheus.yaml", prometheus("shared")),
             ("bookinfo.yaml", bookinfo("shared", true, "")),
         ])
         .unwrap_or_else(|err| panic!("{err}"));
@@ -165,10 +159,7 @@ mod tests {
     fn stacks_that_need_contradicting_metadata_cannot_share() {
         let platform = load_files(&[
             ("cluster.yaml", cluster("[]")),
-            (
-                "linkerd.yaml",
-                "kind: Linkerd\nnamespace: mesh\nspec: {}\n".into(),
-            ),
+            ("linkerd.yaml", linkerd("mesh")),
             ("bookinfo.yaml", bookinfo("mesh", true, "")),
         ])
         .unwrap_or_else(|err| panic!("{err}"));

@@ -2,90 +2,14 @@
 //! selector and tolerations from the workload's placement, host ports from its exposures
 //! (and from nowhere else), and the `Recreate` strategy a pinned host-port Deployment needs.
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, DeploymentStrategy, StatefulSet};
-use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::apps::v1::DeploymentStrategy;
 use k8s_openapi::api::core::v1::{PodSpec, Toleration};
 
 use super::object::Object;
+use super::pods::PodOwner;
 use crate::diagnostic::Diagnostic;
 use crate::field_path::FieldPath;
 use crate::stack::{Cluster, Placement, Stack, Workload};
-
-/// A rendered object that carries a pod template. Short-lived: read, edited, written back.
-#[allow(clippy::large_enum_variant)]
-enum PodOwner {
-    Deployment(Deployment),
-    DaemonSet(DaemonSet),
-    StatefulSet(StatefulSet),
-    Job(Job),
-    CronJob(CronJob),
-}
-
-impl PodOwner {
-    /// The kinds that carry a pod template.
-    const KINDS: [&'static str; 5] = ["Deployment", "DaemonSet", "StatefulSet", "Job", "CronJob"];
-
-    fn read(object: &Object) -> Option<Self> {
-        match object.key.kind.as_str() {
-            "Deployment" => object.typed().ok().map(Self::Deployment),
-            "DaemonSet" => object.typed().ok().map(Self::DaemonSet),
-            "StatefulSet" => object.typed().ok().map(Self::StatefulSet),
-            "Job" => object.typed().ok().map(Self::Job),
-            "CronJob" => object.typed().ok().map(Self::CronJob),
-            _ => None,
-        }
-    }
-
-    fn write(&self, object: &mut Object) -> Result<(), serde_json::Error> {
-        match self {
-            Self::Deployment(typed) => object.set_typed(typed),
-            Self::DaemonSet(typed) => object.set_typed(typed),
-            Self::StatefulSet(typed) => object.set_typed(typed),
-            Self::Job(typed) => object.set_typed(typed),
-            Self::CronJob(typed) => object.set_typed(typed),
-        }
-    }
-
-    /// Where the pod spec sits in the object.
-    fn pod_path(&self) -> FieldPath {
-        let spec = FieldPath::root().key("spec");
-        match self {
-            Self::CronJob(_) => spec
-                .key("jobTemplate")
-                .key("spec")
-                .key("template")
-                .key("spec"),
-            _ => spec.key("template").key("spec"),
-        }
-    }
-
-    fn pod_spec(&mut self) -> Option<&mut PodSpec> {
-        match self {
-            Self::Deployment(d) => d.spec.as_mut()?.template.spec.as_mut(),
-            Self::DaemonSet(d) => d.spec.as_mut()?.template.spec.as_mut(),
-            Self::StatefulSet(s) => s.spec.as_mut()?.template.spec.as_mut(),
-            Self::Job(j) => j.spec.as_mut()?.template.spec.as_mut(),
-            Self::CronJob(c) => c
-                .spec
-                .as_mut()?
-                .job_template
-                .spec
-                .as_mut()?
-                .template
-                .spec
-                .as_mut(),
-        }
-    }
-
-    /// Replicas of a single-template workload that runs a fixed number of pods.
-    fn replicas(&self) -> Option<i32> {
-        match self {
-            Self::Deployment(d) => Some(d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
-            Self::StatefulSet(s) => Some(s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
-            _ => None,
-        }
-    }
-}
 
 /// Applies each workload's placement and exposures to the objects of `stacks`. Every declared
 /// workload must be rendered; every rendered pod template gets a placement (`anywhere` unless

@@ -1,22 +1,31 @@
 //! Templates (`templates/<stack>/*.yaml.j2`), rendered strictly by minijinja: an undefined
 //! value is an error that points at the expression. The output is parsed back into objects.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use base64::Engine as _;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value as Context};
 use serde::Deserialize;
 
 use super::RenderError;
 use super::object::{Object, Origin, Rendered};
+use super::slots::Slots;
 use crate::diagnostic::Diagnostic;
 use crate::source::{self, Location, SourceFile, Span};
 use crate::stack::StackKind;
 use crate::yaml_tree;
 
+/// How deep below the templates directory files are read: `<stack>/<dir>/<file>`.
+const TEMPLATE_DEPTH: usize = 3;
+
 /// Said of every error located in a template's output.
 const OUTPUT_HELP: &str =
     "the line numbers count lines of the template's output, not of the template";
+
+/// Suffix of every template; other files are data for the templates.
+const TEMPLATE_SUFFIX: &str = ".j2";
 
 /// Suffix of the templates that render manifests; other files (macros) are only imported.
 const MANIFEST_SUFFIX: &str = ".yaml.j2";
@@ -34,9 +43,9 @@ impl TemplateSet {
         Self::new(crate::embedded::templates(), Path::new("templates"))
     }
 
-    /// The templates below `dir` (`DIR/<stack>/<file>`).
+    /// The templates below `dir`: `DIR/<stack>/<file>`, and data files one level deeper.
     pub fn read(dir: &Path) -> Result<Self, RenderError> {
-        let files = source::read_dir(dir, 2)
+        let files = source::read_dir(dir, TEMPLATE_DEPTH)
             .map_err(|(path, source)| RenderError::ReadTemplates { path, source })?;
         Ok(Self::new(files, dir))
     }
@@ -60,7 +69,7 @@ impl TemplateSet {
     /// A minijinja environment holding every template: undefined values are errors, no
     /// auto-escaping (values are quoted explicitly with `tojson`), Jinja block whitespace
     /// trimmed so that block tags do not leave blank lines in YAML.
-    pub fn environment(&self) -> Result<Environment<'_>, Diagnostic> {
+    pub fn environment(&self, slots: &Slots) -> Result<Environment<'_>, Diagnostic> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|_| AutoEscape::None);
@@ -71,11 +80,51 @@ impl TemplateSet {
             .build()
             .map_err(|err| self.diagnostic(&err))?;
         env.set_syntax(syntax);
-        for (name, file) in &self.files {
+        let slots = slots.clone();
+        env.add_function("slot", move |name: &str, service: Option<&str>| {
+            slots
+                .lookup(name, service)
+                .map_err(|why| minijinja::Error::new(ErrorKind::InvalidOperation, why))
+        });
+        env.add_filter("b64encode", |text: &str| {
+            base64::engine::general_purpose::STANDARD.encode(text)
+        });
+        for (name, file) in self
+            .files
+            .iter()
+            .filter(|(name, _)| name.ends_with(TEMPLATE_SUFFIX))
+        {
             env.add_template(name, &file.text)
                 .map_err(|err| self.diagnostic(&err))?;
         }
         Ok(env)
+    }
+
+    /// The files below `<stack>/` that are not templates (dashboards, for example), by name
+    /// relative to that directory, for the templates' `files` variable. JSON files must parse.
+    pub fn data_files(&self, stack: StackKind) -> Result<BTreeMap<&str, &str>, Diagnostic> {
+        let prefix = format!("{}/", stack.name());
+        let mut files = BTreeMap::new();
+        for (name, file) in &self.files {
+            let Some(relative) = name
+                .strip_prefix(&prefix)
+                .filter(|n| !n.ends_with(TEMPLATE_SUFFIX))
+            else {
+                continue;
+            };
+            let is_json = Path::new(relative)
+                .extension()
+                .is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
+            if is_json && let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(&file.text) {
+                let span = Span::new(err.line(), err.column(), 1);
+                return Err(Diagnostic::new(
+                    Location::new(file, span),
+                    format!("invalid JSON: {err}"),
+                ));
+            }
+            files.insert(relative, file.text.as_str());
+        }
+        Ok(files)
     }
 
     /// The manifest templates of `stack`, by name.
@@ -182,7 +231,7 @@ impl TemplateSet {
         let diagnostic = Diagnostic::new(Location::new(file, span), message);
         match err.kind() {
             ErrorKind::UndefinedError => diagnostic.help(
-                "the template context holds: stack, namespace, spec, workloads, cluster, stacks",
+                "the template context holds: stack, namespace, spec, workloads, cluster, stacks (each with namespace and spec), files",
             ),
             _ => diagnostic,
         }

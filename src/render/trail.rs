@@ -40,6 +40,14 @@ impl<'a> Trail<'a> {
         self.path().key(key)
     }
 
+    /// The key of the innermost object the walk is in.
+    pub fn last_key(&self) -> Option<&'a str> {
+        match self.0.last() {
+            Some(Step::Key(key)) => Some(key),
+            _ => None,
+        }
+    }
+
     /// Whether the walk is at the root's `key` (such as `metadata`).
     pub fn is_at(&self, key: &str) -> bool {
         matches!(self.0.as_slice(), [Step::Key(k)] if *k == key)

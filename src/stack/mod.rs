@@ -3,8 +3,11 @@
 mod bookinfo;
 mod cluster;
 mod fields;
+mod grafana;
 mod kind;
+mod linkerd;
 mod load;
+mod prometheus;
 mod spec;
 mod validate;
 mod workload;
@@ -16,12 +19,15 @@ use std::sync::Arc;
 pub use bookinfo::{BookinfoImages, BookinfoSpec};
 pub use cluster::{Cluster, Taint};
 pub use fields::{
-    Cidr, DnsLabel, ImageRepository, ImageTag, LabelKey, LabelValue, ObjectName, Placement, Port,
-    Region, RuleDescription, SecurityGroupRef, TaintEffect,
+    Cidr, DnsLabel, Domain, Duration, ImageRef, ImageRepository, ImageTag, LabelKey, LabelValue,
+    ObjectName, Placement, Port, Quantity, Region, RuleDescription, SecurityGroupRef, TaintEffect,
 };
+pub use grafana::GrafanaSpec;
 pub use kind::StackKind;
+pub use linkerd::{Certificates, GatewayApi, IptablesMode, LinkerdSpec};
 pub use load::load;
-pub use spec::{NamespaceMeta, PodSecurity, Spec};
+pub use prometheus::{PrometheusImages, PrometheusSpec, Storage, Volume};
+pub use spec::{NamespaceMeta, PodSecurity, SecretKind, SecretSpec, Spec};
 pub use workload::{Exposure, Workload};
 
 use crate::diagnostic::Diagnostics;

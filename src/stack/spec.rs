@@ -2,10 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::bookinfo::BookinfoSpec;
+use super::grafana::GrafanaSpec;
 use super::kind::StackKind;
+use super::linkerd::LinkerdSpec;
+use super::prometheus::PrometheusSpec;
 
 /// A Pod Security Standards level, from strictest to most permissive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -61,21 +64,6 @@ impl NamespaceMeta {
     }
 }
 
-/// The Prometheus stack's settings.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PrometheusSpec {}
-
-/// The Grafana stack's settings.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct GrafanaSpec {}
-
-/// The Linkerd stack's settings.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct LinkerdSpec {}
-
 /// A stack's `spec:`, by kind.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
@@ -108,14 +96,106 @@ impl Spec {
             // admits that. Unmeshed, Bookinfo's hardened pods pass `restricted`.
             Self::Bookinfo(spec) if spec.mesh => NamespaceMeta::new(PodSecurity::Privileged)
                 .annotation("linkerd.io/inject", "enabled"),
-            Self::Bookinfo(_) | Self::Prometheus(_) | Self::Grafana(_) => {
-                NamespaceMeta::new(PodSecurity::Restricted)
-            }
+            Self::Bookinfo(_) | Self::Grafana(_) => NamespaceMeta::new(PodSecurity::Restricted),
+            // node-exporter reads the host: hostNetwork, hostPID and hostPath volumes.
+            Self::Prometheus(_) => NamespaceMeta::new(PodSecurity::Privileged),
             Self::Linkerd(_) => NamespaceMeta::new(PodSecurity::Privileged)
                 .label("linkerd.io/is-control-plane", "true")
                 .label("config.linkerd.io/admission-webhooks", "disabled")
                 .label("linkerd.io/control-plane-ns", namespace)
                 .annotation("linkerd.io/inject", "disabled"),
+        }
+    }
+}
+
+/// What a generated Secret holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum SecretKind {
+    /// Grafana's administrator password (key `admin-password`).
+    GrafanaAdmin,
+    /// Linkerd's identity issuer: certificate and key (`crt.pem`, `key.pem`), signed by the
+    /// trust anchor.
+    LinkerdIssuer,
+    /// A webhook's serving certificate and key (`tls.crt`, `tls.key`) for `service`.
+    WebhookTls {
+        /// The Service (in the same namespace) the certificate is for.
+        service: String,
+    },
+}
+
+/// A Secret that bootstrap creates (and keeps on later runs); rendered manifests only
+/// reference it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretSpec {
+    /// The stack it belongs to.
+    pub stack: StackKind,
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// What it holds.
+    #[serde(flatten)]
+    pub kind: SecretKind,
+}
+
+impl SecretSpec {
+    fn new(stack: StackKind, namespace: &str, name: &str, kind: SecretKind) -> Self {
+        Self {
+            stack,
+            namespace: namespace.into(),
+            name: name.into(),
+            kind,
+        }
+    }
+
+    /// The keys it holds.
+    pub fn keys(&self) -> &'static [&'static str] {
+        match self.kind {
+            SecretKind::GrafanaAdmin => &["admin-password"],
+            SecretKind::LinkerdIssuer => &["crt.pem", "key.pem"],
+            SecretKind::WebhookTls { .. } => &["tls.crt", "tls.key"],
+        }
+    }
+}
+
+impl Spec {
+    /// The Secrets bootstrap creates for this stack in `namespace`.
+    pub fn secrets(&self, namespace: &str) -> Vec<SecretSpec> {
+        match self {
+            Self::Grafana(spec) => {
+                vec![SecretSpec::new(
+                    StackKind::Grafana,
+                    namespace,
+                    spec.admin_secret.as_str(),
+                    SecretKind::GrafanaAdmin,
+                )]
+            }
+            Self::Linkerd(_) => {
+                let webhook = |service: &str| {
+                    SecretSpec::new(
+                        StackKind::Linkerd,
+                        namespace,
+                        &format!("{service}-k8s-tls"),
+                        SecretKind::WebhookTls {
+                            service: service.into(),
+                        },
+                    )
+                };
+                vec![
+                    SecretSpec::new(
+                        StackKind::Linkerd,
+                        namespace,
+                        "linkerd-identity-issuer",
+                        SecretKind::LinkerdIssuer,
+                    ),
+                    webhook("linkerd-proxy-injector"),
+                    webhook("linkerd-sp-validator"),
+                    webhook("linkerd-policy-validator"),
+                ]
+            }
+            Self::Bookinfo(_) | Self::Prometheus(_) => Vec::new(),
         }
     }
 }

@@ -270,7 +270,17 @@ fn world_open_without_consent() {
     );
     assert_eq!(
         scratch.render(&[]).failure(),
-        r"error: stacks/cluster.yaml:17:7: 0.0.0.0/0 would open host port 30080 to every address on the internet
+        r"error: stacks/cluster.yaml:17:7: 0.0.0.0/0 would open host port 30300 to every address on the internet
+   |
+17 |     - 0.0.0.0/0
+   |       ^^^^^^^^^
+note: stacks/grafana.yaml:11:9: for this exposure
+   |
+11 |       - containerPort: 3000
+   |         ^
+help: to consent, set `allowPublic: true` on the exposure (workloads.grafana.expose[0] in stacks/grafana.yaml); otherwise list narrower sources, such as your own address as a /32
+
+error: stacks/cluster.yaml:17:7: 0.0.0.0/0 would open host port 30080 to every address on the internet
    |
 17 |     - 0.0.0.0/0
    |       ^^^^^^^^^
@@ -341,7 +351,7 @@ fn undefined_template_value() {
    |
 36 |           image: {{ spec.images.registry }}/examples-bookinfo-{{ app }}-{{ version }}:{{ spec.images.tga }}
    |                                                                                          ^^^^^^^^^^^^^^^
-help: the template context holds: stack, namespace, spec, workloads, cluster, stacks
+help: the template context holds: stack, namespace, spec, workloads, cluster, stacks (each with namespace and spec), files
 "
     );
 }
@@ -688,10 +698,7 @@ help: a stack file starts with `kind:` (Cluster, Bookinfo, Prometheus, Grafana o
 #[test]
 fn two_files_of_one_kind() {
     let scratch = Scratch::fixture();
-    scratch.write(
-        "stacks/grafana-copy.yaml",
-        "kind: Grafana\nnamespace: monitoring\nspec: {}\n",
-    );
+    scratch.write("stacks/grafana-copy.yaml", "kind: Grafana\nnamespace: monitoring\nspec:\n  image: docker.io/grafana/grafana:13.2.0\n  adminUser: admin\n  adminSecret: grafana-admin\nworkloads:\n  grafana:\n    placement: control-plane\n    expose:\n      - containerPort: 3000\n        hostPort: 30300\n        description: Grafana\n");
     assert_eq!(
         scratch.render(&[]).failure(),
         r"error: stacks/grafana.yaml:1:7: a second file of kind Grafana

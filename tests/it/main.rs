@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod dashboards;
 mod errors;
 mod render;
 mod schemas;

@@ -138,11 +138,12 @@ fn productpage_is_pinned_to_the_control_plane_with_its_host_port() {
     );
     assert_eq!(pod["containers"][0]["ports"][0]["hostPort"], 30080);
     assert_eq!(productpage["spec"]["strategy"], json!({"type": "Recreate"}));
-    // Nothing else is pinned, tolerates the control plane or binds a host port.
-    for deployment in all
-        .iter()
-        .filter(|o| o["kind"] == "Deployment" && o["metadata"]["name"] != "productpage-v1")
-    {
+    // No other Bookinfo workload is pinned, tolerates the control plane or binds a host port.
+    for deployment in all.iter().filter(|o| {
+        o["kind"] == "Deployment"
+            && o["metadata"]["namespace"] == "bookinfo"
+            && o["metadata"]["name"] != "productpage-v1"
+    }) {
         let pod = &deployment["spec"]["template"]["spec"];
         assert!(
             pod.get("nodeSelector").is_none() && pod.get("tolerations").is_none(),
@@ -203,21 +204,60 @@ fn objects_come_in_apply_order() {
         .iter()
         .map(|o| o["kind"].as_str().unwrap_or_default())
         .collect();
+    let stack = |o: &Value| {
+        o["metadata"]["labels"]["obsboot.dev/stack"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
     let namespaces = kinds
         .iter()
         .take_while(|kind| **kind == "Namespace")
         .count();
     assert_eq!(namespaces, 3, "namespaces come first: {kinds:?}");
-    assert!(!kinds[namespaces..].contains(&"Namespace"));
-    let first = |kind: &str| kinds.iter().position(|k| *k == kind).expect("present");
-    let last = |kind: &str| kinds.iter().rposition(|k| *k == kind).expect("present");
+    let crds = kinds[namespaces..]
+        .iter()
+        .take_while(|kind| **kind == "CustomResourceDefinition")
+        .count();
+    assert_eq!(crds, 12, "then the CRDs: {kinds:?}");
+    let rest = &all[namespaces + crds..];
     assert!(
-        last("ServiceAccount") < first("Service") && last("Service") < first("Deployment"),
-        "{kinds:?}"
+        !rest
+            .iter()
+            .any(|o| o["kind"] == "Namespace" || o["kind"] == "CustomResourceDefinition")
     );
+    // Then phase by phase: the mesh, monitoring (Prometheus and Grafana together), apps.
+    let phase = |o: &Value| match stack(o).as_str() {
+        "linkerd" => 0,
+        "prometheus" | "grafana" => 1,
+        _ => 2,
+    };
+    let phases: Vec<i32> = rest.iter().map(phase).collect();
+    assert!(phases.is_sorted(), "{phases:?}");
+    // Within a stack, by kind (accounts, then services, then workloads, webhooks last), then name.
+    for name in ["linkerd", "bookinfo"] {
+        let own: Vec<&str> = rest
+            .iter()
+            .filter(|o| stack(o) == name)
+            .map(|o| o["kind"].as_str().unwrap_or_default())
+            .collect();
+        let first = |kind: &str| own.iter().position(|k| *k == kind).expect("present");
+        let last = |kind: &str| own.iter().rposition(|k| *k == kind).expect("present");
+        assert!(
+            last("ServiceAccount") < first("Service") && last("Service") < first("Deployment"),
+            "{own:?}"
+        );
+        if name == "linkerd" {
+            assert_eq!(
+                own.last(),
+                Some(&"ValidatingWebhookConfiguration"),
+                "{own:?}"
+            );
+        }
+    }
     let names: Vec<&str> = all
         .iter()
-        .filter(|o| o["kind"] == "Deployment")
+        .filter(|o| o["kind"] == "Deployment" && stack(o) == "bookinfo")
         .map(|o| o["metadata"]["name"].as_str().unwrap_or_default())
         .collect();
     let mut sorted = names.clone();
@@ -232,11 +272,14 @@ fn closed_by_default_the_plan_says_so() {
     assert_eq!(render["ingressRules"], json!([]));
     assert_eq!(
         render["closedPorts"],
-        json!([{"protocol": "tcp", "port": 30080, "description": "Bookinfo productpage", "stack": "bookinfo", "workload": "productpage-v1"}])
+        json!([
+            {"protocol": "tcp", "port": 30080, "description": "Bookinfo productpage", "stack": "bookinfo", "workload": "productpage-v1"},
+            {"protocol": "tcp", "port": 30300, "description": "Grafana", "stack": "grafana", "workload": "grafana"},
+        ])
     );
     let yaml = scratch.render(&[]).success();
     assert!(yaml.contains(
-        "# Exposed ports with no source CIDR: nothing is opened for them until you set\n# `ingress.sources` in the cluster file or `sources` on the exposure:\n#   tcp/30080 bookinfo/productpage-v1: Bookinfo productpage\n---\n"
+        "# Exposed ports with no source CIDR: nothing is opened for them until you set\n# `ingress.sources` in the cluster file or `sources` on the exposure:\n#   tcp/30080 bookinfo/productpage-v1: Bookinfo productpage\n#   tcp/30300 grafana/grafana: Grafana\n"
     ));
 }
 
@@ -249,17 +292,32 @@ fn one_rule_per_port_and_source() {
         "  sources: [203.0.113.0/24, 2001:db8::/32]",
     );
     let render = json_render(&scratch, &[]);
+    let rule = |port: u16, cidr: &str, description: &str, stack: &str, workload: &str| json!({"protocol": "tcp", "port": port, "cidr": cidr, "description": description, "stack": stack, "workload": workload, "public": false});
     assert_eq!(
         render["ingressRules"],
         json!([
-            {"protocol": "tcp", "port": 30080, "cidr": "203.0.113.0/24", "description": "Bookinfo productpage", "stack": "bookinfo", "workload": "productpage-v1", "public": false},
-            {"protocol": "tcp", "port": 30080, "cidr": "2001:db8::/32", "description": "Bookinfo productpage", "stack": "bookinfo", "workload": "productpage-v1", "public": false},
+            rule(
+                30080,
+                "203.0.113.0/24",
+                "Bookinfo productpage",
+                "bookinfo",
+                "productpage-v1"
+            ),
+            rule(
+                30080,
+                "2001:db8::/32",
+                "Bookinfo productpage",
+                "bookinfo",
+                "productpage-v1"
+            ),
+            rule(30300, "203.0.113.0/24", "Grafana", "grafana", "grafana"),
+            rule(30300, "2001:db8::/32", "Grafana", "grafana", "grafana"),
         ])
     );
     assert_eq!(render["closedPorts"], json!([]));
     let yaml = scratch.render(&[]).success();
     assert!(yaml.contains(
-        "# Security-group ingress rules bootstrap opens on the control-plane node's group:\n#   tcp/30080 from 203.0.113.0/24       bookinfo/productpage-v1: Bookinfo productpage\n#   tcp/30080 from 2001:db8::/32        bookinfo/productpage-v1: Bookinfo productpage\n"
+        "# Security-group ingress rules bootstrap opens on the control-plane node's group:\n#   tcp/30080 from 203.0.113.0/24       bookinfo/productpage-v1: Bookinfo productpage\n#   tcp/30080 from 2001:db8::/32        bookinfo/productpage-v1: Bookinfo productpage\n#   tcp/30300 from 203.0.113.0/24       grafana/grafana: Grafana\n"
     ));
 }
 
@@ -277,13 +335,19 @@ fn an_exposure_own_sources_replace_the_cluster_ones() {
         "description: Bookinfo productpage\n        sources: [198.51.100.7/32]",
     );
     let render = json_render(&scratch, &[]);
-    let cidrs: Vec<&Value> = render["ingressRules"]
+    let rules: Vec<(&Value, &Value)> = render["ingressRules"]
         .as_array()
         .expect("rules")
         .iter()
-        .map(|rule| &rule["cidr"])
+        .map(|rule| (&rule["port"], &rule["cidr"]))
         .collect();
-    assert_eq!(cidrs, [&json!("198.51.100.7/32")]);
+    assert_eq!(
+        rules,
+        [
+            (&json!(30080), &json!("198.51.100.7/32")),
+            (&json!(30300), &json!("203.0.113.0/24"))
+        ]
+    );
 }
 
 #[test]
@@ -330,11 +394,28 @@ fn out_dir_writes_one_file_per_stack() {
     let mut files: Vec<String> = expected.iter().map(ToString::to_string).collect();
     files.sort();
     assert_eq!(on_disk, files, "no temporary files are left behind");
-    let from_files: Vec<Value> = expected[..4]
+    // The same objects as one render, each stack's in its own file.
+    let key = |o: &Value| {
+        o["kind"].to_string()
+            + &o["metadata"]["namespace"].to_string()
+            + &o["metadata"]["name"].to_string()
+    };
+    let mut from_files: Vec<Value> = expected[..4]
         .iter()
         .flat_map(|file| documents(&scratch.read(&format!("out/{file}"))))
         .collect();
-    assert_eq!(from_files, documents(&scratch.render(&[]).success()));
+    let mut whole = documents(&scratch.render(&[]).success());
+    from_files.sort_by_key(key);
+    whole.sort_by_key(key);
+    assert_eq!(from_files, whole);
+    for file in &expected[..4] {
+        let stack = file.trim_end_matches(".yaml");
+        assert!(
+            documents(&scratch.read(&format!("out/{file}")))
+                .iter()
+                .all(|o| o["metadata"]["labels"]["obsboot.dev/stack"] == stack)
+        );
+    }
     let ingress: Value =
         serde_yaml::from_str(&scratch.read("out/ingress-rules.yaml")).expect("YAML");
     assert_eq!(ingress["closedPorts"][0]["port"], 30080);
@@ -393,11 +474,11 @@ fn logs_go_to_stderr_and_stdout_stays_yaml() {
     let run = scratch.run(&["-v", "render"]);
     assert_eq!(run.code, 0);
     assert!(
-        run.stderr.contains("rendered 17 objects from 4 stacks"),
+        run.stderr.contains("rendered 78 objects from 4 stacks"),
         "{}",
         run.stderr
     );
-    assert_eq!(documents(&run.stdout).len(), 17);
+    assert_eq!(documents(&run.stdout).len(), 78);
     let quiet = scratch.run(&["render"]);
     assert_eq!(quiet.stderr, "", "a default render logs nothing");
 }
@@ -411,9 +492,12 @@ fn nothing_secret_is_rendered() {
             "secrets are generated at bootstrap, never rendered"
         );
     }
-    for needle in ["PRIVATE KEY", "password", "admin-password"] {
+    // No key or certificate material either: PEM only arrives at bootstrap, in the
+    // placeholders' place.
+    for needle in ["-----BEGIN", "PRIVATE KEY"] {
         assert!(!yaml.contains(needle), "{needle}");
     }
+    assert!(yaml.contains("obsboot-fills-at-bootstrap(linkerd-trust-anchor)"));
 }
 
 #[test]

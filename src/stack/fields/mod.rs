@@ -114,6 +114,34 @@ checked_string!(
 );
 
 checked_string!(
+    /// A full image reference with its tag, such as `quay.io/prometheus/prometheus:v3.5.0`.
+    ImageRef,
+    "image",
+    names::image_reference
+);
+
+checked_string!(
+    /// A DNS domain, such as the cluster domain `cluster.local`.
+    Domain,
+    "domain",
+    names::dns_subdomain
+);
+
+checked_string!(
+    /// A storage size as Kubernetes writes it (`8Gi`, `500Mi`).
+    Quantity,
+    "size",
+    names::storage_quantity
+);
+
+checked_string!(
+    /// A duration as Prometheus and Go write it (`15d`, `30s`, `24h0m0s`).
+    Duration,
+    "duration",
+    names::duration
+);
+
+checked_string!(
     /// A security-group rule description, within what EC2 accepts.
     RuleDescription,
     "description",

@@ -1,0 +1,98 @@
+//! Objects that carry a pod template, read and written as their typed structs.
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{PodSpec, PodTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::object::Object;
+use crate::field_path::FieldPath;
+
+/// A rendered object that carries a pod template. Short-lived: read, edited, written back.
+#[allow(clippy::large_enum_variant)]
+pub enum PodOwner {
+    /// A Deployment.
+    Deployment(Deployment),
+    /// A DaemonSet.
+    DaemonSet(DaemonSet),
+    /// A StatefulSet.
+    StatefulSet(StatefulSet),
+    /// A Job.
+    Job(Job),
+    /// A CronJob.
+    CronJob(CronJob),
+}
+
+impl PodOwner {
+    /// The kinds that carry a pod template.
+    pub const KINDS: [&'static str; 5] =
+        ["Deployment", "DaemonSet", "StatefulSet", "Job", "CronJob"];
+
+    pub fn read(object: &Object) -> Option<Self> {
+        match object.key.kind.as_str() {
+            "Deployment" => object.typed().ok().map(Self::Deployment),
+            "DaemonSet" => object.typed().ok().map(Self::DaemonSet),
+            "StatefulSet" => object.typed().ok().map(Self::StatefulSet),
+            "Job" => object.typed().ok().map(Self::Job),
+            "CronJob" => object.typed().ok().map(Self::CronJob),
+            _ => None,
+        }
+    }
+
+    pub fn write(&self, object: &mut Object) -> Result<(), serde_json::Error> {
+        match self {
+            Self::Deployment(typed) => object.set_typed(typed),
+            Self::DaemonSet(typed) => object.set_typed(typed),
+            Self::StatefulSet(typed) => object.set_typed(typed),
+            Self::Job(typed) => object.set_typed(typed),
+            Self::CronJob(typed) => object.set_typed(typed),
+        }
+    }
+
+    /// Where the pod spec sits in the object.
+    pub fn pod_path(&self) -> FieldPath {
+        let spec = FieldPath::root().key("spec");
+        match self {
+            Self::CronJob(_) => spec
+                .key("jobTemplate")
+                .key("spec")
+                .key("template")
+                .key("spec"),
+            _ => spec.key("template").key("spec"),
+        }
+    }
+
+    /// The pod spec.
+    pub fn pod_spec(&mut self) -> Option<&mut PodSpec> {
+        self.template()?.spec.as_mut()
+    }
+
+    /// The pod template.
+    pub fn template(&mut self) -> Option<&mut PodTemplateSpec> {
+        match self {
+            Self::Deployment(d) => Some(&mut d.spec.as_mut()?.template),
+            Self::DaemonSet(d) => Some(&mut d.spec.as_mut()?.template),
+            Self::StatefulSet(s) => Some(&mut s.spec.as_mut()?.template),
+            Self::Job(j) => Some(&mut j.spec.as_mut()?.template),
+            Self::CronJob(c) => Some(&mut c.spec.as_mut()?.job_template.spec.as_mut()?.template),
+        }
+    }
+
+    /// The pod template's metadata, created if absent.
+    pub fn pod_metadata(&mut self) -> Option<&mut ObjectMeta> {
+        Some(
+            self.template()?
+                .metadata
+                .get_or_insert_with(ObjectMeta::default),
+        )
+    }
+
+    /// Replicas of a single-template workload that runs a fixed number of pods.
+    pub fn replicas(&self) -> Option<i32> {
+        match self {
+            Self::Deployment(d) => Some(d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
+            Self::StatefulSet(s) => Some(s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
+            _ => None,
+        }
+    }
+}
