@@ -66,6 +66,7 @@ pub fn check(
         check_identity(object, rule, is_namespaced, namespaces, &mut errors);
         check_labels(object, &mut errors);
         check_images(object, &mut errors);
+        check_apply_policy(object, &mut errors);
         let key = object.key.clone();
         match seen.get(&key) {
             Some(first) => errors.push(
@@ -346,4 +347,26 @@ fn check_images(object: &Object, errors: &mut Vec<Diagnostic>) {
             true
         },
     );
+}
+
+/// How bootstrap applies an object, if not as usual: `if-absent` (only where the cluster has
+/// no object of that name, such as CRDs another owner may have installed).
+pub const APPLY_POLICY: &str = "obsboot.dev/apply";
+
+fn check_apply_policy(object: &Object, errors: &mut Vec<Diagnostic>) {
+    let value = &object.value["metadata"]["annotations"][APPLY_POLICY];
+    if !value.is_null() && value != "if-absent" {
+        let at = FieldPath::root()
+            .key("metadata")
+            .key("annotations")
+            .key(APPLY_POLICY);
+        errors.push(
+            Diagnostic::new(
+                object.origin.at(&at),
+                format!("{}: unknown apply policy {value}", object.key),
+            )
+            .field(at.to_string())
+            .help("the one policy is \"if-absent\"; leave the annotation out to apply as usual"),
+        );
+    }
 }

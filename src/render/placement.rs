@@ -52,7 +52,51 @@ pub fn apply(objects: &mut [Object], stacks: &[&Stack], cluster: &Cluster) -> Ve
             place(&mut objects[index], declared, cluster, &mut errors);
         }
     }
+    check_host_network(objects, stacks, &mut errors);
     errors
+}
+
+/// A pod on the host network binds its container ports on the node itself; on the
+/// control-plane node (placement control-plane or all-nodes) no exposure may claim them.
+fn check_host_network(objects: &[Object], stacks: &[&Stack], errors: &mut Vec<Diagnostic>) {
+    let mut bound: Vec<(i32, &Object)> = Vec::new();
+    for stack in stacks {
+        for object in objects.iter().filter(|o| o.stack == stack.kind) {
+            let placement = stack
+                .workloads
+                .iter()
+                .find(|w| w.name.as_str() == object.key.name)
+                .map_or(Placement::Anywhere, |w| w.placement);
+            if placement == Placement::Anywhere {
+                continue;
+            }
+            let Some(mut owner) = PodOwner::read(object) else {
+                continue;
+            };
+            let Some(pod) = owner
+                .pod_spec()
+                .filter(|pod| pod.host_network == Some(true))
+            else {
+                continue;
+            };
+            for port in pod.containers.iter().flat_map(|c| c.ports.iter().flatten()) {
+                bound.push((port.container_port, object));
+            }
+        }
+    }
+    for exposure in stacks
+        .iter()
+        .flat_map(|s| &s.workloads)
+        .flat_map(|w| &w.exposures)
+    {
+        let port = i32::from(exposure.host_port.value.get());
+        if let Some((_, object)) = bound.iter().find(|(bound, _)| *bound == port) {
+            errors.push(
+                Diagnostic::new(exposure.host_port.at.clone(), format!("host port {port} is already bound on the control-plane node by {} (host network)", object.key))
+                    .help("choose another host port"),
+            );
+        }
+    }
 }
 
 fn place(

@@ -119,7 +119,14 @@ impl TemplateSet {
                 let span = Span::new(err.line(), err.column(), 1);
                 return Err(Diagnostic::new(
                     Location::new(file, span),
-                    format!("invalid JSON: {err}"),
+                    format!(
+                        "invalid JSON: {}",
+                        err.to_string().replacen(
+                            &format!(" at line {} column {}", err.line(), err.column()),
+                            "",
+                            1
+                        )
+                    ),
                 ));
             }
             files.insert(relative, file.text.as_str());

@@ -11,7 +11,8 @@ use super::cluster::{Cluster, ClusterFile};
 use super::fields::{DnsLabel, ObjectName};
 use super::kind::{FileKind, StackKind};
 use super::spec::Spec;
-use super::validate::{check_host_ports, check_mesh, located_list, validate_stack};
+use super::specs::check_specs;
+use super::validate::{check_host_ports, located_list, validate_stack};
 use super::workload::WorkloadDecl;
 use super::{Platform, Stack, StackError};
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -136,7 +137,7 @@ pub fn load(files: &[Arc<SourceFile>], origin: &str) -> Result<Platform, StackEr
         .map(|stack| validate_stack(stack, &cluster, &mut errors))
         .collect();
     check_host_ports(&stacks, &mut errors);
-    check_mesh(&raw, &mut errors);
+    check_specs(&raw, &mut errors);
     if errors.is_empty() {
         Ok(Platform { cluster, stacks })
     } else {

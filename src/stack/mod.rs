@@ -9,6 +9,7 @@ mod linkerd;
 mod load;
 mod prometheus;
 mod spec;
+mod specs;
 mod validate;
 mod workload;
 

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use super::Stack;
 use super::cluster::Cluster;
 use super::fields::{Cidr, Placement, Port};
-use super::kind::StackKind;
 use super::load::{Doc, RawStack};
-use super::spec::Spec;
 use super::workload::{Exposure, ExposureDecl, Workload};
 use crate::diagnostic::Diagnostic;
 use crate::field_path::FieldPath;
@@ -211,28 +209,6 @@ pub(super) fn check_host_ports(stacks: &[Stack], errors: &mut Vec<Diagnostic>) {
                     claimed.push((port, owner));
                 }
             }
-        }
-    }
-}
-
-/// A meshed stack needs a Linkerd stack to mesh it.
-pub(super) fn check_mesh(raw: &[RawStack], errors: &mut Vec<Diagnostic>) {
-    if raw.iter().any(|stack| stack.kind == StackKind::Linkerd) {
-        return;
-    }
-    for stack in raw {
-        if let Spec::Bookinfo(spec) = &stack.spec
-            && spec.mesh
-        {
-            let path = FieldPath::root().key("spec").key("mesh");
-            errors.push(
-                Diagnostic::new(
-                    stack.doc.at(&path),
-                    "the stack asks to be meshed, but no stack file has kind: Linkerd",
-                )
-                .field(path.to_string())
-                .help("add a Linkerd stack file, or set `mesh: false`"),
-            );
         }
     }
 }

@@ -767,6 +767,163 @@ error: stacks/cluster.yaml:15:13: ingress.sources[0]: invalid CIDR "10.0.0.5/24"
     );
 }
 
+/// A scrape interval Prometheus would refuse with its 10s timeout.
+#[test]
+fn scrape_interval_below_timeout() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/prometheus.yaml",
+        "scrapeInterval: 30s",
+        "scrapeInterval: 5s",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/prometheus.yaml:10:19: spec.scrapeInterval: a scrape interval of 5s is shorter than the 10s scrape timeout
+   |
+10 |   scrapeInterval: 5s
+   |                   ^^
+help: use 10s or more
+"
+    );
+}
+
+/// Linkerd needs the anchor, the issuer certificate and its key together.
+#[test]
+fn certificates_in_part() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/linkerd.yaml",
+        "  certificates: {}",
+        "  certificates:\n    trustAnchor: certs/ca.crt",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/linkerd.yaml:13:3: spec.certificates: certificate files are given only in part; issuerCertificate, issuerKey missing
+   |
+13 |   certificates:
+   |   ^^^^^^^^^^^^
+help: name the trust anchor, the issuer certificate and the issuer key, or none to have bootstrap generate them
+"
+    );
+}
+
+/// A named certificate file that is not there.
+#[test]
+fn certificate_file_missing() {
+    let scratch = Scratch::fixture();
+    scratch.edit("stacks/linkerd.yaml", "  certificates: {}", "  certificates:\n    trustAnchor: certs/ca.crt\n    issuerCertificate: certs/issuer.crt\n    issuerKey: certs/issuer.key");
+    scratch.write("stacks/certs/ca.crt", "-----BEGIN CERTIFICATE-----\n");
+    scratch.write("stacks/certs/issuer.crt", "-----BEGIN CERTIFICATE-----\n");
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/linkerd.yaml:16:16: spec.certificates.issuerKey: no such file: stacks/certs/issuer.key
+   |
+16 |     issuerKey: certs/issuer.key
+   |                ^^^^^^^^^^^^^^^^
+help: paths are relative to the directory of the stack file
+"
+    );
+}
+
+/// Grafana's datasource is the Prometheus stack.
+#[test]
+fn grafana_without_prometheus() {
+    let scratch = Scratch::fixture();
+    scratch.remove("stacks/prometheus.yaml");
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/grafana.yaml:1:7: Grafana's datasource is the Prometheus stack, but no stack file has kind: Prometheus
+  |
+1 | kind: Grafana
+  |       ^^^^^^^
+help: add a Prometheus stack file
+"
+    );
+}
+
+/// node-exporter binds 9100 on every node, the control plane included.
+#[test]
+fn exposure_on_host_network_port() {
+    let scratch = Scratch::fixture();
+    scratch.edit("stacks/bookinfo.yaml", "hostPort: 30080", "hostPort: 9100");
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/bookinfo.yaml:13:19: host port 9100 is already bound on the control-plane node by DaemonSet monitoring/node-exporter (host network)
+   |
+13 |         hostPort: 9100
+   |                   ^^^^
+help: choose another host port
+"
+    );
+}
+
+/// An apply policy bootstrap does not know.
+#[test]
+fn unknown_apply_policy() {
+    let scratch = Scratch::fixture().with_templates();
+    scratch.edit(
+        "templates/bookinfo/services.yaml.j2",
+        "    service: {{ app }}\n",
+        "    service: {{ app }}\n  annotations:\n    obsboot.dev/apply: sometimes\n",
+    );
+    assert_eq!(
+        scratch
+            .render(&["--templates", "templates", "--stack", "bookinfo"])
+            .failure(),
+        r#"error: templates/bookinfo/services.yaml.j2 (rendered):11:24: metadata.annotations."obsboot.dev/apply": Service bookinfo/details: unknown apply policy "sometimes"
+   |
+11 |     obsboot.dev/apply: sometimes
+   |                        ^^^^^^^^^
+help: the one policy is "if-absent"; leave the annotation out to apply as usual
+
+error: templates/bookinfo/services.yaml.j2 (rendered):30:24: metadata.annotations."obsboot.dev/apply": Service bookinfo/ratings: unknown apply policy "sometimes"
+   |
+30 |     obsboot.dev/apply: sometimes
+   |                        ^^^^^^^^^
+help: the one policy is "if-absent"; leave the annotation out to apply as usual
+
+error: templates/bookinfo/services.yaml.j2 (rendered):49:24: metadata.annotations."obsboot.dev/apply": Service bookinfo/reviews: unknown apply policy "sometimes"
+   |
+49 |     obsboot.dev/apply: sometimes
+   |                        ^^^^^^^^^
+help: the one policy is "if-absent"; leave the annotation out to apply as usual
+
+error: templates/bookinfo/services.yaml.j2 (rendered):68:24: metadata.annotations."obsboot.dev/apply": Service bookinfo/productpage: unknown apply policy "sometimes"
+   |
+68 |     obsboot.dev/apply: sometimes
+   |                        ^^^^^^^^^
+help: the one policy is "if-absent"; leave the annotation out to apply as usual
+"#
+    );
+}
+
+/// A dashboard that is not JSON.
+#[test]
+fn dashboard_not_json() {
+    let scratch = Scratch::fixture().with_templates();
+    scratch.write(
+        "templates/grafana/dashboards/broken.json",
+        "{\"uid\": \"x\",\n  \"title\": }\n",
+    );
+    assert_eq!(
+        scratch
+            .render(&[
+                "--templates",
+                "templates",
+                "--stack",
+                "grafana",
+                "--stack",
+                "prometheus"
+            ])
+            .failure(),
+        r#"error: templates/grafana/dashboards/broken.json:2:12: invalid JSON: expected value
+  |
+2 |   "title": }
+  |            ^
+"#
+    );
+}
+
 /// --stack with a name no file defines.
 #[test]
 fn unknown_stack_selected() {

@@ -7,5 +7,6 @@ mod harness;
 
 mod dashboards;
 mod errors;
+mod monitoring;
 mod render;
 mod schemas;

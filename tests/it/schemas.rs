@@ -87,6 +87,26 @@ fn variants_pass_strict_schemas() {
         "  ratings-v1:\n    placement: anywhere",
         "  ratings-v1:\n    placement: control-plane",
     );
+    scratch.edit(
+        "stacks/linkerd.yaml",
+        "  heartbeat: false",
+        "  heartbeat: true",
+    );
+    scratch.edit(
+        "stacks/linkerd.yaml",
+        "  gatewayApi: if-absent",
+        "  gatewayApi: always",
+    );
+    scratch.edit(
+        "stacks/linkerd.yaml",
+        "  iptablesMode: nft",
+        "  iptablesMode: legacy",
+    );
+    scratch.edit(
+        "stacks/prometheus.yaml",
+        "    volume: emptyDir",
+        "    volume: persistentVolumeClaim\n    storageClass: gp3",
+    );
     let failures = validate(&render_files(&scratch, &[]));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -106,5 +126,117 @@ fn validator_rejects_fields_outside_the_schema() {
         failures[0].contains("'portz' was unexpected"),
         "{}",
         failures[0]
+    );
+}
+
+/// Every rendered CRD has exactly one storage version and structural schemas, as the API
+/// server requires: a type on every node (unless it is int-or-string or keeps unknown
+/// fields), never `properties` beside `additionalProperties`, `items` for every array,
+/// every required field declared, and nothing but name and generateName under the root's
+/// metadata.
+#[test]
+fn crd_schemas_are_structural() {
+    let scratch = Scratch::new();
+    let document: serde_json::Value =
+        serde_json::from_str(&scratch.render(&["-o", "json"]).success()).expect("JSON");
+    let crds: Vec<&serde_json::Value> = document["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .filter(|o| o["kind"] == "CustomResourceDefinition")
+        .collect();
+    assert_eq!(crds.len(), 12);
+    let mut problems = Vec::new();
+    for crd in crds {
+        let name = crd["metadata"]["name"].as_str().unwrap_or_default();
+        let versions = crd["spec"]["versions"].as_array().expect("versions");
+        let stored = versions.iter().filter(|v| v["storage"] == true).count();
+        if stored != 1 {
+            problems.push(format!("{name}: {stored} storage versions"));
+        }
+        for version in versions {
+            let at = format!("{name} {}", version["name"].as_str().unwrap_or_default());
+            let schema = &version["schema"]["openAPIV3Schema"];
+            if let Some(metadata) = schema["properties"]["metadata"]["properties"].as_object()
+                && metadata
+                    .keys()
+                    .any(|key| key != "name" && key != "generateName")
+            {
+                problems.push(format!(
+                    "{at}: metadata may only constrain name and generateName"
+                ));
+            }
+            structural(schema, &at, &mut problems);
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+fn structural(node: &serde_json::Value, at: &str, problems: &mut Vec<String>) {
+    let free = node["x-kubernetes-int-or-string"] == true
+        || node["x-kubernetes-preserve-unknown-fields"] == true;
+    if node.get("type").is_none() && !free {
+        problems.push(format!("{at}: no type"));
+    }
+    if node.get("properties").is_some() && node.get("additionalProperties").is_some() {
+        problems.push(format!("{at}: both properties and additionalProperties"));
+    }
+    if node["type"] == "array" && node.get("items").is_none() {
+        problems.push(format!("{at}: an array without items"));
+    }
+    if let (Some(required), Some(properties)) =
+        (node["required"].as_array(), node["properties"].as_object())
+    {
+        for field in required.iter().filter_map(serde_json::Value::as_str) {
+            if !properties.contains_key(field) {
+                problems.push(format!("{at}: requires {field}, which it does not declare"));
+            }
+        }
+    }
+    for (key, child) in node["properties"].as_object().into_iter().flatten() {
+        structural(child, &format!("{at}.{key}"), problems);
+    }
+    if node["items"].is_object() {
+        structural(&node["items"], &format!("{at}[]"), problems);
+    }
+    if node["additionalProperties"].is_object() {
+        structural(
+            &node["additionalProperties"],
+            &format!("{at}{{*}}"),
+            problems,
+        );
+    }
+    for junctor in ["allOf", "anyOf", "oneOf"] {
+        for (index, branch) in node[junctor].as_array().into_iter().flatten().enumerate() {
+            // Junctor branches may leave out types (they only narrow what the node allows).
+            let mut nested = Vec::new();
+            structural(branch, &format!("{at}.{junctor}[{index}]"), &mut nested);
+            problems.extend(nested.into_iter().filter(|p| !p.ends_with(": no type")));
+        }
+    }
+}
+
+/// The structural check finds what it looks for (otherwise the test above proves nothing).
+#[test]
+fn structural_check_finds_problems() {
+    let schema = serde_json::json!({
+        "type": "object",
+        "required": ["spec", "status"],
+        "properties": {
+            "spec": {"properties": {"a": {"type": "string"}}, "additionalProperties": {"type": "string"}},
+            "list": {"type": "array"},
+            "any": {"x-kubernetes-preserve-unknown-fields": true},
+        }
+    });
+    let mut problems = Vec::new();
+    structural(&schema, "x", &mut problems);
+    assert_eq!(
+        problems,
+        [
+            "x: requires status, which it does not declare",
+            "x.list: an array without items",
+            "x.spec: no type",
+            "x.spec: both properties and additionalProperties",
+        ]
     );
 }

@@ -141,6 +141,36 @@ checked_string!(
     names::duration
 );
 
+impl Duration {
+    /// The length in whole seconds (`ms` parts round down).
+    pub fn seconds(&self) -> u64 {
+        let mut total = 0u64;
+        let mut number = 0u64;
+        let mut chars = self.0.chars().peekable();
+        while let Some(c) = chars.next() {
+            if let Some(digit) = c.to_digit(10) {
+                number = number.saturating_mul(10).saturating_add(u64::from(digit));
+                continue;
+            }
+            let unit = match (c, chars.peek()) {
+                ('m', Some('s')) => {
+                    chars.next();
+                    0
+                }
+                ('s', _) => 1,
+                ('m', _) => 60,
+                ('h', _) => 3_600,
+                ('d', _) => 86_400,
+                ('w', _) => 604_800,
+                _ => 31_536_000,
+            };
+            total = total.saturating_add(number.saturating_mul(unit));
+            number = 0;
+        }
+        total
+    }
+}
+
 checked_string!(
     /// A security-group rule description, within what EC2 accepts.
     RuleDescription,
@@ -205,6 +235,17 @@ mod tests {
         assert!(ImageTag::parse(".x").is_err());
         assert!(ImageTag::parse("a:b").is_err());
         assert!(ImageTag::parse(&"a".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn durations_in_seconds() {
+        let seconds = |text: &str| Duration::parse(text).map(|d| d.seconds());
+        assert_eq!(seconds("30s"), Ok(30));
+        assert_eq!(seconds("1m30s"), Ok(90));
+        assert_eq!(seconds("24h0m0s"), Ok(86_400));
+        assert_eq!(seconds("2w"), Ok(1_209_600));
+        assert_eq!(seconds("1y"), Ok(31_536_000));
+        assert_eq!(seconds("1500ms"), Ok(0));
     }
 
     #[test]

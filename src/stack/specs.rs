@@ -1,0 +1,94 @@
+//! Checks of stack settings that need more than one field or another stack: what a stack
+//! relies on must be defined, values must work together, named files must exist.
+
+use std::path::Path;
+
+use super::kind::StackKind;
+use super::load::{Doc, RawStack};
+use super::spec::Spec;
+use crate::diagnostic::Diagnostic;
+use crate::field_path::FieldPath;
+
+/// Prometheus's scrape timeout; a shorter interval would be refused.
+const SCRAPE_TIMEOUT_SECONDS: u64 = 10;
+
+/// Checks every stack's settings against the others'.
+pub(super) fn check_specs(raw: &[RawStack], errors: &mut Vec<Diagnostic>) {
+    let defined = |kind: StackKind| raw.iter().any(|stack| stack.kind == kind);
+    let spec = FieldPath::root().key("spec");
+    for stack in raw {
+        let doc = &stack.doc;
+        let at = |path: &FieldPath, message: String| {
+            Diagnostic::new(doc.at(path), message).field(path.to_string())
+        };
+        match &stack.spec {
+            Spec::Bookinfo(bookinfo) if bookinfo.mesh && !defined(StackKind::Linkerd) => errors.push(
+                at(&spec.key("mesh"), "the stack asks to be meshed, but no stack file has kind: Linkerd".into())
+                    .help("add a Linkerd stack file, or set `mesh: false`"),
+            ),
+            Spec::Grafana(_) if !defined(StackKind::Prometheus) => errors.push(
+                Diagnostic::new(doc.at(&FieldPath::root().key("kind")), "Grafana's datasource is the Prometheus stack, but no stack file has kind: Prometheus")
+                    .help("add a Prometheus stack file"),
+            ),
+            Spec::Prometheus(prometheus) if prometheus.scrape_interval.seconds() < SCRAPE_TIMEOUT_SECONDS => errors.push(
+                at(
+                    &spec.key("scrapeInterval"),
+                    format!("a scrape interval of {} is shorter than the {SCRAPE_TIMEOUT_SECONDS}s scrape timeout", prometheus.scrape_interval),
+                )
+                .help(format!("use {SCRAPE_TIMEOUT_SECONDS}s or more")),
+            ),
+            Spec::Linkerd(linkerd) => {
+                if linkerd.cluster_networks.is_empty() {
+                    errors.push(
+                        at(&spec.key("clusterNetworks"), "no cluster networks: proxies would discover no service".into())
+                            .help("list the networks of your pods and services, such as 10.0.0.0/8"),
+                    );
+                }
+                check_certificates(doc, linkerd, errors);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Certificate files come all three or not at all, and must exist beside the stack file.
+fn check_certificates(
+    doc: &Doc,
+    linkerd: &super::linkerd::LinkerdSpec,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let certificates = &linkerd.certificates;
+    let path = FieldPath::root().key("spec").key("certificates");
+    if certificates.generated() {
+        return;
+    }
+    let missing = certificates.missing();
+    if !missing.is_empty() {
+        errors.push(
+            Diagnostic::new(doc.at(&path), format!("certificate files are given only in part; {} missing", missing.join(", ")))
+                .field(path.to_string())
+                .help("name the trust anchor, the issuer certificate and the issuer key, or none to have bootstrap generate them"),
+        );
+        return;
+    }
+    let dir = doc.file.path.parent().unwrap_or_else(|| Path::new("."));
+    let named = [
+        ("trustAnchor", &certificates.trust_anchor),
+        ("issuerCertificate", &certificates.issuer_certificate),
+        ("issuerKey", &certificates.issuer_key),
+    ];
+    for (field, file) in named {
+        let Some(file) = file else { continue };
+        if !dir.join(file).is_file() {
+            let at = path.key(field);
+            errors.push(
+                Diagnostic::new(
+                    doc.at(&at),
+                    format!("no such file: {}", dir.join(file).display()),
+                )
+                .field(at.to_string())
+                .help("paths are relative to the directory of the stack file"),
+            );
+        }
+    }
+}
