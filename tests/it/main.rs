@@ -7,6 +7,7 @@ mod harness;
 
 mod dashboards;
 mod errors;
+mod inventory;
 mod monitoring;
 mod render;
 mod schemas;
