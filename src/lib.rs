@@ -19,6 +19,6 @@ pub mod source;
 pub mod stack;
 #[cfg(test)]
 mod testing;
-pub mod yaml_tree;
+pub mod yaml;
 
 pub use error::Error;

@@ -32,8 +32,12 @@ pub enum OutputError {
     },
 }
 
+/// `value` as a YAML document body.
 fn yaml<T: Serialize>(value: &T) -> Result<String, OutputError> {
-    serde_yaml::to_string(value).map_err(|err| OutputError::Serialize(err.into()))
+    let value = serde_json::to_value(value).map_err(|err| OutputError::Serialize(err.into()))?;
+    let mut out = String::new();
+    crate::yaml::emit::document(&mut out, &value);
+    Ok(out)
 }
 
 /// The whole plan as multi-document YAML, ready for `kubectl apply -f -`.
@@ -47,7 +51,7 @@ pub fn to_yaml(plan: &Plan) -> Result<String, OutputError> {
     );
     out.push_str(&ingress_comment(&plan.ingress));
     out.push_str(&bootstrap_comment(&plan.secrets, &plan.slots));
-    documents(&mut out, plan.objects.iter())?;
+    documents(&mut out, plan.objects.iter());
     Ok(out)
 }
 
@@ -103,7 +107,7 @@ pub fn write_dir(plan: &Plan, dir: &Path) -> Result<Vec<PathBuf>, OutputError> {
             .filter(|object| object.stack == stack)
             .collect();
         let mut body = String::new();
-        documents(&mut body, objects.iter().copied())?;
+        documents(&mut body, objects.iter().copied());
         let secrets: Vec<SecretSpec> = plan
             .secrets
             .iter()
@@ -147,15 +151,11 @@ pub fn ingress_yaml(ingress: &IngressPlan) -> Result<String, OutputError> {
     })
 }
 
-fn documents<'a>(
-    out: &mut String,
-    objects: impl Iterator<Item = &'a Object>,
-) -> Result<(), OutputError> {
+fn documents<'a>(out: &mut String, objects: impl Iterator<Item = &'a Object>) {
     for object in objects {
         let _ = writeln!(out, "---\n# Source: {}", object.origin.describe());
-        out.push_str(&yaml(&object.value)?);
+        crate::yaml::emit::document(out, &object.value);
     }
-    Ok(())
 }
 
 /// What bootstrap adds, as a YAML comment block: the Secrets it creates and the material it

@@ -5,16 +5,27 @@ use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// One text file, with the path it is shown under in messages.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct SourceFile {
     /// Where the file came from, as the user should read it (`stacks/bookinfo.yaml`).
     pub path: PathBuf,
     /// The whole text.
     pub text: String,
+    /// Byte offsets where each line starts, built on first use: rendered templates run to
+    /// hundreds of kilobytes, and locating a node must not rescan them.
+    line_starts: OnceLock<Vec<usize>>,
 }
+
+impl PartialEq for SourceFile {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path && self.text == other.text
+    }
+}
+
+impl Eq for SourceFile {}
 
 impl SourceFile {
     /// A shared handle to a new file.
@@ -22,15 +33,24 @@ impl SourceFile {
         Arc::new(Self {
             path: path.into(),
             text: text.into(),
+            line_starts: OnceLock::new(),
         })
     }
 
     /// The 1-based line `line`, without its line break; empty past the end.
     pub fn line(&self, line: usize) -> &str {
-        self.text
-            .lines()
-            .nth(line.saturating_sub(1))
-            .unwrap_or_default()
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(at, _)| at + 1))
+                .filter(|&at| at < self.text.len())
+                .collect()
+        });
+        let Some(&start) = line.checked_sub(1).and_then(|index| starts.get(index)) else {
+            return "";
+        };
+        let rest = &self.text[start..];
+        let line = rest.split('\n').next().unwrap_or_default();
+        line.strip_suffix('\r').unwrap_or(line)
     }
 
     /// The file name without directories, for sorting and matching.
@@ -161,6 +181,19 @@ mod tests {
         assert_eq!(file.line(2), "two");
         assert_eq!(file.line(9), "");
         assert_eq!(file.file_name(), "a.yaml");
+        assert_eq!(file.line(0), "");
+    }
+
+    #[test]
+    fn line_agrees_with_str_lines() {
+        for text in ["", "a", "a\n", "a\n\nb", "a\r\nb\r\n", "\n\n", "x\ny"] {
+            let file = SourceFile::new("t", text);
+            let lines: Vec<&str> = text.lines().collect();
+            for number in 1..=lines.len() + 2 {
+                let expected = lines.get(number - 1).copied().unwrap_or_default();
+                assert_eq!(file.line(number), expected, "{text:?} line {number}");
+            }
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::diagnostic::Diagnostic;
 use crate::field_path::FieldPath;
 use crate::source::{Location, SourceFile, Span};
 use crate::stack::StackKind;
-use crate::yaml_tree::{self, Node};
+use crate::yaml::tree::{self, Node};
 
 /// What identifies an object in a cluster: group, kind, namespace, name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -98,7 +98,7 @@ impl Rendered {
     fn span_of(&self, document: usize, path: &FieldPath) -> Span {
         let trees = self
             .trees
-            .get_or_init(|| yaml_tree::parse_stream(&self.file).unwrap_or_default());
+            .get_or_init(|| tree::parse_stream(&self.file).unwrap_or_default());
         trees
             .get(document)
             .and_then(Option::as_ref)

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value as Context};
-use serde::Deserialize;
 
 use super::RenderError;
 use super::object::{Object, Origin, Rendered};
@@ -15,7 +14,7 @@ use super::slots::Slots;
 use crate::diagnostic::Diagnostic;
 use crate::source::{self, Location, SourceFile, Span};
 use crate::stack::StackKind;
-use crate::yaml_tree;
+use crate::yaml::values;
 
 /// How deep below the templates directory files are read: `<stack>/<dir>/<file>`.
 const TEMPLATE_DEPTH: usize = 3;
@@ -170,29 +169,13 @@ impl TemplateSet {
             format!("{} (rendered)", shown.display()),
             text,
         )));
-        let mut objects = Vec::new();
-        for (index, document) in serde_yaml::Deserializer::from_str(&rendered.file.text).enumerate()
-        {
-            // serde_yaml's own Value refuses duplicate keys, which serde_json's would drop.
-            // For a duplicate the position tree says more (both keys: its diagnostic carries
-            // a note); for syntax errors libyaml's message is the clearer one.
-            let value = serde_yaml::Value::deserialize(document).map_err(|err| {
-                yaml_tree::parse_stream(&rendered.file)
-                    .err()
-                    .filter(|diagnostic| !diagnostic.notes.is_empty())
-                    .unwrap_or_else(|| yaml_tree::serde_diagnostic(&rendered.file, &err))
-                    .help(OUTPUT_HELP)
-            })?;
+        let documents = values::parse_documents(&rendered.file)
+            .map_err(|diagnostic| diagnostic.help(OUTPUT_HELP))?;
+        let mut objects = Vec::with_capacity(documents.len());
+        for (index, value) in documents.into_iter().enumerate() {
             if value.is_null() {
                 continue;
             }
-            let value = serde_json::to_value(&value).map_err(|err| {
-                Diagnostic::new(
-                    Location::new(&rendered.file, Span::new(1, 1, 1)),
-                    format!("document {}: {err}", index + 1),
-                )
-                .help(OUTPUT_HELP)
-            })?;
             let origin = Origin::Template {
                 rendered: Arc::clone(&rendered),
                 document: index,
@@ -265,11 +248,13 @@ fn span_of(text: &str, range: std::ops::Range<usize>) -> Span {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::yaml::tree::{self, Node, NodeKind};
 
-    /// The trees and serde_yaml's documents are paired by position: both parsers must see
-    /// the same documents in every layout a template can produce.
+    /// An object's origin is its document's position, and the position tree is built from
+    /// the same text later: both must see the same documents in every layout a template can
+    /// produce.
     #[test]
-    fn both_parsers_count_the_same_documents() {
+    fn values_and_trees_count_the_same_documents() {
         for text in [
             "",
             "# only a comment\n",
@@ -280,12 +265,23 @@ mod tests {
             "a: 1\n---\n# between\n---\nb: 2\n...\n",
         ] {
             let file = SourceFile::new("t.yaml", text);
-            let trees = yaml_tree::parse_stream(&file).unwrap().len();
-            let documents = serde_yaml::Deserializer::from_str(text).count();
-            // A stream without documents is one null document to serde_yaml, none to the
-            // tree; `render` returns early for it.
-            let expected = if trees == 0 { 1 } else { trees };
-            assert_eq!(documents, expected, "{text:?}");
+            let trees = tree::parse_stream(&file).unwrap();
+            let values = values::parse_documents(&file).unwrap();
+            assert_eq!(trees.len(), values.len(), "{text:?}");
+            for (tree, value) in trees.iter().zip(&values) {
+                assert_eq!(
+                    tree.is_some(),
+                    !value.is_null()
+                        || matches!(
+                            tree,
+                            Some(Node {
+                                kind: NodeKind::Scalar(_),
+                                ..
+                            })
+                        ),
+                    "{text:?}"
+                );
+            }
         }
     }
 

@@ -18,7 +18,7 @@ use super::{Platform, Stack, StackError};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::field_path::FieldPath;
 use crate::source::{Located, Location, SourceFile, Span};
-use crate::yaml_tree::{self, Node};
+use crate::yaml::tree::{self, Node};
 
 /// One parsed file and its tree, for locating fields.
 pub(super) struct Doc {
@@ -28,7 +28,7 @@ pub(super) struct Doc {
 
 impl Doc {
     fn parse(file: &Arc<SourceFile>) -> Result<Self, Diagnostic> {
-        let tree = yaml_tree::parse(file)?.ok_or_else(|| {
+        let tree = tree::parse(file)?.ok_or_else(|| {
             Diagnostic::new(Location::new(file, Span::new(1, 1, 1)), "the file is empty")
                 .help("a stack file starts with `kind:` (Cluster, Bookinfo, Prometheus, Grafana or Linkerd)")
         })?;
@@ -44,7 +44,7 @@ impl Doc {
 
     /// serde_yaml's error, with the whole offending key or value underlined.
     fn serde_error(&self, err: &serde_yaml::Error) -> Diagnostic {
-        let mut diagnostic = yaml_tree::serde_diagnostic(&self.file, err);
+        let mut diagnostic = tree::serde_diagnostic(&self.file, err);
         let span = &mut diagnostic.at.span;
         span.len = self.tree.len_at(span.line, span.col).unwrap_or(1);
         diagnostic

@@ -85,6 +85,25 @@ help: keep one of the two; YAML would otherwise silently drop the first
     );
 }
 
+/// A syntax error in a stack file says which construct was left open, and where.
+#[test]
+fn stack_yaml_invalid() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/bookinfo.yaml",
+        "        hostPort: 30080\n",
+        "        hostPort: [30080\n",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/bookinfo.yaml:14:20: did not find expected ',' or ']', while parsing a flow sequence at line 13 column 19
+   |
+14 |         description: Bookinfo productpage
+   |                    ^
+"
+    );
+}
+
 /// A workload declared twice: serde alone would keep the last one silently.
 #[test]
 fn duplicate_workload() {

@@ -240,3 +240,42 @@ fn structural_check_finds_problems() {
         ]
     );
 }
+
+/// The YAML output reads back as the same objects in a YAML 1.1 reader (PyYAML, which
+/// `kubernetes-validate` brings, resolves `yes`, `on`, `0755`, `1:30` and dates as 1.1 does),
+/// so no string turns into a boolean, a number or a date on the way to the cluster.
+#[test]
+fn yaml_reads_back_alike_in_yaml_1_1() {
+    const COMPARE: &str = r#"
+import json, sys, yaml
+with open(sys.argv[1]) as f:
+    expected = json.load(f)["objects"]
+with open(sys.argv[2]) as f:
+    read = [d for d in yaml.safe_load_all(f) if d is not None]
+if read != expected:
+    for index, (a, b) in enumerate(zip(read, expected)):
+        if a != b:
+            sys.exit("document %d differs: %s/%s" % (index, b["kind"], b["metadata"]["name"]))
+    sys.exit("%d documents read, %d expected" % (len(read), len(expected)))
+"#;
+    let scratch = Scratch::new();
+    scratch.write("out.json", &scratch.render(&["-o", "json"]).success());
+    scratch.write("out.yaml", &scratch.render(&[]).success());
+    let tool = validator();
+    let python = tool
+        .parent()
+        .map(|bin| bin.join("python3"))
+        .filter(|python| python.exists())
+        .unwrap_or_else(|| PathBuf::from("python3"));
+    let output = Command::new(python)
+        .args(["-c", COMPARE])
+        .arg(scratch.path().join("out.json"))
+        .arg(scratch.path().join("out.yaml"))
+        .output()
+        .expect("run python3");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

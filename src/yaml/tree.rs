@@ -7,7 +7,8 @@
 
 use std::sync::Arc;
 
-use saphyr_parser::{Event, Parser, Span as YamlSpan};
+use saphyr_parser::{Event, Parser, ScanError, Span as YamlSpan};
+use serde::Deserialize;
 
 use crate::diagnostic::Diagnostic;
 use crate::field_path::{FieldPath, PathSeg};
@@ -140,13 +141,7 @@ fn parse_documents(file: &Arc<SourceFile>, single: bool) -> Result<Vec<Option<No
     let mut builder = Builder::default();
     let mut documents = Vec::new();
     for event in Parser::new_from_str(&file.text) {
-        let (event, yaml_span) = event.map_err(|err| {
-            let mark = err.marker();
-            Diagnostic::new(
-                Location::new(file, Span::new(mark.line(), mark.col() + 1, 1)),
-                format!("invalid YAML: {}", err.info()),
-            )
-        })?;
+        let (event, yaml_span) = event.map_err(|err| syntax_error(file, &err))?;
         let span = to_span(file, yaml_span);
         match event {
             Event::DocumentStart(_) if single && !documents.is_empty() => {
@@ -185,7 +180,23 @@ fn parse_documents(file: &Arc<SourceFile>, single: bool) -> Result<Vec<Option<No
     Ok(documents)
 }
 
-fn to_span(file: &SourceFile, span: YamlSpan) -> Span {
+/// A syntax error. libyaml's message, through serde_yaml, says more than saphyr's (which
+/// construct was open, and where it began), so the text is read again by serde_yaml; this is
+/// the error path only. Should serde_yaml accept the text, saphyr's own message stands.
+pub(super) fn syntax_error(file: &Arc<SourceFile>, err: &ScanError) -> Diagnostic {
+    for document in serde_yaml::Deserializer::from_str(&file.text) {
+        if let Err(err) = serde_yaml::Value::deserialize(document) {
+            return serde_diagnostic(file, &err);
+        }
+    }
+    let mark = err.marker();
+    Diagnostic::new(
+        Location::new(file, Span::new(mark.line(), mark.col() + 1, 1)),
+        format!("invalid YAML: {}", err.info()),
+    )
+}
+
+pub(super) fn to_span(file: &SourceFile, span: YamlSpan) -> Span {
     let (start, end) = (span.start, span.end);
     let len = if end.line() == start.line() {
         end.index().saturating_sub(start.index())
