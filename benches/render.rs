@@ -13,6 +13,10 @@ use obsboot::output;
 use obsboot::render::{Slots, TemplateSet, render};
 use obsboot::stack::StackSource;
 
+/// The allocator the binary uses, so that the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn default_stacks(c: &mut Criterion) {
     let templates = TemplateSet::embedded();
     let platform = StackSource::Embedded

@@ -12,6 +12,7 @@ mod error;
 pub mod field_path;
 pub mod names;
 pub mod output;
+mod parallel;
 pub mod plan;
 pub mod render;
 pub mod report;

@@ -51,7 +51,8 @@ pub fn to_yaml(plan: &Plan) -> Result<String, OutputError> {
     );
     out.push_str(&ingress_comment(&plan.ingress));
     out.push_str(&bootstrap_comment(&plan.secrets, &plan.slots));
-    documents(&mut out, plan.objects.iter());
+    let objects: Vec<&Object> = plan.objects.iter().collect();
+    documents(&mut out, &objects);
     Ok(out)
 }
 
@@ -107,7 +108,7 @@ pub fn write_dir(plan: &Plan, dir: &Path) -> Result<Vec<PathBuf>, OutputError> {
             .filter(|object| object.stack == stack)
             .collect();
         let mut body = String::new();
-        documents(&mut body, objects.iter().copied());
+        documents(&mut body, &objects);
         let secrets: Vec<SecretSpec> = plan
             .secrets
             .iter()
@@ -151,10 +152,15 @@ pub fn ingress_yaml(ingress: &IngressPlan) -> Result<String, OutputError> {
     })
 }
 
-fn documents<'a>(out: &mut String, objects: impl Iterator<Item = &'a Object>) {
-    for object in objects {
-        let _ = writeln!(out, "---\n# Source: {}", object.origin.describe());
-        crate::yaml::emit::document(out, &object.value);
+fn documents(out: &mut String, objects: &[&Object]) {
+    let documents = crate::parallel::map(objects, |object| {
+        let mut document = format!("---\n# Source: {}\n", object.origin.describe());
+        crate::yaml::emit::document(&mut document, &object.value);
+        document
+    });
+    out.reserve(documents.iter().map(String::len).sum());
+    for document in documents {
+        out.push_str(&document);
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::kinds::{self, NameRule};
@@ -20,47 +20,78 @@ const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-node-lease", "kube-public"
 /// How many schema violations to report per object before moving on.
 const MAX_PER_OBJECT: usize = 5;
 
+/// What the checks read of a CustomResourceDefinition: its names, scope and versions, not
+/// the schemas, which are most of its size (the typed round trip checks those).
+#[derive(Deserialize)]
+struct CrdView {
+    spec: CrdSpecView,
+}
+
+#[derive(Deserialize)]
+struct CrdSpecView {
+    group: String,
+    names: CrdNamesView,
+    scope: String,
+    versions: Vec<CrdVersionView>,
+}
+
+#[derive(Deserialize)]
+struct CrdNamesView {
+    plural: String,
+    kind: String,
+}
+
+#[derive(Deserialize)]
+struct CrdVersionView {
+    name: String,
+    served: bool,
+}
+
 /// A kind defined by a rendered CRD.
 struct CustomKind {
     versions: Vec<String>,
     namespaced: bool,
 }
 
-/// Checks `objects`, replacing each built-in object by its typed round trip. `namespaces`
-/// are the namespaces the platform creates (rendered or not). Returns the rank of each
-/// object's kind, for ordering.
+/// Checks `objects`; `namespaces` are the namespaces the platform creates (rendered or not).
+/// Returns the rank of each object's kind, for ordering.
 pub fn check(
-    objects: &mut [Object],
+    objects: &[Object],
     namespaces: &BTreeSet<String>,
 ) -> Result<Vec<usize>, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let custom = custom_kinds(objects, &mut errors);
+    // Reading each object as its type is the bulk of the checks (CRD schemas above all),
+    // and each object's is independent of the others'.
+    let builtins = crate::parallel::map(objects, |object| {
+        kinds::builtin(object.api_version(), &object.key.kind)
+            .map(|(rank, info)| (rank, info, (info.schema_check)(&object.value)))
+    });
     let mut ranks = Vec::with_capacity(objects.len());
     let mut seen: BTreeMap<ObjectKey, usize> = BTreeMap::new();
-    for index in 0..objects.len() {
-        let object = &mut objects[index];
-        let (rank, rule, is_namespaced) =
-            match kinds::builtin(object.api_version(), &object.key.kind) {
-                Some((rank, info)) => {
-                    normalize(object, info, &mut errors);
-                    (rank, info.names, info.namespaced)
+    for (index, builtin) in builtins.into_iter().enumerate() {
+        let object = &objects[index];
+        let (rank, rule, is_namespaced) = match builtin {
+            Some((rank, info, found)) => {
+                schema(object, info, found, &mut errors);
+                (rank, info.names, info.namespaced)
+            }
+            None => match custom.get(&(object.key.group.clone(), object.key.kind.clone())) {
+                Some(kind)
+                    if kind
+                        .versions
+                        .iter()
+                        .any(|v| object.api_version().ends_with(&format!("/{v}"))) =>
+                {
+                    (kinds::CUSTOM_RANK, NameRule::Subdomain, kind.namespaced)
                 }
-                None => match custom.get(&(object.key.group.clone(), object.key.kind.clone())) {
-                    Some(kind)
-                        if kind
-                            .versions
-                            .iter()
-                            .any(|v| object.api_version().ends_with(&format!("/{v}"))) =>
-                    {
-                        (kinds::CUSTOM_RANK, NameRule::Subdomain, kind.namespaced)
-                    }
-                    _ => {
-                        errors.push(unknown_kind(object, &custom));
-                        ranks.push(kinds::CUSTOM_RANK);
-                        continue;
-                    }
-                },
-            };
+                _ => {
+                    errors.push(unknown_kind(object, &custom));
+                    ranks.push(kinds::CUSTOM_RANK);
+                    continue;
+                }
+            },
+        };
         ranks.push(rank);
         let object = &objects[index];
         check_identity(object, rule, is_namespaced, namespaces, &mut errors);
@@ -104,7 +135,7 @@ fn custom_kinds(
     for object in objects.iter().filter(|o| {
         o.key.kind == "CustomResourceDefinition" && o.key.group == "apiextensions.k8s.io"
     }) {
-        let Ok(crd) = object.typed::<CustomResourceDefinition>() else {
+        let Ok(crd) = object.typed::<CrdView>() else {
             continue; // reported by the schema check
         };
         let expected = format!("{}.{}", crd.spec.names.plural, crd.spec.group);
@@ -164,8 +195,14 @@ fn unknown_kind(object: &Object, custom: &BTreeMap<(String, String), CustomKind>
     )
 }
 
-fn normalize(object: &mut Object, info: &kinds::KindInfo, errors: &mut Vec<Diagnostic>) {
-    match (info.normalize)(&object.value) {
+/// Reports what the kind's schema check found in `object`.
+fn schema(
+    object: &Object,
+    info: &kinds::KindInfo,
+    found: Result<Vec<FieldPath>, kinds::SchemaError>,
+    errors: &mut Vec<Diagnostic>,
+) {
+    match found {
         Err(err) => {
             let path = field_path(err.path());
             errors.push(
@@ -176,8 +213,7 @@ fn normalize(object: &mut Object, info: &kinds::KindInfo, errors: &mut Vec<Diagn
                 .field(path.to_string()),
             );
         }
-        Ok(normalized) => {
-            let unknown = kinds::unknown_fields(&object.value, &normalized);
+        Ok(unknown) => {
             for path in unknown.iter().take(MAX_PER_OBJECT) {
                 errors.push(
                     Diagnostic::new(
@@ -189,9 +225,6 @@ fn normalize(object: &mut Object, info: &kinds::KindInfo, errors: &mut Vec<Diagn
                     )
                     .field(path.to_string()),
                 );
-            }
-            if unknown.is_empty() {
-                object.value = normalized;
             }
         }
     }

@@ -1,5 +1,5 @@
-//! The built-in kinds obsboot renders: scope, naming rule, apply order, and a round trip
-//! through the k8s-openapi type that catches fields outside the schema.
+//! The built-in kinds obsboot renders: scope, naming rule, apply order, and a reading through
+//! the k8s-openapi type that catches wrong types and fields outside the schema.
 
 use k8s_openapi::api::admissionregistration::v1 as admission;
 use k8s_openapi::api::apps::v1 as apps;
@@ -13,11 +13,9 @@ use k8s_openapi::api::storage::v1 as storage;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1 as apiregistration;
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope, Resource};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::trail::{Step, Trail};
 use crate::field_path::FieldPath;
 use crate::names;
 
@@ -56,9 +54,9 @@ pub struct KindInfo {
     pub namespaced: bool,
     /// The naming rule.
     pub names: NameRule,
-    /// Deserializes into the typed struct and serializes back: errors name the bad field;
-    /// fields the schema lacks are absent from the result.
-    pub normalize: fn(&Value) -> Result<Value, serde_path_to_error::Error<serde_json::Error>>,
+    /// Reads the object as the typed struct: a wrong type is an error naming the field; the
+    /// fields the schema does not declare are returned, which serde would otherwise drop.
+    pub schema_check: fn(&Value) -> Result<Vec<FieldPath>, SchemaError>,
 }
 
 /// Scope of a k8s-openapi resource as a constant.
@@ -74,18 +72,29 @@ impl Scope for ClusterResourceScope {
     const NAMESPACED: bool = false;
 }
 
-fn normalize<T: DeserializeOwned + Serialize>(
-    value: &Value,
-) -> Result<Value, serde_path_to_error::Error<serde_json::Error>> {
-    let typed: T = super::object::from_value(value)?;
-    serde_json::to_value(&typed).or_else(|_| {
-        // Only to name the field: serializing a value that deserialized does not fail.
-        let mut track = serde_path_to_error::Track::new();
-        let serializer =
-            serde_path_to_error::Serializer::new(serde_json::value::Serializer, &mut track);
-        T::serialize(&typed, serializer)
-            .map_err(|err| serde_path_to_error::Error::new(track.path(), err))
-    })
+/// A value that does not fit the kind's type, with the path of the field.
+pub type SchemaError = serde_path_to_error::Error<serde_json::Error>;
+
+fn schema_check<T: DeserializeOwned>(value: &Value) -> Result<Vec<FieldPath>, SchemaError> {
+    let mut unknown = Vec::new();
+    match serde_ignored::deserialize::<_, _, T>(value, |path| unknown.push(field_path(&path))) {
+        Ok(_) => Ok(unknown),
+        // Only to name the field: the fast path above does not track where it is.
+        Err(_) => super::object::from_value::<T>(value).map(|_| unknown),
+    }
+}
+
+/// A serde_ignored path as a field path.
+fn field_path(path: &serde_ignored::Path<'_>) -> FieldPath {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => FieldPath::root(),
+        Path::Seq { parent, index } => field_path(parent).index(*index),
+        Path::Map { parent, key } => field_path(parent).key(key),
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => field_path(parent),
+    }
 }
 
 macro_rules! kinds {
@@ -95,7 +104,7 @@ macro_rules! kinds {
             kind: <$ty as Resource>::KIND,
             namespaced: <<$ty as Resource>::Scope as Scope>::NAMESPACED,
             names: NameRule::$rule,
-            normalize: normalize::<$ty>,
+            schema_check: schema_check::<$ty>,
         }),*]
     };
 }
@@ -153,40 +162,6 @@ pub fn served_as(kind: &str) -> Option<&'static str> {
 /// The apply rank of custom resources: after every built-in kind.
 pub const CUSTOM_RANK: usize = KINDS.len();
 
-/// Paths of the fields of `original` that `normalized` lacks: what the schema does not know.
-/// `null` values are treated as absent.
-pub fn unknown_fields(original: &Value, normalized: &Value) -> Vec<FieldPath> {
-    let mut found = Vec::new();
-    diff(original, normalized, &mut Trail::default(), &mut found);
-    found
-}
-
-fn diff<'a>(
-    original: &'a Value,
-    normalized: &Value,
-    trail: &mut Trail<'a>,
-    found: &mut Vec<FieldPath>,
-) {
-    match (original, normalized) {
-        (Value::Object(left), Value::Object(right)) => {
-            for (key, value) in left.iter().filter(|(_, value)| !value.is_null()) {
-                match right.get(key) {
-                    Some(other) => {
-                        trail.within(Step::Key(key), |trail| diff(value, other, trail, found));
-                    }
-                    None => found.push(trail.path_to(key)),
-                }
-            }
-        }
-        (Value::Array(left), Value::Array(right)) => {
-            for (index, (value, other)) in left.iter().zip(right).enumerate() {
-                trail.within(Step::Index(index), |trail| diff(value, other, trail, found));
-            }
-        }
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,26 +188,54 @@ mod tests {
     }
 
     #[test]
-    fn round_trip_reveals_unknown_fields() {
+    fn reveals_unknown_fields() {
         let (_, info) = builtin("v1", "Service").unwrap();
         let original = json!({
             "apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "a", "labelz": {"x": "y"}, "annotations": null},
             "spec": {"ports": [{"port": 80, "protocoll": "TCP"}], "selector": {"app": "a"}}
         });
-        let normalized = (info.normalize)(&original).unwrap();
-        let unknown: Vec<String> = unknown_fields(&original, &normalized)
+        let unknown: Vec<String> = (info.schema_check)(&original)
+            .unwrap()
             .iter()
             .map(ToString::to_string)
             .collect();
         assert_eq!(unknown, ["metadata.labelz", "spec.ports[0].protocoll"]);
     }
 
+    /// Fields deep inside a CRD's schema are checked too.
+    #[test]
+    fn reveals_unknown_fields_in_crd_schemas() {
+        let (_, info) = builtin("apiextensions.k8s.io/v1", "CustomResourceDefinition").unwrap();
+        let crd = json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "xs.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced",
+                "names": {"kind": "X", "plural": "xs"},
+                "versions": [{"name": "v1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                        "spec": {"type": "object", "additionalProperties": {"type": "string", "maxLenght": 3}},
+                        "list": {"type": "array", "items": {"type": "string", "patern": "x"}}}}}}]}
+        });
+        let unknown: Vec<String> = (info.schema_check)(&crd)
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            unknown,
+            [
+                "spec.versions[0].schema.openAPIV3Schema.properties.list.items.patern",
+                "spec.versions[0].schema.openAPIV3Schema.properties.spec.additionalProperties.maxLenght",
+            ]
+        );
+    }
+
     #[test]
     fn type_errors_name_the_field() {
         let (_, info) = builtin("apps/v1", "Deployment").unwrap();
         let bad = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a"}, "spec": {"replicas": "one", "selector": {}, "template": {}}});
-        let err = (info.normalize)(&bad).unwrap_err();
+        let err = (info.schema_check)(&bad).unwrap_err();
         assert_eq!(err.path().to_string(), "spec.replicas");
     }
 }

@@ -27,7 +27,7 @@ pub use templates::TemplateSet;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::{IngressPlan, Plan};
-use crate::stack::{Platform, SecretSpec, Stack, Workload};
+use crate::stack::{Platform, SecretSpec, Stack, StackKind, Workload};
 
 /// Why rendering failed.
 #[derive(Debug, thiserror::Error)]
@@ -68,18 +68,37 @@ pub fn render(
 ) -> Result<Plan, RenderError> {
     let mut objects = namespaces::build(&platform.stacks, selected)?;
     let env = templates.environment(slots)?;
+    let contexts = selected
+        .iter()
+        .map(|stack| context(platform, stack, templates))
+        .collect::<Result<Vec<_>, _>>()?;
+    let jobs: Vec<(&str, &Context, StackKind)> = selected
+        .iter()
+        .zip(&contexts)
+        .flat_map(|(stack, context)| {
+            templates
+                .manifests(stack.kind)
+                .map(move |name| (name, context, stack.kind))
+        })
+        .collect();
+    // A template's size is a fair guess at its cost; the CRDs' are the largest by far.
+    let rendered = crate::parallel::map_heaviest_first(
+        &jobs,
+        |&(name, _, _)| templates.source_len(name),
+        |&(name, context, stack)| templates.render(&env, name, context, stack),
+    );
+    for result in rendered {
+        objects.extend(result?);
+    }
     for stack in selected {
-        let context = context(platform, stack, templates)?;
-        for name in templates.manifests(stack.kind) {
-            objects.extend(templates.render(&env, name, &context, stack.kind)?);
-        }
+        templates.compile_macros(&env, stack.kind)?;
     }
     let known_namespaces: BTreeSet<String> = platform
         .stacks
         .iter()
         .map(|s| s.namespace.to_string())
         .collect();
-    let ranks = checks::check(&mut objects, &known_namespaces)?;
+    let ranks = checks::check(&objects, &known_namespaces)?;
     let errors = placement::apply(&mut objects, selected, &platform.cluster);
     if !errors.is_empty() {
         return Err(errors.into());

@@ -1,7 +1,7 @@
 //! Templates (`templates/<stack>/*.yaml.j2`), rendered strictly by minijinja: an undefined
 //! value is an error that points at the expression. The output is parsed back into objects.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -88,14 +88,15 @@ impl TemplateSet {
         env.add_filter("b64encode", |text: &str| {
             base64::engine::general_purpose::STANDARD.encode(text)
         });
-        for (name, file) in self
+        // Templates compile when first used, on whichever thread renders them: a render of
+        // one stack compiles only that stack's templates and what they import.
+        let sources: HashMap<String, Arc<SourceFile>> = self
             .files
             .iter()
             .filter(|(name, _)| name.ends_with(TEMPLATE_SUFFIX))
-        {
-            env.add_template(name, &file.text)
-                .map_err(|err| self.diagnostic(&err))?;
-        }
+            .map(|(name, file)| (name.clone(), Arc::clone(file)))
+            .collect();
+        env.set_loader(move |name| Ok(sources.get(name).map(|file| file.text.clone())));
         Ok(env)
     }
 
@@ -140,6 +141,30 @@ impl TemplateSet {
             .iter()
             .map(|(name, _)| name.as_str())
             .filter(move |name| name.starts_with(&prefix) && name.ends_with(MANIFEST_SUFFIX))
+    }
+
+    /// Compiles the templates of `stack` that only hold macros, so that a syntax error in one
+    /// is reported even where no manifest imports it. Those already imported are compiled.
+    pub fn compile_macros(
+        &self,
+        env: &Environment<'_>,
+        stack: StackKind,
+    ) -> Result<(), Diagnostic> {
+        let prefix = format!("{}/", stack.name());
+        for (name, _) in self.files.iter().filter(|(name, _)| {
+            name.starts_with(&prefix)
+                && name.ends_with(TEMPLATE_SUFFIX)
+                && !name.ends_with(MANIFEST_SUFFIX)
+        }) {
+            env.get_template(name)
+                .map_err(|err| self.diagnostic(&err))?;
+        }
+        Ok(())
+    }
+
+    /// The length of the template `name`'s source; 0 for none.
+    pub fn source_len(&self, name: &str) -> usize {
+        self.file(name).map_or(0, |file| file.text.len())
     }
 
     fn file(&self, name: &str) -> Option<&Arc<SourceFile>> {

@@ -5,15 +5,16 @@
 //! Rendered templates are parsed here rather than by serde_yaml: the platform's output is
 //! hundreds of kilobytes of CRD schemas and dashboards, and this is several times faster.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as YamlSpan, Tag};
 use serde_json::{Map, Number, Value};
 
-use super::tree::{syntax_error, to_span};
+use super::tree::{self, syntax_error, to_span};
 use crate::diagnostic::Diagnostic;
-use crate::source::{Location, SourceFile, Span};
+use crate::source::{Location, SourceFile};
 
 /// Parses every document of `file` (`---`-separated). An empty document is `null`; a stream
 /// without any document gives none.
@@ -26,20 +27,32 @@ pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Value>, Diagnostic>
     };
     for event in Parser::new_from_str(&file.text) {
         let (event, span) = event.map_err(|err| syntax_error(file, &err))?;
-        let span = to_span(file, span);
         match event {
             Event::DocumentStart(_) => builder.documents.push(Value::Null),
             Event::Scalar(text, style, anchor, tag) => {
-                let value =
-                    scalar(&text, style, tag.as_deref()).map_err(|why| builder.error(span, why))?;
-                builder.push(value, anchor, span, Some(text.into_owned()))?;
+                if builder.expects_key() {
+                    // A key is kept as written (`0x1F` stays "0x1F"), as serde_yaml keeps it;
+                    // a tag or an anchor on it still has its value checked or recorded.
+                    if anchor != 0 || tag.is_some() {
+                        let value = scalar(Cow::Borrowed(&text), style, tag.as_deref())
+                            .map_err(|why| builder.error(span, why))?;
+                        if anchor != 0 {
+                            builder.anchors.insert(anchor, value);
+                        }
+                    }
+                    builder.key(text.into_owned(), span)?;
+                } else {
+                    let value = scalar(text, style, tag.as_deref())
+                        .map_err(|why| builder.error(span, why))?;
+                    builder.push(value, anchor, span)?;
+                }
             }
             Event::Alias(anchor) => {
                 let value =
                     builder.anchors.get(&anchor).cloned().ok_or_else(|| {
                         builder.error(span, "an alias of an unknown anchor".into())
                     })?;
-                builder.push(value, 0, span, None)?;
+                builder.push(value, 0, span)?;
             }
             Event::SequenceStart(anchor, _) => builder.open.push(Frame {
                 anchor,
@@ -51,7 +64,6 @@ pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Value>, Diagnostic>
                 span,
                 collection: Collection::Map {
                     entries: Map::new(),
-                    keys: Vec::new(),
                     pending: None,
                 },
             }),
@@ -61,7 +73,7 @@ pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Value>, Diagnostic>
                         Collection::Seq(items) => Value::Array(items),
                         Collection::Map { entries, .. } => Value::Object(entries),
                     };
-                    builder.push(value, frame.anchor, frame.span, None)?;
+                    builder.push(value, frame.anchor, frame.span)?;
                 }
             }
             _ => {}
@@ -77,9 +89,10 @@ struct Builder<'a> {
     documents: Vec<Value>,
 }
 
+/// A collection being read. Positions stay in saphyr's form until an error needs them.
 struct Frame {
     anchor: usize,
-    span: Span,
+    span: YamlSpan,
     collection: Collection,
 }
 
@@ -87,30 +100,57 @@ enum Collection {
     Seq(Vec<Value>),
     Map {
         entries: Map<String, Value>,
-        /// Where each key was written, for the error about a duplicate.
-        keys: Vec<(String, Span)>,
+        /// The key whose value comes next.
         pending: Option<String>,
     },
 }
 
 impl Builder<'_> {
-    fn error(&self, span: Span, message: String) -> Diagnostic {
-        Diagnostic::new(Location::new(self.file, span), message)
+    fn error(&self, span: YamlSpan, message: String) -> Diagnostic {
+        Diagnostic::new(Location::new(self.file, to_span(self.file, span)), message)
+    }
+
+    /// Whether the next node is a mapping key.
+    fn expects_key(&self) -> bool {
+        matches!(
+            self.open.last(),
+            Some(Frame {
+                collection: Collection::Map { pending: None, .. },
+                ..
+            })
+        )
+    }
+
+    /// Takes `key`, as written, as the open mapping's next key.
+    fn key(&mut self, key: String, span: YamlSpan) -> Result<(), Diagnostic> {
+        let Some(Frame {
+            collection: Collection::Map { entries, pending },
+            ..
+        }) = self.open.last_mut()
+        else {
+            return Ok(());
+        };
+        if entries.contains_key(&key) {
+            return Err(self.duplicate(&key, span));
+        }
+        *pending = Some(key);
+        Ok(())
+    }
+
+    /// The error for a key given twice. The position tree knows where each key was written,
+    /// the first included; it is built only here, on the error path.
+    fn duplicate(&self, key: &str, span: YamlSpan) -> Diagnostic {
+        tree::parse_stream(self.file)
+            .err()
+            .unwrap_or_else(|| self.error(span, format!("duplicate key \"{key}\"")))
     }
 
     /// Adds a finished node to whatever is open: the document, a sequence, or a mapping (as
-    /// its next key or value). `text` is a scalar's text, which becomes the key as written.
-    fn push(
-        &mut self,
-        value: Value,
-        anchor: usize,
-        span: Span,
-        text: Option<String>,
-    ) -> Result<(), Diagnostic> {
+    /// its value, or as its key: a collection cannot be one, an alias of a scalar can).
+    fn push(&mut self, value: Value, anchor: usize, span: YamlSpan) -> Result<(), Diagnostic> {
         if anchor != 0 {
             self.anchors.insert(anchor, value.clone());
         }
-        let file = self.file;
         let Some(frame) = self.open.last_mut() else {
             if let Some(document) = self.documents.last_mut() {
                 *document = value;
@@ -119,32 +159,20 @@ impl Builder<'_> {
         };
         match &mut frame.collection {
             Collection::Seq(items) => items.push(value),
-            Collection::Map {
-                entries,
-                keys,
-                pending,
-            } => {
+            Collection::Map { entries, pending } => {
                 if let Some(key) = pending.take() {
                     entries.insert(key, value);
                     return Ok(());
                 }
-                let (Some(key), Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null) =
-                    (text, value)
-                else {
-                    return Err(Diagnostic::new(
-                        Location::new(file, span),
-                        "a mapping key must be a scalar",
-                    ));
+                let key = match value {
+                    Value::String(text) => text,
+                    Value::Number(number) => number.to_string(),
+                    Value::Bool(flag) => flag.to_string(),
+                    Value::Null | Value::Array(_) | Value::Object(_) => {
+                        return Err(self.error(span, "a mapping key must be a scalar".into()));
+                    }
                 };
-                if let Some((_, first)) = keys.iter().find(|(seen, _)| *seen == key) {
-                    return Err(Diagnostic::new(
-                        Location::new(file, span),
-                        format!("duplicate key \"{key}\""),
-                    )
-                    .note(Location::new(file, *first), "first defined here"));
-                }
-                keys.push((key.clone(), span));
-                *pending = Some(key);
+                self.key(key, span)?;
             }
         }
         Ok(())
@@ -152,11 +180,11 @@ impl Builder<'_> {
 }
 
 /// The value of a scalar: quoted and block scalars are strings; plain ones are resolved.
-fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
     match tag {
         Some(tag) if tag.is_yaml_core_schema() => match tag.suffix.as_str() {
-            "str" => Ok(Value::String(text.to_owned())),
-            "null" | "bool" | "int" | "float" => match resolve(text) {
+            "str" => Ok(Value::String(text.into_owned())),
+            "null" | "bool" | "int" | "float" => match resolve(&text) {
                 value
                     if matches!(
                         (tag.suffix.as_str(), &value),
@@ -172,8 +200,10 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, St
             other => Err(format!("the tag !!{other} is not supported here")),
         },
         Some(tag) => Err(format!("the tag {tag} is not supported here")),
-        None if style == ScalarStyle::Plain => Ok(resolve(text)),
-        None => Ok(Value::String(text.to_owned())),
+        None if style == ScalarStyle::Plain => {
+            Ok(typed(&text).unwrap_or_else(|| Value::String(text.into_owned())))
+        }
+        None => Ok(Value::String(text.into_owned())),
     }
 }
 
@@ -182,26 +212,33 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, St
 /// (`true`/`True`/`TRUE` and false), integers (decimal, `0x`, `0o`, `0b`; a leading zero
 /// keeps digits a string), finite floats, else a string.
 pub fn resolve(text: &str) -> Value {
+    typed(text).unwrap_or_else(|| Value::String(text.to_owned()))
+}
+
+/// What a plain scalar resolves to when that is not a string.
+fn typed(text: &str) -> Option<Value> {
     match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
         // Infinities and NaN are floats to YAML but have no JSON form; serde_yaml gives null.
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
         | ".nan" | ".NaN" | ".NAN" => {
-            return Value::Null;
+            return Some(Value::Null);
         }
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
+        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
         _ => {}
     }
+    // Only text that starts like a number can be one; most scalars are words.
+    if !text.starts_with(|c: char| c.is_ascii_digit() || "+-.".contains(c)) {
+        return None;
+    }
     if let Some(int) = integer(text) {
-        return Value::Number(int);
+        return Some(Value::Number(int));
     }
-    if !digits_but_not_number(text)
-        && let Some(float) = float(text)
-    {
-        return Value::Number(float);
+    if digits_but_not_number(text) {
+        return None;
     }
-    Value::String(text.to_owned())
+    float(text).map(Value::Number)
 }
 
 fn integer(text: &str) -> Option<Number> {

@@ -599,6 +599,26 @@ help: the line numbers count lines of the template's output, not of the template
     );
 }
 
+/// A macro file with a syntax error is reported even when no manifest imports it.
+#[test]
+fn unused_macro_file_syntax_error() {
+    let scratch = Scratch::fixture().with_templates();
+    scratch.write(
+        "templates/bookinfo/_helpers.j2",
+        "{% macro x() %}\n{% if %}\n",
+    );
+    assert_eq!(
+        scratch
+            .render(&["--templates", "templates", "--stack", "bookinfo"])
+            .failure(),
+        r"error: templates/bookinfo/_helpers.j2:2:7: syntax error: unexpected end of block
+  |
+2 | {% if %}
+  |       ^^
+"
+    );
+}
+
 /// A key twice in a template's output: serde_json alone would keep the last silently.
 #[test]
 fn rendered_duplicate_key() {
