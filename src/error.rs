@@ -3,6 +3,7 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::bootstrap::BootstrapError;
 use crate::output::OutputError;
 use crate::render::RenderError;
 use crate::stack::StackError;
@@ -19,6 +20,12 @@ pub enum Error {
     /// Writing the rendered output failed.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// Bootstrap failed.
+    #[error(transparent)]
+    Bootstrap(#[from] BootstrapError),
+    /// The async runtime could not start.
+    #[error("failed to start the async runtime")]
+    Runtime(#[source] io::Error),
     /// Standard output could not be written.
     #[error("failed to write to standard output")]
     Stdout(#[source] io::Error),
@@ -37,4 +44,15 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+}
+
+impl Error {
+    /// The process exit status: 130 after Ctrl-C or SIGTERM (as shells report a SIGINT),
+    /// 1 for any other failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Bootstrap(err) if err.is_interrupt() => 130,
+            _ => 1,
+        }
+    }
 }

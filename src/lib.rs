@@ -5,17 +5,21 @@
 //! [`render`] turns it, with the templates, into a [`plan::Plan`] of checked objects and
 //! ingress rules; [`output`] prints it.
 
+pub mod bootstrap;
 pub mod cli;
 pub mod diagnostic;
 mod embedded;
 mod error;
 pub mod field_path;
+pub mod k8s;
 pub mod names;
 pub mod output;
 mod parallel;
 pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod report;
+pub mod secrets;
 pub mod source;
 pub mod stack;
 #[cfg(test)]

@@ -40,6 +40,14 @@ fn yaml<T: Serialize>(value: &T) -> Result<String, OutputError> {
     Ok(out)
 }
 
+/// Any report as one pretty-printed JSON document and a newline.
+pub fn json<T: Serialize>(value: &T) -> Result<String, OutputError> {
+    let mut text =
+        serde_json::to_string_pretty(value).map_err(|err| OutputError::Serialize(err.into()))?;
+    text.push('\n');
+    Ok(text)
+}
+
 /// The whole plan as multi-document YAML, ready for `kubectl apply -f -`.
 pub fn to_yaml(plan: &Plan) -> Result<String, OutputError> {
     let names: Vec<&str> = plan.stacks.iter().map(|kind| kind.name()).collect();

@@ -1,6 +1,8 @@
 //! The command line: clap types only. Each subcommand converts its arguments into the
 //! plain parameters of the library and calls it.
 
+mod bootstrap;
+mod cluster;
 mod init;
 mod render;
 
@@ -55,6 +57,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Print the manifests and the ingress plan, touching nothing.
     Render(render::RenderArgs),
+    /// Apply the platform to a cluster in phases, waiting for each to be ready.
+    Bootstrap(bootstrap::BootstrapArgs),
     /// Write the default stack files (and optionally templates) to a directory for editing.
     Init(init::InitArgs),
 }
@@ -119,8 +123,10 @@ pub fn init_tracing(global: &GlobalArgs) {
 
 /// Runs the command `cli` describes.
 pub fn run(cli: Cli) -> Result<(), Error> {
+    let progress = crate::progress::Progress::new(cli.global.quiet);
     match cli.command {
         Command::Render(args) => render::run(&args),
+        Command::Bootstrap(args) => bootstrap::run(&args, progress),
         Command::Init(args) => init::run(&args),
     }
 }

@@ -1,0 +1,449 @@
+//! `bootstrap`: from a fresh cluster to the whole platform running and meshed, in phases
+//! that each wait for the one before; run again, and nothing changes.
+
+mod apply;
+mod mesh;
+pub mod phases;
+pub mod report;
+pub mod secrets;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+pub use apply::{APPLY_ANNOTATION, Action, Before};
+pub use mesh::{PROXY, has_proxy};
+pub use phases::Phase;
+pub use report::Report;
+
+use crate::k8s::inventory::{Entry, Inventory};
+use crate::k8s::{ApplyMode, Cluster, K8sError, Target, Until, is_ours};
+use crate::progress::Progress;
+use crate::render::{Object, RenderError, Slots, TemplateSet, render};
+use crate::secrets::SecretsError;
+use crate::stack::{Platform, Spec, Stack, StackKind};
+
+/// What bootstrap needs.
+pub struct Params<'a> {
+    /// The stacks.
+    pub platform: &'a Platform,
+    /// The stacks to bootstrap.
+    pub selected: Vec<&'a Stack>,
+    /// The templates.
+    pub templates: &'a TemplateSet,
+    /// The cluster.
+    pub target: Target,
+    /// `--force-conflicts`.
+    pub force_conflicts: bool,
+    /// The bound on each wait.
+    pub timeout: Duration,
+}
+
+/// Why bootstrap stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    /// A cluster operation failed.
+    #[error(transparent)]
+    Kube(#[from] K8sError),
+    /// Generated or provided material failed.
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    /// The stacks did not render.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// A phase failed; names it and what was applied so far.
+    #[error(
+        "bootstrap stopped in phase \"{phase}\" ({applied} objects applied so far); fix the cause and run bootstrap again: it continues where it stopped"
+    )]
+    InPhase {
+        /// The phase.
+        phase: &'static str,
+        /// Objects applied before the failure, this run.
+        applied: usize,
+        /// Why.
+        #[source]
+        source: Box<BootstrapError>,
+    },
+    /// Ctrl-C or SIGTERM.
+    #[error(
+        "interrupted in phase \"{phase}\" with {applied} objects applied; the cluster is partly set up: run bootstrap again to finish, or teardown to remove what was applied"
+    )]
+    Interrupted {
+        /// The phase.
+        phase: &'static str,
+        /// Objects applied this run.
+        applied: usize,
+    },
+    /// The stacks render nothing.
+    #[error(
+        "the selected stacks render no objects; refusing to bootstrap (and prune) to an empty platform"
+    )]
+    Empty,
+    /// Pods still lack the proxy after a restart.
+    #[error("{} still run without a Linkerd proxy after a restart ({}); check that the proxy-injector webhook is reachable from the API server (see deploy.md)", if pods.len() == 1 { "a pod" } else { "pods" }, pods.join(", "))]
+    Unmeshed {
+        /// The pods.
+        pods: Vec<String>,
+    },
+}
+
+impl BootstrapError {
+    /// Whether the run ended because the user interrupted it.
+    pub fn is_interrupt(&self) -> bool {
+        match self {
+            Self::Interrupted { .. } | Self::Kube(K8sError::Interrupted) => true,
+            Self::InPhase { source, .. } => source.is_interrupt(),
+            _ => false,
+        }
+    }
+}
+
+/// Runs bootstrap; `cancel` is triggered by Ctrl-C or SIGTERM.
+pub async fn run(
+    params: &Params<'_>,
+    progress: Progress,
+    cancel: &CancellationToken,
+) -> Result<Report, BootstrapError> {
+    let cluster = Cluster::connect(&params.target).await?;
+    let names: Vec<&str> = params.selected.iter().map(|s| s.name()).collect();
+    progress.line(&format!(
+        "bootstrapping {} on {}",
+        names.join(", "),
+        cluster.url
+    ));
+
+    let specs: Vec<_> = params
+        .selected
+        .iter()
+        .flat_map(|stack| stack.spec.secrets(stack.namespace.as_str()))
+        .collect();
+    let prepared = secrets::prepare(&cluster, &specs, &params.selected).await?;
+    let slots = crate::secrets::slot_values(prepared.iter().map(|p| (&p.spec, &p.data)));
+    let plan = render(
+        params.platform,
+        &params.selected,
+        params.templates,
+        &Slots::with_values(slots),
+    )?;
+    if plan.objects.is_empty() {
+        return Err(BootstrapError::Empty);
+    }
+    let all: Vec<&Object> = plan.objects.iter().collect();
+    let before = apply::check_ownership(&cluster, &all).await?;
+    let mut run = Run {
+        params,
+        progress,
+        cancel,
+        report: Report {
+            cluster: cluster.url.clone(),
+            ..Report::default()
+        },
+        cluster,
+        before,
+        prepared,
+        applied: 0,
+    };
+    let to_apply = run.leave_alone(&all);
+
+    let inventory = Inventory::new(&run.cluster, params.platform.cluster.name.as_str());
+    let recorded = inventory.read().await?;
+    let selected: BTreeSet<&str> = names.iter().copied().collect();
+    let planned: BTreeSet<Entry> = to_apply
+        .iter()
+        .map(|o| Entry::of(o))
+        .chain(run.prepared.iter().map(|p| secret_entry(&p.spec)))
+        .collect();
+    inventory
+        .write(&recorded.union(&planned).cloned().collect())
+        .await?;
+
+    let working: Vec<Phase> = Phase::ALL
+        .into_iter()
+        .filter(|&phase| match phase {
+            Phase::Secrets => !run.prepared.is_empty(),
+            _ => to_apply.iter().any(|o| Phase::of(o) == phase),
+        })
+        .collect();
+    for (index, &phase) in working.iter().enumerate() {
+        let counter = format!("[{}/{}] {}", index + 1, working.len(), phase.title());
+        let objects: Vec<&Object> = to_apply
+            .iter()
+            .copied()
+            .filter(|o| Phase::of(o) == phase)
+            .collect();
+        run.phase(phase, &counter, &objects).await.map_err(|err| {
+            if err.is_interrupt() {
+                BootstrapError::Interrupted {
+                    phase: phase.title(),
+                    applied: run.applied,
+                }
+            } else {
+                BootstrapError::InPhase {
+                    phase: phase.title(),
+                    applied: run.applied,
+                    source: Box::new(err),
+                }
+            }
+        })?;
+    }
+
+    let others = recorded
+        .iter()
+        .filter(|e| !selected.contains(e.stack.as_str()))
+        .cloned();
+    let keep: BTreeSet<Entry> = others.chain(planned).collect();
+    let stale: Vec<&Entry> = recorded.difference(&keep).collect();
+    run.report.pruned = prune(&run.cluster, &stale, params.timeout, cancel).await?;
+    if !run.report.pruned.is_empty() {
+        progress.line(&format!(
+            "pruned {} objects the stacks no longer hold",
+            run.report.pruned.len()
+        ));
+    }
+    inventory.write(&keep).await?;
+    run.report.grafana_password = grafana_password_command(params);
+    Ok(run.report)
+}
+
+/// One bootstrap in progress.
+struct Run<'a, 'p> {
+    params: &'a Params<'p>,
+    progress: Progress,
+    cancel: &'a CancellationToken,
+    cluster: Cluster,
+    before: std::collections::HashMap<crate::render::ObjectKey, Before>,
+    prepared: Vec<secrets::Prepared>,
+    report: Report,
+    /// Objects applied so far.
+    applied: usize,
+}
+
+impl Run<'_, '_> {
+    /// The objects to apply: all but those another owner has (reported as left alone).
+    fn leave_alone<'o>(&mut self, all: &[&'o Object]) -> Vec<&'o Object> {
+        let mut kept = Vec::with_capacity(all.len());
+        for &object in all {
+            if let Some(Before::LeftAlone(reason)) = self.before.get(&object.key) {
+                self.report.left_alone.push(report::LeftAlone {
+                    object: object.key.to_string(),
+                    reason: reason.clone(),
+                });
+            } else {
+                kept.push(object);
+            }
+        }
+        kept
+    }
+
+    fn meshed_apps(&self) -> bool {
+        self.params
+            .selected
+            .iter()
+            .any(|s| matches!(&s.spec, Spec::Bookinfo(b) if b.mesh))
+    }
+
+    async fn injector_serving(&self) -> Result<(), BootstrapError> {
+        let namespace = linkerd_namespace(self.params);
+        mesh::await_endpoints(
+            &self.cluster,
+            namespace,
+            phases::INJECTOR,
+            self.params.timeout,
+            self.cancel,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Carries out one phase.
+    async fn phase(
+        &mut self,
+        phase: Phase,
+        counter: &str,
+        objects: &[&Object],
+    ) -> Result<(), BootstrapError> {
+        if self.cancel.is_cancelled() {
+            return Err(K8sError::Interrupted.into());
+        }
+        let started = Instant::now();
+        if phase == Phase::Secrets {
+            let created = secrets::create(&self.cluster, &self.prepared).await?;
+            for p in &self.prepared {
+                self.report.secrets.push(report::SecretReport {
+                    object: secrets::key(&p.spec).to_string(),
+                    source: p.source,
+                });
+            }
+            self.progress.line(&format!(
+                "{counter}: {created} created, {} reused",
+                self.prepared.len() - created
+            ));
+            return Ok(());
+        }
+        if phase == Phase::Apps && self.meshed_apps() {
+            self.injector_serving().await?;
+        }
+        self.progress
+            .line(&format!("{counter}: applying {} objects", objects.len()));
+        let mode = ApplyMode {
+            force: self.params.force_conflicts,
+            dry_run: false,
+        };
+        let (applied, failure) =
+            apply::apply_all(&self.cluster, objects, &self.before, mode, self.cancel).await;
+        self.applied += applied.len();
+        let mut counts = [0usize; 2];
+        for (key, action) in &applied {
+            match action {
+                Action::Created => counts[0] += 1,
+                Action::Configured => counts[1] += 1,
+                Action::Unchanged => {}
+            }
+            let stack = objects
+                .iter()
+                .find(|o| &o.key == key)
+                .map_or("", |o| o.stack.name());
+            self.report.objects.push(report::ObjectReport {
+                object: key.to_string(),
+                stack: stack.to_owned(),
+                action: *action,
+            });
+        }
+        if let Some(err) = failure {
+            return Err(err);
+        }
+        let timeout = self.params.timeout;
+        let ready = apply::await_ready(&self.cluster, objects, timeout, self.cancel).await?;
+        match phase {
+            Phase::Foundation => self.cluster.refresh().await?,
+            Phase::ControlPlane if objects.iter().any(|o| o.key.name == phases::INJECTOR) => {
+                self.injector_serving().await?;
+            }
+            Phase::Apps if self.meshed_apps() => {
+                self.report.restarted = heal(&self.cluster, objects, timeout, self.cancel).await?;
+            }
+            _ => {}
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        self.report.phases.push(report::PhaseReport {
+            phase,
+            applied: applied.len(),
+            created: counts[0],
+            configured: counts[1],
+            ready,
+            seconds,
+        });
+        self.progress.line(&format!(
+            "{counter}: {} applied ({} created, {} changed), {ready} ready in {seconds:.1}s",
+            applied.len(),
+            counts[0],
+            counts[1]
+        ));
+        Ok(())
+    }
+}
+
+fn secret_entry(spec: &crate::stack::SecretSpec) -> Entry {
+    Entry {
+        api_version: "v1".into(),
+        kind: "Secret".into(),
+        namespace: Some(spec.namespace.clone()),
+        name: spec.name.clone(),
+        stack: spec.stack.name().into(),
+    }
+}
+
+fn linkerd_namespace<'a>(params: &'a Params<'_>) -> &'a str {
+    params
+        .platform
+        .stacks
+        .iter()
+        .find(|s| s.kind == StackKind::Linkerd)
+        .map_or("linkerd", |s| s.namespace.as_str())
+}
+
+fn grafana_password_command(params: &Params<'_>) -> Option<String> {
+    let stack = params
+        .selected
+        .iter()
+        .find(|s| s.kind == StackKind::Grafana)?;
+    let Spec::Grafana(grafana) = &stack.spec else {
+        return None;
+    };
+    Some(format!(
+        "kubectl -n {} get secret {} -o jsonpath='{{.data.admin-password}}' | base64 -d",
+        stack.namespace.as_str(),
+        grafana.admin_secret.as_str()
+    ))
+}
+
+/// Restarts the Deployments among `objects` whose pods started without a proxy, once, and
+/// checks again.
+async fn heal(
+    cluster: &Cluster,
+    objects: &[&Object],
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> Result<Vec<String>, BootstrapError> {
+    let deployments: Vec<&Object> = objects
+        .iter()
+        .copied()
+        .filter(|o| o.key.group == "apps" && o.key.kind == "Deployment")
+        .collect();
+    let mut restarted = Vec::new();
+    for round in 0..2 {
+        let mut unmeshed = Vec::new();
+        let mut stale = Vec::new();
+        for deployment in &deployments {
+            let pods = mesh::unmeshed_pods(cluster, deployment).await?;
+            if !pods.is_empty() {
+                unmeshed.extend(pods);
+                stale.push(*deployment);
+            }
+        }
+        if unmeshed.is_empty() {
+            return Ok(restarted);
+        }
+        if round == 1 {
+            return Err(BootstrapError::Unmeshed { pods: unmeshed });
+        }
+        for deployment in &stale {
+            mesh::restart(cluster, deployment).await?;
+            restarted.push(deployment.key.to_string());
+        }
+        apply::await_ready(cluster, &stale, timeout, cancel).await?;
+    }
+    Ok(restarted)
+}
+
+/// Deletes what an earlier run applied and the stacks no longer hold (only if still ours).
+async fn prune(
+    cluster: &Cluster,
+    stale: &[&Entry],
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> Result<Vec<String>, BootstrapError> {
+    let mut pruned = Vec::new();
+    for entry in stale {
+        let key = entry.key();
+        let Ok(api) = cluster.api(&entry.api_version, &key) else {
+            continue;
+        };
+        let live = api.get_opt(&key.name).await.ok().flatten();
+        if !live.as_ref().is_some_and(is_ours) {
+            continue;
+        }
+        api.delete(&key.name, &kube::api::DeleteParams::background())
+            .await
+            .map_err(|err| K8sError::Delete {
+                object: key.to_string(),
+                source: crate::k8s::ApiFailure::from_kube(&err, crate::k8s::is_secret(&key)),
+            })?;
+        cluster
+            .wait(&entry.api_version, &key, Until::Gone, timeout, cancel)
+            .await?;
+        pruned.push(key.to_string());
+    }
+    Ok(pruned)
+}

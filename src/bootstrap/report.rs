@@ -1,0 +1,90 @@
+//! What a bootstrap did, for the closing summary and `-o json`.
+
+use serde::Serialize;
+
+use super::apply::Action;
+use super::phases::Phase;
+use super::secrets::Source;
+
+/// The whole run.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// The API server.
+    pub cluster: String,
+    /// Each phase that had work.
+    pub phases: Vec<PhaseReport>,
+    /// Every applied object and what applying did.
+    pub objects: Vec<ObjectReport>,
+    /// The generated Secrets: created now, or reused.
+    pub secrets: Vec<SecretReport>,
+    /// Planned objects that exist under another owner and were left as they are.
+    pub left_alone: Vec<LeftAlone>,
+    /// Objects of an earlier run that the stacks no longer hold, deleted.
+    pub pruned: Vec<String>,
+    /// Deployments restarted because their pods had started without a Linkerd proxy.
+    pub restarted: Vec<String>,
+    /// How to read Grafana's administrator password (never the password).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grafana_password: Option<String>,
+}
+
+impl Report {
+    /// Whether the run changed anything in the cluster.
+    pub fn changed(&self) -> bool {
+        self.objects.iter().any(|o| o.action != Action::Unchanged)
+            || self.secrets.iter().any(|s| s.source == Source::Generated)
+            || !self.pruned.is_empty()
+            || !self.restarted.is_empty()
+    }
+}
+
+/// One phase.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhaseReport {
+    /// Which.
+    pub phase: Phase,
+    /// Objects applied.
+    pub applied: usize,
+    /// Of those, created.
+    pub created: usize,
+    /// Of those, changed.
+    pub configured: usize,
+    /// Objects waited for until ready.
+    pub ready: usize,
+    /// Wall time, in seconds.
+    pub seconds: f64,
+}
+
+/// One applied object.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectReport {
+    /// `Kind namespace/name`.
+    pub object: String,
+    /// Its stack.
+    pub stack: String,
+    /// What applying did.
+    pub action: Action,
+}
+
+/// One generated Secret.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretReport {
+    /// `Secret namespace/name`.
+    pub object: String,
+    /// Created now or reused.
+    pub source: Source,
+}
+
+/// A planned object left to its owner.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeftAlone {
+    /// `Kind namespace/name`.
+    pub object: String,
+    /// Why.
+    pub reason: String,
+}

@@ -1,0 +1,118 @@
+//! `obsboot bootstrap`.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use super::cluster::{self, ClusterArgs};
+use super::{StackArgs, print};
+use crate::bootstrap::{self, Action, Params, Report};
+use crate::progress::Progress;
+use crate::{Error, output};
+
+const AFTER_HELP: &str = "\
+Phases, each waiting for the one before to be ready:
+  1 namespaces and CRDs (then the CRDs Established, discovery refreshed)
+  2 generated secrets: Linkerd's trust anchor and identity issuer, the webhooks' serving
+    certificates, Grafana's admin password; created once, reused on every later run
+  3 Linkerd identity   4 the rest of Linkerd's control plane, until the proxy-injector serves
+  5 monitoring (Prometheus, Grafana)   6 applications (Bookinfo), then every pod is checked
+    for its Linkerd proxy and restarted once if it started without one
+
+Everything is applied with server-side apply as field manager \"obsboot\" and labelled
+app.kubernetes.io/managed-by=obsboot; an inventory in kube-system records what was applied, so
+that a later run prunes what the stacks dropped and teardown works from any machine. An
+existing object without that label is never taken over (existing namespaces are used as
+they are). Run it again and nothing changes. Interrupted (Ctrl-C), it stops starting new
+requests; run it again to finish.
+
+Examples:
+  obsboot bootstrap                         the current kubeconfig context
+  obsboot bootstrap --context admin@kubeadm --timeout 10m
+  obsboot bootstrap --stack linkerd --stack bookinfo
+  obsboot bootstrap -o json | jq .objects";
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// A summary for people.
+    Text,
+    /// The report as JSON.
+    Json,
+}
+
+/// Arguments of `obsboot bootstrap`.
+#[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct BootstrapArgs {
+    /// Which stacks and templates.
+    #[command(flatten)]
+    pub stacks: StackArgs,
+    /// Which cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// How long each phase may wait for its objects to be ready.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = cluster::timeout)]
+    pub timeout: Duration,
+    /// Take over fields that another field manager owns instead of stopping.
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// What to print on standard output when done.
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+pub fn run(args: &BootstrapArgs, progress: Progress) -> Result<(), Error> {
+    let platform = args.stacks.source().load()?;
+    let selected = platform.select(&args.stacks.only)?;
+    let templates = args.stacks.template_set()?;
+    let params = Params {
+        platform: &platform,
+        selected,
+        templates: &templates,
+        target: args.cluster.target(),
+        force_conflicts: args.force_conflicts,
+        timeout: args.timeout,
+    };
+    let report =
+        cluster::run(async |cancel| Ok(bootstrap::run(&params, progress, &cancel).await?))?;
+    match args.output {
+        Format::Json => print(&output::json(&report)?),
+        Format::Text => print(&summary(&report)),
+    }
+}
+
+fn summary(report: &Report) -> String {
+    let count = |action| report.objects.iter().filter(|o| o.action == action).count();
+    let mut out = if report.changed() {
+        format!(
+            "bootstrap complete: {} objects ({} created, {} changed, {} unchanged)\n",
+            report.objects.len(),
+            count(Action::Created),
+            count(Action::Configured),
+            count(Action::Unchanged)
+        )
+    } else {
+        format!(
+            "bootstrap complete: nothing changed ({} objects already as planned)\n",
+            report.objects.len()
+        )
+    };
+    for left in &report.left_alone {
+        let _ = writeln!(out, "  left alone: {}: {}", left.object, left.reason);
+    }
+    for restarted in &report.restarted {
+        let _ = writeln!(
+            out,
+            "  restarted {restarted}: its pods had started without a Linkerd proxy"
+        );
+    }
+    for pruned in &report.pruned {
+        let _ = writeln!(out, "  pruned {pruned}");
+    }
+    if let Some(command) = &report.grafana_password {
+        let _ = writeln!(out, "Grafana's admin password: {command}");
+    }
+    out
+}

@@ -1,0 +1,177 @@
+//! Why a workload is not ready, in its pods' words: unschedulable (with the node selector and
+//! tolerations the scheduler weighed), image pulls failing, containers not ready.
+
+use std::fmt::Write as _;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams};
+use serde_json::Value;
+
+use super::client::Cluster;
+use crate::render::ObjectKey;
+
+/// At most this many pods are described; the rest are counted.
+const SHOWN: usize = 3;
+
+/// What the pods of the workload `key` (whose live state is `object`) say, or `None` when it
+/// is not a workload or its pods cannot be read.
+pub async fn pods(cluster: &Cluster, key: &ObjectKey, object: &Value) -> Option<String> {
+    if key.group != "apps"
+        || !matches!(
+            key.kind.as_str(),
+            "Deployment" | "DaemonSet" | "StatefulSet"
+        )
+    {
+        return None;
+    }
+    let selector = object.pointer("/spec/selector/matchLabels")?.as_object()?;
+    let selector = selector
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let api: Api<Pod> = Api::namespaced(cluster.client().clone(), key.namespace.as_deref()?);
+    let pods = api
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .ok()?;
+    let troubled: Vec<String> = pods.items.iter().filter_map(describe).collect();
+    if pods.items.is_empty() {
+        return Some("no pods exist for it yet".into());
+    }
+    let mut out = troubled
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if troubled.len() > SHOWN {
+        let _ = write!(out, "; and {} more pods", troubled.len() - SHOWN);
+    }
+    Some(out)
+}
+
+/// One line about a pod that is not ready, or `None` when it is.
+pub fn describe(pod: &Pod) -> Option<String> {
+    let name = pod.metadata.name.as_deref().unwrap_or("?");
+    let status = pod.status.as_ref()?;
+    let conditions = status.conditions.as_deref().unwrap_or_default();
+    let condition = |type_: &str| conditions.iter().find(|c| c.type_ == type_);
+    if condition("Ready").is_some_and(|c| c.status == "True") {
+        return None;
+    }
+    if let Some(scheduled) = condition("PodScheduled").filter(|c| c.status == "False") {
+        let mut line = format!(
+            "pod {name} is Pending: {}: {}",
+            scheduled.reason.as_deref().unwrap_or("not scheduled"),
+            scheduled.message.as_deref().unwrap_or_default()
+        );
+        line.push_str(&placement(pod));
+        return Some(line);
+    }
+    let waiting = status
+        .init_container_statuses
+        .iter()
+        .chain(&status.container_statuses)
+        .flatten()
+        .find_map(|c| {
+            let waiting = c.state.as_ref()?.waiting.as_ref()?;
+            Some(format!(
+                "container {} is waiting: {}{}",
+                c.name,
+                waiting.reason.as_deref().unwrap_or("unknown reason"),
+                waiting
+                    .message
+                    .as_deref()
+                    .map(|m| format!(" ({m})"))
+                    .unwrap_or_default()
+            ))
+        });
+    Some(match waiting {
+        Some(waiting) => format!("pod {name}: {waiting}"),
+        None => format!(
+            "pod {name} is {} but not ready",
+            status.phase.as_deref().unwrap_or("in an unknown phase")
+        ),
+    })
+}
+
+/// The pod's node selector and tolerations, which decide where it may run.
+fn placement(pod: &Pod) -> String {
+    let Some(spec) = &pod.spec else {
+        return String::new();
+    };
+    let selector = spec
+        .node_selector
+        .iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>();
+    let tolerations = spec
+        .tolerations
+        .iter()
+        .flatten()
+        .map(|t| {
+            format!(
+                "{}:{}",
+                t.key.as_deref().unwrap_or("*"),
+                t.effect.as_deref().unwrap_or("*")
+            )
+        })
+        .collect::<Vec<_>>();
+    let or_none = |items: Vec<String>| {
+        if items.is_empty() {
+            "none".to_owned()
+        } else {
+            items.join(", ")
+        }
+    };
+    format!(
+        " (its node selector: {}; it tolerates: {})",
+        or_none(selector),
+        or_none(tolerations)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn an_unschedulable_pod_names_the_scheduler_message_selector_and_tolerations() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "productpage-v1-abc"},
+            "spec": {"containers": [], "nodeSelector": {"node-role.kubernetes.io/control-plane": ""},
+                     "tolerations": [{"key": "node-role.kubernetes.io/master", "operator": "Exists", "effect": "NoSchedule"}]},
+            "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                       "message": "0/2 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }."}]}
+        }))
+        .unwrap();
+        assert_eq!(
+            describe(&pod).unwrap(),
+            "pod productpage-v1-abc is Pending: Unschedulable: 0/2 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }. (its node selector: node-role.kubernetes.io/control-plane=; it tolerates: node-role.kubernetes.io/master:NoSchedule)"
+        );
+    }
+
+    #[test]
+    fn a_waiting_container_gives_its_reason_and_a_ready_pod_says_nothing() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "p"},
+            "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "True"}],
+                       "containerStatuses": [{"name": "app", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
+                                              "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image \"x\""}}}]}
+        }))
+        .unwrap();
+        assert_eq!(
+            describe(&pod).unwrap(),
+            "pod p: container app is waiting: ImagePullBackOff (Back-off pulling image \"x\")"
+        );
+        let ready: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "p"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}
+        }))
+        .unwrap();
+        assert_eq!(describe(&ready), None);
+    }
+}
