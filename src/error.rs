@@ -7,6 +7,7 @@ use crate::bootstrap::BootstrapError;
 use crate::output::OutputError;
 use crate::render::RenderError;
 use crate::stack::StackError;
+use crate::teardown::TeardownError;
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,32 @@ pub enum Error {
     /// Bootstrap failed.
     #[error(transparent)]
     Bootstrap(#[from] BootstrapError),
+    /// Teardown failed.
+    #[error(transparent)]
+    Teardown(#[from] TeardownError),
+    /// Teardown could not remove everything.
+    #[error(
+        "{count} object(s) obsboot created are still there (see \"left behind\" above); fix what holds them and run teardown again"
+    )]
+    LeftBehind {
+        /// How many.
+        count: usize,
+    },
+    /// A destructive command was not confirmed.
+    #[error("refusing to tear down: {reason}")]
+    Unconfirmed {
+        /// Why.
+        reason: &'static str,
+    },
+    /// `diff --exit-code` found changes.
+    #[error("bootstrap would change {count} object(s)")]
+    Differs {
+        /// How many.
+        count: usize,
+    },
+    /// Standard input could not be read.
+    #[error("failed to read the answer from standard input")]
+    Stdin(#[source] io::Error),
     /// The async runtime could not start.
     #[error("failed to start the async runtime")]
     Runtime(#[source] io::Error),
@@ -52,6 +79,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Bootstrap(err) if err.is_interrupt() => 130,
+            Self::Teardown(TeardownError::Interrupted { .. }) => 130,
             _ => 1,
         }
     }

@@ -11,6 +11,7 @@ pub mod diagnostic;
 mod embedded;
 mod error;
 pub mod field_path;
+pub mod inspect;
 pub mod k8s;
 pub mod names;
 pub mod output;
@@ -22,6 +23,7 @@ pub mod report;
 pub mod secrets;
 pub mod source;
 pub mod stack;
+pub mod teardown;
 #[cfg(test)]
 mod testing;
 pub mod yaml;

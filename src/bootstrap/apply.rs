@@ -57,7 +57,7 @@ pub async fn check_ownership(
             }
             let before = match cluster.get(object).await? {
                 None => Before::Absent,
-                Some(live) if is_ours(&live) => {
+                Some(live) if is_ours(&live.metadata) => {
                     Before::Ours(live.metadata.resource_version.unwrap_or_default())
                 }
                 Some(_) if object.key.group.is_empty() && object.key.kind == "Namespace" => {

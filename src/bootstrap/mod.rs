@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 pub use apply::{APPLY_ANNOTATION, Action, Before};
-pub use mesh::{PROXY, has_proxy};
+pub use mesh::{PROXY, has_proxy, unmeshed_pods};
 pub use phases::Phase;
 pub use report::Report;
 
 use crate::k8s::inventory::{Entry, Inventory};
-use crate::k8s::{ApplyMode, Cluster, K8sError, Target, Until, is_ours};
+use crate::k8s::{ApplyMode, Cluster, Deleted, K8sError, Target, Until};
 use crate::progress::Progress;
 use crate::render::{Object, RenderError, Slots, TemplateSet, render};
 use crate::secrets::SecretsError;
@@ -427,23 +427,12 @@ async fn prune(
     let mut pruned = Vec::new();
     for entry in stale {
         let key = entry.key();
-        let Ok(api) = cluster.api(&entry.api_version, &key) else {
-            continue;
-        };
-        let live = api.get_opt(&key.name).await.ok().flatten();
-        if !live.as_ref().is_some_and(is_ours) {
-            continue;
+        if cluster.delete_ours(&entry.api_version, &key).await? == Deleted::Deleting {
+            cluster
+                .wait(&entry.api_version, &key, Until::Gone, timeout, cancel)
+                .await?;
+            pruned.push(key.to_string());
         }
-        api.delete(&key.name, &kube::api::DeleteParams::background())
-            .await
-            .map_err(|err| K8sError::Delete {
-                object: key.to_string(),
-                source: crate::k8s::ApiFailure::from_kube(&err, crate::k8s::is_secret(&key)),
-            })?;
-        cluster
-            .wait(&entry.api_version, &key, Until::Gone, timeout, cancel)
-            .await?;
-        pruned.push(key.to_string());
     }
     Ok(pruned)
 }

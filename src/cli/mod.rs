@@ -5,6 +5,8 @@ mod bootstrap;
 mod cluster;
 mod init;
 mod render;
+mod status;
+mod teardown;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -59,6 +61,12 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Apply the platform to a cluster in phases, waiting for each to be ready.
     Bootstrap(bootstrap::BootstrapArgs),
+    /// Show what bootstrap would change (server-side dry run), touching nothing.
+    Diff(status::DiffArgs),
+    /// Show which planned objects exist and are ready, touching nothing.
+    Status(status::StatusArgs),
+    /// Delete everything obsboot created on the cluster, and nothing else.
+    Teardown(teardown::TeardownArgs),
     /// Write the default stack files (and optionally templates) to a directory for editing.
     Init(init::InitArgs),
 }
@@ -127,6 +135,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Render(args) => render::run(&args),
         Command::Bootstrap(args) => bootstrap::run(&args, progress),
+        Command::Teardown(args) => teardown::run(&args, progress),
+        Command::Diff(args) => status::diff(&args),
+        Command::Status(args) => status::status(&args),
         Command::Init(args) => init::run(&args),
     }
 }

@@ -17,10 +17,9 @@ pub struct ApplyMode {
     pub dry_run: bool,
 }
 
-/// Whether `object` carries obsboot's ownership label.
-pub fn is_ours(object: &DynamicObject) -> bool {
-    object
-        .metadata
+/// Whether an object with `metadata` carries obsboot's ownership label.
+pub fn is_ours(metadata: &kube::api::ObjectMeta) -> bool {
+    metadata
         .labels
         .as_ref()
         .and_then(|labels| labels.get(MANAGED_BY))

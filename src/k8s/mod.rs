@@ -3,6 +3,7 @@
 
 mod apply;
 mod client;
+mod delete;
 mod error;
 pub mod explain;
 pub mod inventory;
@@ -12,5 +13,6 @@ mod wait;
 
 pub use apply::{ApplyMode, is_ours, is_secret};
 pub use client::{Cluster, Target};
+pub use delete::Deleted;
 pub use error::{ApiFailure, Conflict, K8sError};
 pub use wait::{Until, to_value};

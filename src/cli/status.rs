@@ -1,0 +1,98 @@
+//! `obsboot status` and `obsboot diff`: read-only looks at the cluster against the plan.
+
+use clap::Args;
+
+use super::bootstrap::Format;
+use super::cluster::{self, ClusterArgs};
+use super::{StackArgs, print};
+use crate::inspect::{self, Params};
+use crate::{Error, output};
+
+const STATUS_HELP: &str = "\
+Each planned object (and generated Secret) is one of: ready; waiting (with what it waits
+for, e.g. pods Pending: Unschedulable); failed; missing; or foreign (it exists but was not
+created by obsboot, so bootstrap would stop). Bookinfo Deployments whose pods run without a
+Linkerd proxy are shown as waiting. Changes nothing.
+
+Examples:
+  obsboot status
+  obsboot status -o json | jq '.objects[] | select(.state != \"ready\")'";
+
+const DIFF_HELP: &str = "\
+Each object is applied with a server-side dry run and compared with what is live, so the
+diff shows what the API server would store, defaults included. Changes nothing.
+
+Examples:
+  obsboot diff
+  obsboot diff --stack grafana --exit-code     exit status 1 when something would change";
+
+/// Arguments of `obsboot status`.
+#[derive(Debug, Args)]
+#[command(after_help = STATUS_HELP)]
+pub struct StatusArgs {
+    /// Which stacks and templates.
+    #[command(flatten)]
+    pub stacks: StackArgs,
+    /// Which cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// What to print on standard output.
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+/// Arguments of `obsboot diff`.
+#[derive(Debug, Args)]
+#[command(after_help = DIFF_HELP)]
+pub struct DiffArgs {
+    /// Which stacks and templates.
+    #[command(flatten)]
+    pub stacks: StackArgs,
+    /// Which cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Exit with status 1 when bootstrap would change something.
+    #[arg(long)]
+    pub exit_code: bool,
+    /// What to print on standard output.
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+pub fn status(args: &StatusArgs) -> Result<(), Error> {
+    let platform = args.stacks.source().load()?;
+    let templates = args.stacks.template_set()?;
+    let params = Params {
+        platform: &platform,
+        selected: platform.select(&args.stacks.only)?,
+        templates: &templates,
+        target: args.cluster.target(),
+    };
+    let status = cluster::run(async |_| Ok(inspect::status(&params).await?))?;
+    match args.output {
+        Format::Json => print(&output::json(&status)?),
+        Format::Text => print(&inspect::status_table(&status)),
+    }
+}
+
+pub fn diff(args: &DiffArgs) -> Result<(), Error> {
+    let platform = args.stacks.source().load()?;
+    let templates = args.stacks.template_set()?;
+    let params = Params {
+        platform: &platform,
+        selected: platform.select(&args.stacks.only)?,
+        templates: &templates,
+        target: args.cluster.target(),
+    };
+    let changes = cluster::run(async |_| Ok(inspect::diff(&params).await?))?;
+    match args.output {
+        Format::Json => print(&output::json(&changes)?)?,
+        Format::Text => print(&inspect::diff_text(&changes))?,
+    }
+    if args.exit_code && !changes.is_empty() {
+        return Err(Error::Differs {
+            count: changes.len(),
+        });
+    }
+    Ok(())
+}

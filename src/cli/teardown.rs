@@ -1,0 +1,131 @@
+//! `obsboot teardown`.
+
+use std::fmt::Write as _;
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use clap::Args;
+
+use super::bootstrap::Format;
+use super::cluster::{self, ClusterArgs};
+use super::{StackArgs, print};
+use crate::progress::Progress;
+use crate::teardown::{self, Params, Report};
+use crate::{Error, output};
+
+const AFTER_HELP: &str = "\
+Deletes, in this order, waiting for each group to be gone: applications, monitoring,
+Linkerd's webhooks, the rest of Linkerd, the generated secrets, the CRDs (unless
+--keep-crds), the namespaces. Only objects labelled app.kubernetes.io/managed-by=obsboot are
+deleted. A namespace goes only if obsboot created it and nothing else lives in it; an existing
+namespace obsboot used is kept. Works on a half-bootstrapped cluster; a second run finds
+nothing to do.
+
+Examples:
+  obsboot teardown                         asks before deleting
+  obsboot teardown --yes --keep-crds       no question (for scripts); keep the CRDs
+  obsboot teardown --stack bookinfo --yes  only the Bookinfo stack";
+
+/// Arguments of `obsboot teardown`.
+#[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct TeardownArgs {
+    /// Which stacks and templates.
+    #[command(flatten)]
+    pub stacks: StackArgs,
+    /// Which cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Do not ask for confirmation (required when standard input is not a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Leave the CustomResourceDefinitions in place.
+    #[arg(long)]
+    pub keep_crds: bool,
+    /// How long to wait for each group of objects to be gone.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = cluster::timeout)]
+    pub timeout: Duration,
+    /// What to print on standard output when done.
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+pub fn run(args: &TeardownArgs, progress: Progress) -> Result<(), Error> {
+    let platform = args.stacks.source().load()?;
+    let selected = platform.select(&args.stacks.only)?;
+    let templates = args.stacks.template_set()?;
+    let params = Params {
+        platform: &platform,
+        selected,
+        templates: &templates,
+        target: args.cluster.target(),
+        timeout: args.timeout,
+        keep_crds: args.keep_crds,
+        everything: args.stacks.only.is_empty(),
+    };
+    let report = cluster::run(async |cancel| {
+        let plan = teardown::plan(&params).await?;
+        if plan.existing == 0 {
+            progress.line(&format!(
+                "nothing of obsboot's found on {}",
+                plan.cluster_url()
+            ));
+        } else if !args.yes {
+            confirm(plan.existing, plan.cluster_url(), args.keep_crds)?;
+        }
+        Ok(teardown::execute(&plan, progress, &cancel).await?)
+    })?;
+    match args.output {
+        Format::Json => print(&output::json(&report)?)?,
+        Format::Text => print(&summary(&report))?,
+    }
+    let left = report.left_behind.iter().filter(|l| !l.kept).count();
+    if left > 0 {
+        return Err(Error::LeftBehind { count: left });
+    }
+    Ok(())
+}
+
+/// Asks on the terminal; refuses without one.
+fn confirm(existing: usize, url: &str, keep_crds: bool) -> Result<(), Error> {
+    if !io::stdin().is_terminal() {
+        return Err(Error::Unconfirmed {
+            reason: "standard input is not a terminal; pass --yes to tear down without a question",
+        });
+    }
+    let crds = if keep_crds { " (CRDs kept)" } else { "" };
+    eprint!("Delete {existing} objects obsboot created on {url}{crds}? [y/N] ");
+    let _ = io::stderr().flush();
+    let mut answer = String::new();
+    io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(Error::Stdin)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+        Ok(())
+    } else {
+        Err(Error::Unconfirmed {
+            reason: "not confirmed; nothing was deleted",
+        })
+    }
+}
+
+fn summary(report: &Report) -> String {
+    let mut out = if report.deleted.is_empty() && report.left_behind.iter().all(|l| l.kept) {
+        format!(
+            "teardown: nothing to delete ({} planned objects already gone)\n",
+            report.already_gone.len()
+        )
+    } else {
+        format!(
+            "teardown complete: {} deleted, {} already gone\n",
+            report.deleted.len(),
+            report.already_gone.len()
+        )
+    };
+    for left in &report.left_behind {
+        let what = if left.kept { "kept" } else { "left behind" };
+        let _ = writeln!(out, "  {what}: {}: {}", left.object, left.reason);
+    }
+    out
+}

@@ -1,0 +1,310 @@
+//! The read-only commands: `status` (what of the plan is in the cluster, and whether it is
+//! ready) and `diff` (what bootstrap would change, from a server-side dry-run apply of each
+//! object compared with what is live). Neither writes anything.
+
+use std::fmt::Write as _;
+
+use futures::{StreamExt, stream};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::bootstrap::{BootstrapError, secrets};
+use crate::k8s::ready::{Readiness, readiness};
+use crate::k8s::{ApplyMode, Cluster, K8sError, Target, is_ours, to_value};
+use crate::render::{Object, Slots, TemplateSet, render};
+use crate::stack::{Platform, Stack};
+
+const CONCURRENCY: usize = 16;
+
+/// What `status` and `diff` look at.
+pub struct Params<'a> {
+    /// The stacks.
+    pub platform: &'a Platform,
+    /// The stacks to look at.
+    pub selected: Vec<&'a Stack>,
+    /// The templates.
+    pub templates: &'a TemplateSet,
+    /// The cluster.
+    pub target: Target,
+}
+
+/// The state of one planned object.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectStatus {
+    /// `Kind namespace/name`.
+    pub object: String,
+    /// Its stack.
+    pub stack: String,
+    /// `ready`, `waiting`, `failed`, `missing` or `foreign` (exists, not obsboot's).
+    pub state: &'static str,
+    /// What it says, when not ready.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// The cluster against the plan.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// The API server.
+    pub cluster: String,
+    /// Every planned object, the generated Secrets included.
+    pub objects: Vec<ObjectStatus>,
+}
+
+/// Reads the state of every planned object.
+pub async fn status(params: &Params<'_>) -> Result<Status, BootstrapError> {
+    let cluster = Cluster::connect(&params.target).await?;
+    let plan = render(
+        params.platform,
+        &params.selected,
+        params.templates,
+        &Slots::default(),
+    )?;
+    let objects: Vec<ObjectStatus> = stream::iter(&plan.objects)
+        .map(|object| object_status(&cluster, object))
+        .buffered(CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let mut objects = objects;
+    for spec in &plan.secrets {
+        let (state, detail) = match secrets::read(&cluster, spec).await {
+            Ok(Some(_)) => ("ready", String::new()),
+            Ok(None) => ("missing", "bootstrap generates it".into()),
+            Err(K8sError::NotOurs { .. }) => ("foreign", "exists, not created by obsboot".into()),
+            Err(err) => ("failed", err.to_string()),
+        };
+        objects.push(ObjectStatus {
+            object: secrets::key(spec).to_string(),
+            stack: spec.stack.name().into(),
+            state,
+            detail,
+        });
+    }
+    Ok(Status {
+        cluster: cluster.url,
+        objects,
+    })
+}
+
+async fn object_status(cluster: &Cluster, object: &Object) -> Result<ObjectStatus, K8sError> {
+    let status = |state, detail: String| ObjectStatus {
+        object: object.key.to_string(),
+        stack: object.stack.name().into(),
+        state,
+        detail,
+    };
+    if cluster
+        .resolve(object.api_version(), &object.key.kind)
+        .is_none()
+    {
+        return Ok(status(
+            "missing",
+            "the cluster does not serve its kind yet".into(),
+        ));
+    }
+    let Some(live) = cluster.get(object).await? else {
+        return Ok(status("missing", String::new()));
+    };
+    if !is_ours(&live.metadata) {
+        return Ok(status("foreign", "exists, not created by obsboot".into()));
+    }
+    let value = to_value(&live);
+    Ok(
+        match readiness(&object.key.group, &object.key.kind, &value) {
+            Readiness::Ready => {
+                let unmeshed = unmeshed(cluster, object).await;
+                if unmeshed.is_empty() {
+                    status("ready", String::new())
+                } else {
+                    status(
+                        "waiting",
+                        format!("pods without a Linkerd proxy: {}", unmeshed.join(", ")),
+                    )
+                }
+            }
+            Readiness::Waiting(what) => status("waiting", what),
+            Readiness::Failed(why) => status("failed", why),
+        },
+    )
+}
+
+/// For Deployments in meshed namespaces: their pods that run without a proxy.
+async fn unmeshed(cluster: &Cluster, object: &Object) -> Vec<String> {
+    if object.key.kind != "Deployment" || object.stack != crate::stack::StackKind::Bookinfo {
+        return Vec::new();
+    }
+    crate::bootstrap::unmeshed_pods(cluster, object)
+        .await
+        .unwrap_or_default()
+}
+
+/// Formats `status` as a table with a summary line.
+pub fn status_table(status: &Status) -> String {
+    let width = status
+        .objects
+        .iter()
+        .map(|o| o.object.len())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for object in &status.objects {
+        let _ = write!(
+            out,
+            "{:<10} {:<width$} {}",
+            object.stack, object.object, object.state
+        );
+        if !object.detail.is_empty() {
+            let _ = write!(out, ": {}", object.detail);
+        }
+        out.push('\n');
+    }
+    let count = |state| status.objects.iter().filter(|o| o.state == state).count();
+    let _ = writeln!(
+        out,
+        "{} objects on {}: {} ready, {} waiting, {} failed, {} missing, {} not obsboot's",
+        status.objects.len(),
+        status.cluster,
+        count("ready"),
+        count("waiting"),
+        count("failed"),
+        count("missing"),
+        count("foreign")
+    );
+    out
+}
+
+/// What `diff` found for one object.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase", tag = "change")]
+pub enum Change {
+    /// Bootstrap would create it.
+    Create {
+        /// `Kind namespace/name`.
+        object: String,
+    },
+    /// Bootstrap would change it; the unified diff of live → planned.
+    Update {
+        /// `Kind namespace/name`.
+        object: String,
+        /// The diff.
+        diff: String,
+    },
+    /// It exists without obsboot's label: bootstrap would stop there.
+    Foreign {
+        /// `Kind namespace/name`.
+        object: String,
+    },
+}
+
+/// Every change bootstrap would make to the objects of the plan (unchanged ones omitted).
+pub async fn diff(params: &Params<'_>) -> Result<Vec<Change>, BootstrapError> {
+    let cluster = Cluster::connect(&params.target).await?;
+    let mut values = Vec::new();
+    for stack in &params.selected {
+        for spec in stack.spec.secrets(stack.namespace.as_str()) {
+            if let Ok(Some(data)) = secrets::read(&cluster, &spec).await {
+                values.push((spec, data));
+            }
+        }
+    }
+    let slots = crate::secrets::slot_values(values.iter().map(|(s, d)| (s, d)));
+    let plan = render(
+        params.platform,
+        &params.selected,
+        params.templates,
+        &Slots::with_values(slots),
+    )?;
+    let changes: Vec<Result<Option<Change>, K8sError>> = stream::iter(&plan.objects)
+        .map(|object| change(&cluster, object))
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut found = Vec::new();
+    for change in changes {
+        found.extend(change?);
+    }
+    Ok(found)
+}
+
+async fn change(cluster: &Cluster, object: &Object) -> Result<Option<Change>, K8sError> {
+    let name = object.key.to_string();
+    if cluster
+        .resolve(object.api_version(), &object.key.kind)
+        .is_none()
+    {
+        return Ok(Some(Change::Create { object: name }));
+    }
+    let Some(live) = cluster.get(object).await? else {
+        return Ok(Some(Change::Create { object: name }));
+    };
+    if !is_ours(&live.metadata) {
+        return Ok(Some(Change::Foreign { object: name }));
+    }
+    let mode = ApplyMode {
+        force: false,
+        dry_run: true,
+    };
+    let planned = cluster.apply(object, mode).await?;
+    let (before, after) = (
+        comparable(&to_value(&live)),
+        comparable(&to_value(&planned)),
+    );
+    if before == after {
+        return Ok(None);
+    }
+    let diff = similar::TextDiff::from_lines(&before, &after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("live {name}"), &format!("planned {name}"))
+        .to_string();
+    Ok(Some(Change::Update { object: name, diff }))
+}
+
+/// The object as YAML without what the server alone maintains.
+fn comparable(value: &Value) -> String {
+    let mut value = value.clone();
+    if let Some(map) = value.as_object_mut() {
+        map.remove("status");
+    }
+    if let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+        for field in [
+            "managedFields",
+            "resourceVersion",
+            "generation",
+            "uid",
+            "creationTimestamp",
+        ] {
+            metadata.remove(field);
+        }
+    }
+    let mut out = String::new();
+    crate::yaml::emit::document(&mut out, &value);
+    out
+}
+
+/// Formats the changes for people.
+pub fn diff_text(changes: &[Change]) -> String {
+    let mut out = String::new();
+    for change in changes {
+        match change {
+            Change::Create { object } => {
+                let _ = writeln!(out, "+ create {object}");
+            }
+            Change::Foreign { object } => {
+                let _ = writeln!(
+                    out,
+                    "! {object} exists and is not obsboot's: bootstrap would stop here"
+                );
+            }
+            Change::Update { diff, .. } => out.push_str(diff),
+        }
+    }
+    if changes.is_empty() {
+        out.push_str("no changes: the cluster matches the plan\n");
+    }
+    out
+}

@@ -1,0 +1,67 @@
+//! Deleting one object, only if it is obsboot's: a Background delete (dependents go with
+//! it), where already gone is success.
+
+use kube::api::{DeleteParams, Preconditions};
+
+use super::apply::{is_ours, is_secret};
+use super::client::Cluster;
+use super::error::{ApiFailure, K8sError};
+use super::retry;
+use crate::render::ObjectKey;
+
+/// What a delete found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deleted {
+    /// The delete was accepted; the object may take a while to go (finalizers).
+    Deleting,
+    /// There was nothing to delete.
+    AlreadyGone,
+    /// It exists but is not obsboot's; it was left alone.
+    NotOurs,
+}
+
+impl Cluster {
+    /// Deletes `key` (of `api_version`) if it carries obsboot's label. The delete is
+    /// conditional on the uid that was checked, so a same-named object created meanwhile by
+    /// someone else is never deleted.
+    pub async fn delete_ours(
+        &self,
+        api_version: &str,
+        key: &ObjectKey,
+    ) -> Result<Deleted, K8sError> {
+        let failed = |err: &kube::Error| K8sError::Delete {
+            object: key.to_string(),
+            source: ApiFailure::from_kube(err, is_secret(key)),
+        };
+        let api = match self.api(api_version, key) {
+            Ok(api) => api,
+            // The kind is not served (its CRD is gone): nothing of it can exist.
+            Err(K8sError::UnknownKind { .. }) => return Ok(Deleted::AlreadyGone),
+            Err(err) => return Err(err),
+        };
+        let live = retry::idempotent(&format!("read {key}"), || api.get_opt(&key.name))
+            .await
+            .map_err(|err| failed(&err))?;
+        let Some(live) = live else {
+            return Ok(Deleted::AlreadyGone);
+        };
+        if !is_ours(&live.metadata) {
+            return Ok(Deleted::NotOurs);
+        }
+        if live.metadata.deletion_timestamp.is_some() {
+            return Ok(Deleted::Deleting);
+        }
+        let params = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: live.metadata.uid.clone(),
+                resource_version: None,
+            }),
+            ..DeleteParams::background()
+        };
+        match retry::idempotent(&format!("delete {key}"), || api.delete(&key.name, &params)).await {
+            Ok(_) => Ok(Deleted::Deleting),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(Deleted::AlreadyGone),
+            Err(err) => Err(failed(&err)),
+        }
+    }
+}
