@@ -3,6 +3,7 @@
 // A failed expectation in test support code is a test failure with a message; that is the point.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod apiserver;
 mod harness;
 
 mod dashboards;
@@ -11,3 +12,4 @@ mod inventory;
 mod monitoring;
 mod render;
 mod schemas;
+mod simulated;

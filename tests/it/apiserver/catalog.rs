@@ -1,0 +1,661 @@
+//! The resource types the server serves: the built-in ones of a v1.33 cluster that obsboot
+//! touches, and those CustomResourceDefinitions add once they are Established.
+
+use serde_json::Value;
+
+use super::json;
+use super::store::Store;
+use super::validation::NameRule;
+
+/// Which verbs a resource type supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbs {
+    /// Everything, including `deletecollection`.
+    All,
+    /// Everything but `deletecollection` (namespaces).
+    NoCollection,
+    /// Only `create` (access reviews).
+    CreateOnly,
+}
+
+/// A served resource type at one version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceType {
+    /// API group, empty for core.
+    pub group: String,
+    /// The version addressed.
+    pub version: String,
+    /// Every served version, preferred first.
+    pub versions: Vec<String>,
+    /// Kind.
+    pub kind: String,
+    /// Plural resource name, as in URLs.
+    pub plural: String,
+    /// Singular resource name.
+    pub singular: String,
+    /// Whether objects live in namespaces.
+    pub namespaced: bool,
+    /// Short names (`deploy`).
+    pub short_names: Vec<String>,
+    /// Categories (`all`).
+    pub categories: Vec<String>,
+    /// Whether there is a `/status` subresource (status is then ignored on the main resource).
+    pub status: bool,
+    /// Whether `metadata.generation` is kept.
+    pub generation: bool,
+    /// Supported verbs.
+    pub verbs: Verbs,
+    /// How names are validated.
+    pub names: NameRule,
+    /// Whether a CustomResourceDefinition defines it.
+    pub custom: bool,
+}
+
+impl ResourceType {
+    /// `group/version`, or `v1` for core.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// `deployments.apps`, or `configmaps` for core: how errors name the resource.
+    pub fn group_resource(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.clone()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+
+    /// The verbs for discovery.
+    pub fn verb_names(&self) -> Vec<&'static str> {
+        match self.verbs {
+            Verbs::All => vec![
+                "create",
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "update",
+                "watch",
+            ],
+            Verbs::NoCollection => {
+                vec![
+                    "create", "delete", "get", "list", "patch", "update", "watch",
+                ]
+            }
+            Verbs::CreateOnly => vec!["create"],
+        }
+    }
+
+    /// This type addressed at another of its served versions.
+    pub fn at_version(&self, version: &str) -> Option<Self> {
+        self.versions.iter().any(|v| v == version).then(|| Self {
+            version: version.to_owned(),
+            ..self.clone()
+        })
+    }
+}
+
+/// (group, version, kind, plural, namespaced, status, generation, short names, in "all")
+type Row = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    bool,
+    bool,
+    &'static [&'static str],
+    bool,
+);
+
+const N: bool = true;
+const C: bool = false;
+
+/// The built-in types.
+const BUILTIN: &[Row] = &[
+    (
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        C,
+        true,
+        false,
+        &["ns"],
+        false,
+    ),
+    ("", "v1", "Node", "nodes", C, true, false, &["no"], false),
+    ("", "v1", "Pod", "pods", N, true, false, &["po"], true),
+    (
+        "",
+        "v1",
+        "Service",
+        "services",
+        N,
+        true,
+        false,
+        &["svc"],
+        true,
+    ),
+    (
+        "",
+        "v1",
+        "Endpoints",
+        "endpoints",
+        N,
+        false,
+        false,
+        &["ep"],
+        false,
+    ),
+    (
+        "",
+        "v1",
+        "ConfigMap",
+        "configmaps",
+        N,
+        false,
+        false,
+        &["cm"],
+        false,
+    ),
+    ("", "v1", "Secret", "secrets", N, false, false, &[], false),
+    (
+        "",
+        "v1",
+        "ServiceAccount",
+        "serviceaccounts",
+        N,
+        false,
+        false,
+        &["sa"],
+        false,
+    ),
+    ("", "v1", "Event", "events", N, false, false, &["ev"], false),
+    (
+        "",
+        "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        N,
+        true,
+        false,
+        &["pvc"],
+        false,
+    ),
+    (
+        "",
+        "v1",
+        "PersistentVolume",
+        "persistentvolumes",
+        C,
+        true,
+        false,
+        &["pv"],
+        false,
+    ),
+    (
+        "",
+        "v1",
+        "ResourceQuota",
+        "resourcequotas",
+        N,
+        true,
+        false,
+        &["quota"],
+        false,
+    ),
+    (
+        "",
+        "v1",
+        "LimitRange",
+        "limitranges",
+        N,
+        false,
+        false,
+        &["limits"],
+        false,
+    ),
+    (
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        N,
+        true,
+        true,
+        &["deploy"],
+        true,
+    ),
+    (
+        "apps",
+        "v1",
+        "DaemonSet",
+        "daemonsets",
+        N,
+        true,
+        true,
+        &["ds"],
+        true,
+    ),
+    (
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        N,
+        true,
+        true,
+        &["sts"],
+        true,
+    ),
+    (
+        "apps",
+        "v1",
+        "ReplicaSet",
+        "replicasets",
+        N,
+        true,
+        true,
+        &["rs"],
+        true,
+    ),
+    (
+        "apps",
+        "v1",
+        "ControllerRevision",
+        "controllerrevisions",
+        N,
+        false,
+        false,
+        &[],
+        false,
+    ),
+    ("batch", "v1", "Job", "jobs", N, true, true, &[], true),
+    (
+        "batch",
+        "v1",
+        "CronJob",
+        "cronjobs",
+        N,
+        true,
+        true,
+        &["cj"],
+        true,
+    ),
+    (
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        N,
+        true,
+        true,
+        &["hpa"],
+        true,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRole",
+        "clusterroles",
+        C,
+        false,
+        false,
+        &[],
+        false,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        C,
+        false,
+        false,
+        &[],
+        false,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "Role",
+        "roles",
+        N,
+        false,
+        false,
+        &[],
+        false,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+        "rolebindings",
+        N,
+        false,
+        false,
+        &[],
+        false,
+    ),
+    (
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        C,
+        true,
+        true,
+        &["crd", "crds"],
+        false,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        C,
+        false,
+        true,
+        &[],
+        false,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        C,
+        false,
+        true,
+        &[],
+        false,
+    ),
+    (
+        "apiregistration.k8s.io",
+        "v1",
+        "APIService",
+        "apiservices",
+        C,
+        true,
+        false,
+        &[],
+        false,
+    ),
+    (
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        "endpointslices",
+        N,
+        false,
+        false,
+        &[],
+        false,
+    ),
+    (
+        "coordination.k8s.io",
+        "v1",
+        "Lease",
+        "leases",
+        N,
+        false,
+        false,
+        &[],
+        false,
+    ),
+    (
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        N,
+        true,
+        true,
+        &["pdb"],
+        false,
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        N,
+        false,
+        true,
+        &["netpol"],
+        false,
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        "ingresses",
+        N,
+        true,
+        true,
+        &["ing"],
+        false,
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "IngressClass",
+        "ingressclasses",
+        C,
+        false,
+        false,
+        &[],
+        false,
+    ),
+    (
+        "storage.k8s.io",
+        "v1",
+        "StorageClass",
+        "storageclasses",
+        C,
+        false,
+        false,
+        &["sc"],
+        false,
+    ),
+    (
+        "scheduling.k8s.io",
+        "v1",
+        "PriorityClass",
+        "priorityclasses",
+        C,
+        false,
+        false,
+        &["pc"],
+        false,
+    ),
+    (
+        "events.k8s.io",
+        "v1",
+        "Event",
+        "events",
+        N,
+        false,
+        false,
+        &["ev"],
+        false,
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        C,
+        false,
+        false,
+        &[],
+        false,
+    ),
+];
+
+/// Group order in discovery, as a v1.33 server lists them.
+pub const GROUP_ORDER: &[&str] = &[
+    "apiregistration.k8s.io",
+    "apps",
+    "events.k8s.io",
+    "authorization.k8s.io",
+    "autoscaling",
+    "batch",
+    "networking.k8s.io",
+    "policy",
+    "rbac.authorization.k8s.io",
+    "storage.k8s.io",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "scheduling.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+];
+
+fn builtin(row: &Row) -> ResourceType {
+    let &(group, version, kind, plural, namespaced, status, generation, short, all) = row;
+    let names = match kind {
+        "Namespace" => NameRule::Label,
+        "Service" => NameRule::Label1035,
+        _ if group == "rbac.authorization.k8s.io" => NameRule::PathSegment,
+        _ => NameRule::Subdomain,
+    };
+    let verbs = match kind {
+        "Namespace" => Verbs::NoCollection,
+        "SelfSubjectAccessReview" => Verbs::CreateOnly,
+        _ => Verbs::All,
+    };
+    ResourceType {
+        group: group.to_owned(),
+        version: version.to_owned(),
+        versions: vec![version.to_owned()],
+        kind: kind.to_owned(),
+        plural: plural.to_owned(),
+        singular: kind.to_lowercase(),
+        namespaced,
+        short_names: short.iter().map(|s| (*s).to_owned()).collect(),
+        categories: if all {
+            vec!["all".to_owned()]
+        } else {
+            Vec::new()
+        },
+        status,
+        generation,
+        verbs,
+        names,
+        custom: false,
+    }
+}
+
+/// Every built-in type.
+pub fn builtins() -> Vec<ResourceType> {
+    BUILTIN.iter().map(builtin).collect()
+}
+
+/// The types defined by CustomResourceDefinitions; with `established_only`, only those
+/// whose CRD has `Established=True` (which is what the server serves).
+pub fn custom(store: &Store, established_only: bool) -> Vec<ResourceType> {
+    store
+        .list("apiextensions.k8s.io", "customresourcedefinitions")
+        .filter(|crd| !established_only || json::condition_true(crd, "Established"))
+        .filter_map(from_crd)
+        .collect()
+}
+
+fn from_crd(crd: &Value) -> Option<ResourceType> {
+    let spec = crd.get("spec")?;
+    let names = spec.get("names")?;
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+    let list = |v: &Value, key: &str| -> Vec<String> { json::strings(v.get(key)) };
+    let served: Vec<&Value> = spec
+        .get("versions")?
+        .as_array()?
+        .iter()
+        .filter(|v| v.get("served").and_then(Value::as_bool).unwrap_or(false))
+        .collect();
+    let mut versions: Vec<String> = served.iter().filter_map(|v| text(v, "name")).collect();
+    versions.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+    let first = versions.first()?.clone();
+    let status = served
+        .iter()
+        .any(|v| v.pointer("/subresources/status").is_some());
+    let kind = text(names, "kind")?;
+    Some(ResourceType {
+        group: text(spec, "group")?,
+        version: first,
+        versions,
+        singular: text(names, "singular").unwrap_or_else(|| kind.to_lowercase()),
+        kind,
+        plural: text(names, "plural")?,
+        namespaced: spec.get("scope").and_then(Value::as_str) == Some("Namespaced"),
+        short_names: list(names, "shortNames"),
+        categories: list(names, "categories"),
+        status,
+        generation: true,
+        verbs: Verbs::All,
+        names: NameRule::Subdomain,
+        custom: true,
+    })
+}
+
+/// Kubernetes version ordering: GA over beta over alpha, higher numbers first, then others.
+pub fn version_priority(version: &str) -> (u8, u64, u64) {
+    let Some(rest) = version.strip_prefix('v') else {
+        return (0, 0, 0);
+    };
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let Ok(major) = digits.parse::<u64>() else {
+        return (0, 0, 0);
+    };
+    let tail = &rest[digits.len()..];
+    let minor = |prefix: &str| {
+        tail.strip_prefix(prefix)
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    if tail.is_empty() {
+        (3, major, 0)
+    } else if let Some(n) = minor("beta") {
+        (2, major, n)
+    } else if let Some(n) = minor("alpha") {
+        (1, major, n)
+    } else {
+        (0, 0, 0)
+    }
+}
+
+/// Every served type: built-ins and established custom ones.
+pub fn served(store: &Store) -> Vec<ResourceType> {
+    let mut all = builtins();
+    all.extend(custom(store, true));
+    all
+}
+
+/// The served type at `group`/`version` with plural `plural`.
+pub fn resolve(store: &Store, group: &str, version: &str, plural: &str) -> Option<ResourceType> {
+    served(store)
+        .into_iter()
+        .find(|rt| rt.group == group && rt.plural == plural)
+        .and_then(|rt| rt.at_version(version))
+}
+
+/// The type of kind `kind` in `api_version`, whether served yet or not (for direct access).
+pub fn by_kind(store: &Store, api_version: &str, kind: &str) -> Option<ResourceType> {
+    let (group, version) = split_api_version(api_version);
+    let mut all = builtins();
+    all.extend(custom(store, false));
+    all.into_iter()
+        .find(|rt| rt.group == group && rt.kind == kind)
+        .and_then(|rt| rt.at_version(version))
+}
+
+/// (`group`, `version`) of an apiVersion; the group is empty for core.
+pub fn split_api_version(api_version: &str) -> (&str, &str) {
+    api_version.rsplit_once('/').unwrap_or(("", api_version))
+}

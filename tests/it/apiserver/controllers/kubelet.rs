@@ -1,0 +1,242 @@
+//! The kubelets: scheduled pods get IPs and turn Ready after their workload's readiness
+//! delay (or never, or sit in ImagePullBackOff); Job pods complete; terminating pods go
+//! away. Also binds PersistentVolumeClaims, as a default provisioner would.
+
+use serde_json::{Value, json};
+
+use super::super::config::Readiness;
+use super::super::json;
+use super::super::state::State;
+use super::conditions::{self, Style};
+use super::{KCM, Memory, objects, write, write_status};
+
+/// The name readiness knobs use for a pod: its Deployment, DaemonSet, StatefulSet or Job,
+/// or the pod itself.
+fn workload_of(state: &State, pod: &Value) -> String {
+    match json::controller_of(pod) {
+        Some(("ReplicaSet", rs, _)) => state
+            .store
+            .get("apps", "replicasets", json::namespace(pod), rs)
+            .and_then(json::controller_of)
+            .map_or(rs, |(_, name, _)| name)
+            .to_owned(),
+        Some((_, name, _)) => name.to_owned(),
+        None => json::name(pod).to_owned(),
+    }
+}
+
+/// A pod IP: the node's for host-network pods, else a free one in the node's pod range.
+fn pod_ip(pods: &[Value], pod: &Value, node: &Value, index: usize) -> String {
+    let node_ip = json::str_at(node, "/status/addresses/0/address").to_owned();
+    if pod.pointer("/spec/hostNetwork").and_then(Value::as_bool) == Some(true) {
+        return node_ip;
+    }
+    if let Some(ip) = pod.pointer("/status/podIP").and_then(Value::as_str) {
+        return ip.to_owned();
+    }
+    let used: Vec<&str> = pods
+        .iter()
+        .map(|p| json::str_at(p, "/status/podIP"))
+        .collect();
+    (2..255)
+        .map(|n| format!("10.244.{index}.{n}"))
+        .find(|ip| !used.contains(&ip.as_str()))
+        .unwrap_or_else(|| format!("10.244.{index}.254"))
+}
+
+fn container_status(container: &Value, stage: &str, now: &str, init: bool) -> Value {
+    let name = json::str_at(container, "/name");
+    let image = json::str_at(container, "/image");
+    let sidecar = json::str_at(container, "/restartPolicy") == "Always";
+    let id = format!(
+        "containerd://{}",
+        super::templates::suffix(&format!("{name}{image}")).repeat(12)
+    );
+    let running = |ready: bool| {
+        json!({"name": name, "image": image, "imageID": image, "containerID": id, "ready": ready, "started": true,
+               "restartCount": 0, "state": {"running": {"startedAt": now}}, "lastState": {}})
+    };
+    let waiting = |reason: &str, message: Option<String>| {
+        let mut state = json!({"reason": reason});
+        if let Some(message) = message {
+            state["message"] = message.into();
+        }
+        json!({"name": name, "image": image, "imageID": "", "ready": false, "started": false,
+               "restartCount": 0, "state": {"waiting": state}, "lastState": {}})
+    };
+    let completed = || {
+        json!({"name": name, "image": image, "imageID": image, "containerID": id, "ready": false, "started": false,
+               "restartCount": 0, "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": now, "finishedAt": now, "containerID": id}},
+               "lastState": {}})
+    };
+    match stage {
+        "Creating" if init && !sidecar => waiting("PodInitializing", None),
+        "Creating" => waiting("ContainerCreating", None),
+        "PullBackOff" => waiting(
+            "ImagePullBackOff",
+            Some(format!("Back-off pulling image {image:?}")),
+        ),
+        "Succeeded" => completed(),
+        _ if init && !sidecar => completed(),
+        "Ready" => running(true),
+        _ => running(false),
+    }
+}
+
+fn pod_status(pod: &Value, node: &Value, stage: &str, ip: &str) -> Value {
+    let now = json::now();
+    let host_ip = json::str_at(node, "/status/addresses/0/address");
+    let statuses = |list: &str, init: bool| -> Vec<Value> {
+        json::array(pod, &format!("/spec/{list}"))
+            .iter()
+            .map(|c| container_status(c, stage, &now, init))
+            .collect()
+    };
+    let containers = statuses("containers", false);
+    let unready: Vec<&str> = containers
+        .iter()
+        .filter(|c| c["ready"] != true)
+        .map(|c| json::str_at(c, "/name"))
+        .collect();
+    let mut conditions = conditions::of(pod);
+    let t = |b: bool| if b { "True" } else { "False" };
+    conditions::set(
+        &mut conditions,
+        Style::Pod,
+        "PodReadyToStartContainers",
+        t(stage != "Creating"),
+        "",
+        "",
+    );
+    conditions::set(&mut conditions, Style::Pod, "Initialized", "True", "", "");
+    let (ready, reason, message) = match stage {
+        "Ready" => (true, String::new(), String::new()),
+        "Succeeded" => (false, "PodCompleted".to_owned(), String::new()),
+        _ => (
+            false,
+            "ContainersNotReady".to_owned(),
+            format!("containers with unready status: [{}]", unready.join(" ")),
+        ),
+    };
+    conditions::set(
+        &mut conditions,
+        Style::Pod,
+        "Ready",
+        t(ready),
+        &reason,
+        &message,
+    );
+    conditions::set(
+        &mut conditions,
+        Style::Pod,
+        "ContainersReady",
+        t(ready),
+        &reason,
+        &message,
+    );
+    conditions::set(&mut conditions, Style::Pod, "PodScheduled", "True", "", "");
+    let phase = match stage {
+        "Creating" | "PullBackOff" => "Pending",
+        "Succeeded" => "Succeeded",
+        _ => "Running",
+    };
+    let mut status = json!({
+        "phase": phase,
+        "conditions": conditions,
+        "hostIP": host_ip,
+        "hostIPs": [{"ip": host_ip}],
+        "podIP": ip,
+        "podIPs": [{"ip": ip}],
+        "startTime": pod.pointer("/status/startTime").cloned().unwrap_or_else(|| now.clone().into()),
+        "containerStatuses": containers,
+        "qosClass": pod.pointer("/status/qosClass").cloned().unwrap_or_else(|| "BestEffort".into()),
+    });
+    let init = statuses("initContainers", true);
+    if !init.is_empty() {
+        status["initContainerStatuses"] = json!(init);
+    }
+    status
+}
+
+/// Runs every scheduled pod through its lifecycle.
+pub fn reconcile(state: &mut State, memory: &mut Memory) {
+    let nodes = objects(state, "", "nodes");
+    let pods = objects(state, "", "pods");
+    for pod in &pods {
+        let node_name = json::str_at(pod, "/spec/nodeName");
+        if node_name.is_empty() {
+            continue;
+        }
+        let (namespace, name, uid) = (json::namespace(pod), json::name(pod), json::uid(pod));
+        if json::deleting(pod) {
+            if json::array(pod, "/metadata/finalizers").is_empty() {
+                state.store.remove("", "pods", namespace, name);
+            }
+            continue;
+        }
+        let Some((index, node)) = nodes
+            .iter()
+            .enumerate()
+            .find(|(_, n)| json::name(n) == node_name)
+        else {
+            continue;
+        };
+        let previous = memory.stage(uid).map(str::to_owned);
+        if matches!(previous.as_deref(), Some("Ready" | "Succeeded")) {
+            continue;
+        }
+        let key = format!("pod:{uid}:scheduled");
+        let job = matches!(json::controller_of(pod), Some(("Job", _, _)));
+        let stage = match state.readiness(namespace, &workload_of(state, pod)) {
+            Readiness::After(delay) if memory.elapsed(&key, delay) => {
+                if job {
+                    "Succeeded"
+                } else {
+                    "Ready"
+                }
+            }
+            Readiness::Never if memory.elapsed(&key, state.config.pod_ready_after) => "Running",
+            Readiness::ImagePullBackOff if memory.elapsed(&key, state.config.pod_ready_after) => {
+                "PullBackOff"
+            }
+            _ => "Creating",
+        };
+        if previous.as_deref() == Some(stage) {
+            continue;
+        }
+        let ip = pod_ip(&pods, pod, node, index);
+        let status = pod_status(pod, node, stage, &ip);
+        write_status(state, "", "pods", pod, status, "kubelet");
+        memory.set_stage(uid, stage);
+    }
+}
+
+/// Binds pending PersistentVolumeClaims to a volume of the requested size.
+pub fn bind_claims(state: &mut State) {
+    for claim in objects(state, "", "persistentvolumeclaims") {
+        if json::str_at(&claim, "/status/phase") == "Bound" || json::deleting(&claim) {
+            continue;
+        }
+        let mut bound = claim.clone();
+        bound["spec"]["volumeName"] = format!("pvc-{}", json::uid(&claim)).into();
+        write(state, "", "persistentvolumeclaims", &claim, bound, KCM);
+        let Some(current) = state
+            .store
+            .get(
+                "",
+                "persistentvolumeclaims",
+                json::namespace(&claim),
+                json::name(&claim),
+            )
+            .cloned()
+        else {
+            continue;
+        };
+        let status = json!({
+            "phase": "Bound",
+            "accessModes": current.pointer("/spec/accessModes").cloned().unwrap_or_else(|| json!(["ReadWriteOnce"])),
+            "capacity": {"storage": current.pointer("/spec/resources/requests/storage").cloned().unwrap_or_else(|| json!("1Gi"))},
+        });
+        write_status(state, "", "persistentvolumeclaims", &current, status, KCM);
+    }
+}

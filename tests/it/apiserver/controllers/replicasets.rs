@@ -1,0 +1,81 @@
+//! The ReplicaSet controller: creates pods `<rs>-<5 chars>` from the template (through
+//! admission, so the Linkerd injector sees them), deletes surplus ones, reports status.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::super::json;
+use super::super::state::State;
+use super::super::writes::suffix;
+use super::templates;
+use super::{KCM, Memory, create, delete, objects, write_status};
+
+/// How long a ReplicaSet waits before retrying a pod creation that admission refused.
+const RETRY: Duration = Duration::from_millis(100);
+
+/// Brings every ReplicaSet's pods to its replica count.
+pub fn reconcile(state: &mut State, memory: &mut Memory) {
+    let pods = objects(state, "", "pods");
+    for rs in objects(state, "apps", "replicasets") {
+        if json::deleting(&rs) {
+            continue;
+        }
+        let namespace = json::namespace(&rs).to_owned();
+        let owned: Vec<&Value> = templates::owned_pods(&pods, &namespace, json::uid(&rs))
+            .into_iter()
+            .filter(|p| templates::active(p))
+            .collect();
+        let desired = usize::try_from(json::int_at(&rs, "/spec/replicas", 1)).unwrap_or(0);
+        let template = rs
+            .pointer("/spec/template")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        for _ in owned.len()..desired {
+            let name = format!("{}-{}", json::name(&rs), suffix(state.store.next_random()));
+            let pod = templates::pod(&template, &rs, &name, &[]);
+            if create(state, "", "pods", pod, KCM).is_err() {
+                memory.wake_at(Instant::now() + RETRY);
+                break;
+            }
+        }
+        if owned.len() > desired {
+            let mut surplus = owned.clone();
+            // Unscheduled first, then not ready, then the newest.
+            surplus.sort_by_key(|p| {
+                (
+                    p.pointer("/spec/nodeName").is_some(),
+                    templates::ready(p),
+                    std::cmp::Reverse(json::str_at(p, "/metadata/creationTimestamp").to_owned()),
+                )
+            });
+            for pod in surplus.iter().take(owned.len() - desired) {
+                delete(state, "", "pods", &namespace, json::name(pod));
+            }
+        }
+        let pods_now = objects(state, "", "pods");
+        let active: Vec<&Value> = templates::owned_pods(&pods_now, &namespace, json::uid(&rs))
+            .into_iter()
+            .filter(|p| templates::active(p))
+            .collect();
+        let ready = active.iter().filter(|p| templates::ready(p)).count();
+        let mut status = json!({
+            "replicas": active.len(),
+            "fullyLabeledReplicas": active.len(),
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "observedGeneration": json::int_at(&rs, "/metadata/generation", 1),
+        });
+        if let Some(map) = status.as_object_mut() {
+            map.retain(|k, v| k == "replicas" || v.as_u64() != Some(0));
+        }
+        if let Some(current) = state
+            .store
+            .get("apps", "replicasets", &namespace, json::name(&rs))
+            .cloned()
+        {
+            write_status(state, "apps", "replicasets", &current, status, KCM);
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! The HTTP/1.1 front: bearer-token authentication, latency, fault injection, routing to
+//! discovery and resources, JSON answers and watch streams, and the request journal.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt as _, Full, StreamBody};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, oneshot};
+
+use super::admission;
+use super::discovery;
+use super::faults::{FaultAction, Target};
+use super::handlers::{self, Call, Reply};
+use super::journal;
+use super::routes::{self, Route};
+use super::state::{Shared, State};
+use super::status::ApiError;
+use super::watch::{self, Mode};
+
+/// A response body: a whole JSON document or a watch stream.
+type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// Accepts connections until `shutdown` fires.
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: oneshot::Receiver<()>,
+) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                if let Ok((stream, _)) = accepted {
+                    tokio::spawn(connection(stream, Arc::clone(&shared)));
+                }
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+}
+
+/// Serves one connection; a fault can close it without an answer through `kill`.
+async fn connection(stream: TcpStream, shared: Arc<Shared>) {
+    let kill = Arc::new(Notify::new());
+    let for_service = Arc::clone(&kill);
+    let service =
+        service_fn(move |request| handle(Arc::clone(&shared), Arc::clone(&for_service), request));
+    let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        _ = connection => {}
+        () = kill.notified() => {}
+    }
+}
+
+fn json_response(
+    code: u16,
+    body: &Value,
+    content_type: &str,
+    reply_warnings: &[String],
+    retry_after: Option<u32>,
+) -> Response<Body> {
+    let mut builder = Response::builder()
+        .status(code)
+        .header("content-type", content_type)
+        .header("cache-control", "no-cache, private");
+    if let Some(seconds) = retry_after {
+        builder = builder.header("retry-after", seconds.to_string());
+    }
+    for warning in reply_warnings {
+        builder = builder.header("warning", format!("299 - {warning:?}"));
+    }
+    let bytes = Bytes::from(body.to_string());
+    builder
+        .body(Full::new(bytes).boxed_unsync())
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed_unsync()))
+}
+
+fn error_response(error: &ApiError) -> Response<Body> {
+    json_response(
+        error.code,
+        &error.body(),
+        "application/json",
+        &[],
+        error.retry_after,
+    )
+}
+
+/// Parses a request body as YAML (apply patches, `application/yaml`) or JSON.
+fn parse_body(bytes: &[u8], content_type: &str) -> Result<Option<Value>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    if content_type.contains("yaml") {
+        serde_yaml::from_slice::<Value>(bytes)
+            .map(Some)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
+    } else {
+        serde_json::from_slice::<Value>(bytes)
+            .map(Some)
+            .map_err(|e| {
+                ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+            })
+    }
+}
+
+/// Everything about a request the handlers need, owned.
+struct Parsed {
+    method: String,
+    path: String,
+    raw_query: String,
+    query: BTreeMap<String, String>,
+    content_type: String,
+    accept: String,
+    authorization: String,
+    user_agent: String,
+    body: Result<Option<Value>, ApiError>,
+}
+
+async fn read(request: Request<Incoming>) -> Parsed {
+    let (parts, incoming) = request.into_parts();
+    let bytes = incoming
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let content_type = header("content-type");
+    let raw_query = parts.uri.query().unwrap_or_default().to_owned();
+    Parsed {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: routes::query(&raw_query),
+        raw_query,
+        accept: header("accept"),
+        authorization: header("authorization"),
+        user_agent: header("user-agent"),
+        body: parse_body(&bytes, &content_type),
+        content_type,
+    }
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    kill: Arc<Notify>,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let at = Instant::now();
+    let p = read(request).await;
+    let (seq, latency, token) = shared.with(|s| {
+        s.seq += 1;
+        (s.seq, s.latency, s.token.clone())
+    });
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let is_watch = p.method == "GET"
+        && p.query
+            .get("watch")
+            .is_some_and(|w| w == "true" || w == "1");
+    let body_value = p.body.as_ref().ok().cloned().flatten();
+    let dry_run = p.query.get("dryRun").is_some_and(|d| d == "All")
+        || body_value.as_ref().is_some_and(|b| {
+            super::json::strings(b.get("dryRun"))
+                .iter()
+                .any(|d| d == "All")
+        });
+    let mut entry = journal::Request {
+        seq,
+        method: p.method.clone(),
+        path: p.path.clone(),
+        query: p.query.clone(),
+        content_type: Some(p.content_type.clone()).filter(|c| !c.is_empty()),
+        status: 0,
+        write: false,
+        dry_run,
+        at,
+        body: body_value,
+    };
+    if p.authorization != format!("Bearer {token}") {
+        return Ok(finish(&shared, entry, &ApiError::unauthorized()));
+    }
+    let decoded: Vec<String> = p.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let decoded = decoded.join("&");
+    let target = Target {
+        method: &p.method,
+        path: &p.path,
+        query: &p.raw_query,
+        decoded_query: &decoded,
+        watch: is_watch,
+    };
+    let fault = shared.with(|s| s.faults.take(&target));
+    let mut drop_after = false;
+    let mut mode = Mode::Normal;
+    match fault {
+        Some(FaultAction::DropConnection) => {
+            shared.with(|s| s.record(entry));
+            kill.notify_one();
+            return Ok(std::future::pending().await);
+        }
+        Some(FaultAction::Delay(delay)) => tokio::time::sleep(delay).await,
+        Some(FaultAction::Status {
+            code,
+            reason,
+            message,
+            retry_after,
+        }) => {
+            let mut error = ApiError::new(code, &reason, message);
+            error.retry_after = retry_after;
+            return Ok(finish(&shared, entry, &error));
+        }
+        Some(FaultAction::WebhookFailure { webhook }) => {
+            return Ok(finish(&shared, entry, &admission::failed_webhook(&webhook)));
+        }
+        Some(FaultAction::DropAfterCommit) => drop_after = true,
+        Some(FaultAction::ExpireWatch) => mode = Mode::Expire,
+        Some(FaultAction::TruncateWatch) => mode = Mode::Truncate(Arc::clone(&kill)),
+        None => {}
+    }
+    let route = routes::parse(&p.path);
+    if is_watch {
+        if let Route::Objects(target) = &route {
+            let started = {
+                let state = shared.lock();
+                handlers::resolve(&state, target)
+            }
+            .and_then(|resolved| watch::start(&shared, &resolved, &p.query, &p.accept, mode));
+            return Ok(match started {
+                Ok(stream) => {
+                    entry.status = 200;
+                    shared.with(|s| s.record(entry));
+                    if drop_after {
+                        kill.notify_one();
+                    }
+                    Response::builder()
+                        .status(200)
+                        .header("content-type", "application/json")
+                        .header("cache-control", "no-cache, private")
+                        .body(StreamBody::new(stream).boxed_unsync())
+                        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed_unsync()))
+                }
+                Err(error) => finish(&shared, entry, &error),
+            });
+        }
+    }
+    let (result, wrote) = shared.with(|state| {
+        let before = state.store.rv();
+        let result = dispatch(state, &route, &p);
+        (result, state.store.rv() != before)
+    });
+    entry.write = wrote && p.method != "GET";
+    if drop_after {
+        shared.with(|s| s.record(entry));
+        kill.notify_one();
+        return Ok(std::future::pending().await);
+    }
+    Ok(match result {
+        Ok((reply, content_type)) => {
+            entry.status = reply.code;
+            shared.with(|s| s.record(entry));
+            json_response(reply.code, &reply.body, content_type, &reply.warnings, None)
+        }
+        Err(error) => finish(&shared, entry, &error),
+    })
+}
+
+/// Records an error answer and builds it.
+fn finish(shared: &Shared, mut entry: journal::Request, error: &ApiError) -> Response<Body> {
+    entry.status = error.code;
+    shared.with(|s| s.record(entry));
+    error_response(error)
+}
+
+fn dispatch(
+    state: &mut State,
+    route: &Route,
+    p: &Parsed,
+) -> Result<(Reply, &'static str), ApiError> {
+    let aggregated = discovery::wants_aggregated(&p.accept);
+    let document = |body: Option<Value>| body.map(Reply::ok).ok_or_else(ApiError::unknown_resource);
+    let reply = match route {
+        Route::Version => Reply::ok(discovery::version()),
+        Route::Health => Reply::ok(Value::String("ok".to_owned())),
+        Route::CoreVersions if aggregated => {
+            return Ok((
+                Reply::ok(discovery::aggregated(&state.store, true)),
+                discovery::AGGREGATED,
+            ));
+        }
+        Route::GroupList if aggregated => {
+            return Ok((
+                Reply::ok(discovery::aggregated(&state.store, false)),
+                discovery::AGGREGATED,
+            ));
+        }
+        Route::CoreVersions => Reply::ok(discovery::core_versions()),
+        Route::GroupList => Reply::ok(discovery::group_list(&state.store)),
+        Route::Group(group) => document(discovery::group(&state.store, group))?,
+        Route::Resources { group, version } => {
+            document(discovery::resource_list(&state.store, group, version))?
+        }
+        Route::Objects(target) => {
+            let body = p.body.clone()?;
+            let call = Call {
+                method: &p.method,
+                target,
+                query: &p.query,
+                content_type: &p.content_type,
+                accept: &p.accept,
+                body: body.as_ref(),
+                user_agent: &p.user_agent,
+            };
+            handlers::handle(state, &call)?
+        }
+        Route::Unknown => return Err(ApiError::new(404, "NotFound", "404 page not found")),
+    };
+    Ok((reply, "application/json"))
+}

@@ -1,0 +1,170 @@
+//! What the server refuses before storing: bad names, missing or terminating namespaces,
+//! bodies that disagree with the URL.
+
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+use super::{block_on, client, namespace, raw, status_of};
+use crate::apiserver::ApiServer;
+
+#[test]
+fn a_namespaced_object_in_a_missing_namespace_is_not_found() {
+    let server = ApiServer::start();
+    block_on(async {
+        let api: Api<ConfigMap> = Api::namespaced(client(&server).await, "nowhere");
+        let object = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+        let refused = api
+            .patch("c", &PatchParams::apply("obsboot"), &Patch::Apply(&object))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            status_of(refused),
+            json!({
+                "metadata": {}, "status": "Failure", "message": "namespaces \"nowhere\" not found", "reason": "NotFound",
+                "details": {"name": "nowhere", "kind": "namespaces"}, "code": 404,
+            })
+        );
+    });
+}
+
+#[test]
+fn invalid_names_are_422_with_the_field() {
+    let server = ApiServer::start();
+    block_on(async {
+        let client = client(&server).await;
+        let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+        let object =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name"}});
+        let refused = config_maps
+            .patch(
+                "Bad_Name",
+                &PatchParams::apply("obsboot"),
+                &Patch::Apply(&object),
+            )
+            .await
+            .unwrap_err();
+        let message = "Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+        assert_eq!(
+            status_of(refused),
+            json!({
+                "metadata": {}, "status": "Failure", "reason": "Invalid", "code": 422,
+                "message": format!("ConfigMap \"Bad_Name\" is invalid: metadata.name: {message}"),
+                "details": {"name": "Bad_Name", "kind": "ConfigMap", "causes": [{"reason": "FieldValueInvalid", "message": message, "field": "metadata.name"}]},
+            })
+        );
+        let services: Api<Service> = Api::namespaced(client.clone(), "default");
+        let service: Service = serde_json::from_value(
+            json!({"metadata": {"name": "9lives"}, "spec": {"ports": [{"port": 80}]}}),
+        )
+        .unwrap();
+        let refused = status_of(
+            services
+                .create(&PostParams::default(), &service)
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(refused["details"]["causes"][0]["field"], "metadata.name");
+        assert!(
+            refused["message"]
+                .as_str()
+                .unwrap()
+                .contains("a DNS-1035 label must consist of")
+        );
+        let namespaces: Api<Namespace> = Api::all(client);
+        let refused = status_of(
+            namespaces
+                .create(
+                    &PostParams::default(),
+                    &serde_json::from_value(namespace("a.b")).unwrap(),
+                )
+                .await
+                .unwrap_err(),
+        );
+        assert!(refused["message"].as_str().unwrap().starts_with("Namespace \"a.b\" is invalid: metadata.name: Invalid value: \"a.b\": a lowercase RFC 1123 label"));
+    });
+}
+
+#[test]
+fn a_body_of_another_kind_than_the_url_is_refused() {
+    let server = ApiServer::start();
+    let refused = raw(
+        &server,
+        "PATCH",
+        "/apis/apps/v1/namespaces/default/deployments/web?fieldManager=obsboot",
+        "application/apply-patch+yaml",
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: web\n",
+    );
+    assert_eq!(refused.code, 422);
+    assert_eq!(
+        refused.json()["message"],
+        "DaemonSet.apps \"web\" is invalid: kind: Invalid value: \"DaemonSet\": must be Deployment"
+    );
+    let created = raw(
+        &server,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        "application/json",
+        r#"{"apiVersion":"v2","kind":"ConfigMap","metadata":{"name":"c"}}"#,
+    );
+    assert_eq!(
+        (created.code, created.json()["message"].as_str()),
+        (
+            400,
+            Some("the API version in the data (v2) does not match the expected API version (v1)")
+        )
+    );
+    let unauthenticated = {
+        let address = server.url().trim_start_matches("http://").to_owned();
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        std::io::Write::write_all(
+            &mut stream,
+            b"GET /api/v1/namespaces HTTP/1.1\r\nHost: sim\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut text).unwrap();
+        text
+    };
+    assert!(
+        unauthenticated.starts_with("HTTP/1.1 401"),
+        "{unauthenticated}"
+    );
+    assert!(unauthenticated.contains(r#""reason":"Unauthorized""#));
+}
+
+#[test]
+fn writes_into_a_terminating_namespace_are_forbidden() {
+    let server = ApiServer::start();
+    server.apply_as("obsboot", namespace("old"));
+    server.apply_as("obsboot", json!({
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "held", "namespace": "old", "finalizers": ["example.com/hold"]},
+    }));
+    block_on(async {
+        let client = client(&server).await;
+        Api::<Namespace>::all(client.clone())
+            .delete("old", &DeleteParams::default())
+            .await
+            .unwrap();
+        let api: Api<ConfigMap> = Api::namespaced(client, "old");
+        let object = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "new"}});
+        let refused = api
+            .patch(
+                "new",
+                &PatchParams::apply("obsboot"),
+                &Patch::Apply(&object),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            status_of(refused),
+            json!({
+                "metadata": {}, "status": "Failure", "reason": "Forbidden", "code": 403,
+                "message": "configmaps \"new\" is forbidden: unable to create new content in namespace old because it is being terminated",
+                "details": {"name": "new", "kind": "configmaps", "causes": [{
+                    "reason": "NamespaceTerminating", "message": "namespace old is being terminated", "field": "metadata.namespace",
+                }]},
+            })
+        );
+    });
+}
