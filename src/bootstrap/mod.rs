@@ -147,7 +147,7 @@ pub async fn run(
     let to_apply = run.leave_alone(&all);
 
     let inventory = Inventory::new(&run.cluster, params.platform.cluster.name.as_str());
-    let recorded = inventory.read().await?;
+    let recorded = inventory.read().await?.unwrap_or_default();
     let selected: BTreeSet<&str> = names.iter().copied().collect();
     let planned: BTreeSet<Entry> = to_apply
         .iter()

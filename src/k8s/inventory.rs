@@ -86,8 +86,8 @@ impl Inventory {
         format!("ConfigMap {NAMESPACE}/{}", self.name)
     }
 
-    /// The recorded entries; none when there is no inventory yet.
-    pub async fn read(&self) -> Result<BTreeSet<Entry>, K8sError> {
+    /// The recorded entries, or `None` when there is no inventory.
+    pub async fn read(&self) -> Result<Option<BTreeSet<Entry>>, K8sError> {
         let found = retry::idempotent("read the inventory", || self.api.get_opt(&self.name))
             .await
             .map_err(|err| K8sError::Get {
@@ -95,7 +95,7 @@ impl Inventory {
                 source: ApiFailure::from_kube(&err, false),
             })?;
         let Some(config_map) = found else {
-            return Ok(BTreeSet::new());
+            return Ok(None);
         };
         let ours = config_map
             .metadata
@@ -114,7 +114,7 @@ impl Inventory {
             .and_then(|data| data.get(KEY))
             .map_or("[]", String::as_str);
         serde_json::from_str::<Vec<Entry>>(text)
-            .map(|entries| entries.into_iter().collect())
+            .map(|entries| Some(entries.into_iter().collect()))
             .map_err(|err| K8sError::Inventory {
                 name: self.describe(),
                 reason: format!("its \"{KEY}\" key is not a list of objects ({err})"),

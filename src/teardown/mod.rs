@@ -66,6 +66,7 @@ pub struct Plan {
     cluster: Cluster,
     inventory: Inventory,
     recorded: BTreeSet<Entry>,
+    has_inventory: bool,
     candidates: BTreeSet<Entry>,
     /// How many of the candidates exist and carry obsboot's label.
     pub existing: usize,
@@ -86,7 +87,9 @@ impl Plan {
 pub async fn plan(params: &Params<'_>) -> Result<Plan, TeardownError> {
     let cluster = Cluster::connect(&params.target).await?;
     let inventory = Inventory::new(&cluster, params.platform.cluster.name.as_str());
-    let recorded = inventory.read().await?;
+    let found = inventory.read().await?;
+    let has_inventory = found.is_some();
+    let recorded = found.unwrap_or_default();
     let names: BTreeSet<&str> = if params.everything {
         StackKind::ALL.iter().map(|kind| kind.name()).collect()
     } else {
@@ -118,6 +121,7 @@ pub async fn plan(params: &Params<'_>) -> Result<Plan, TeardownError> {
         cluster,
         inventory,
         recorded,
+        has_inventory,
         candidates,
         existing,
         full: params.everything,
@@ -235,10 +239,12 @@ pub async fn execute(
         .filter(|e| !plan.candidates.contains(*e) || report.is_left(e))
         .cloned()
         .collect();
-    if plan.full && remaining.is_empty() {
-        plan.inventory.delete().await?;
-    } else {
-        plan.inventory.write(&remaining).await?;
+    if plan.has_inventory {
+        if plan.full && remaining.is_empty() {
+            plan.inventory.delete().await?;
+        } else if remaining != plan.recorded {
+            plan.inventory.write(&remaining).await?;
+        }
     }
     Ok(report)
 }

@@ -21,6 +21,8 @@ pub async fn deletable<'e>(
     entries: &[&'e Entry],
     report: &mut Report,
 ) -> Result<Vec<&'e Entry>, K8sError> {
+    // The CRDs were just deleted: list only the kinds still served.
+    cluster.refresh().await?;
     let namespaces: Api<Namespace> = Api::all(cluster.client().clone());
     let mut deletable = Vec::new();
     for &entry in entries {

@@ -6,6 +6,7 @@
 mod apiserver;
 mod harness;
 
+mod cluster;
 mod dashboards;
 mod errors;
 mod inventory;
