@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use base64::Engine as _;
 use serde_json::Value;
 
 use crate::apiserver::{ApiServer, Fault, FaultAction, Readiness};
@@ -27,7 +28,7 @@ impl Sim {
         Self { server, scratch }
     }
 
-    fn args<'a>(&self, command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    fn args<'a>(command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         let mut args = vec![command, "--stacks", "stacks", "--kubeconfig", "kubeconfig"];
         let waits = matches!(command, "bootstrap" | "teardown");
         if waits && !extra.contains(&"--timeout") {
@@ -39,13 +40,13 @@ impl Sim {
 
     /// Runs `obsboot <command>` against the simulated cluster.
     pub fn run(&self, command: &str, extra: &[&str]) -> Run {
-        self.scratch.run(&self.args(command, extra))
+        self.scratch.run(&Self::args(command, extra))
     }
 
     /// Starts `obsboot <command>` without waiting for it.
     pub fn spawn(&self, command: &str, extra: &[&str]) -> Child {
         Command::new(env!("CARGO_BIN_EXE_obsboot"))
-            .args(self.args(command, extra))
+            .args(Self::args(command, extra))
             .current_dir(self.scratch.path())
             .env_remove("KUBECONFIG")
             .stdout(Stdio::piped())
@@ -155,7 +156,6 @@ fn has_proxy(pod: &Value) -> bool {
 }
 
 fn secret_value(sim: &Sim, namespace: &str, name: &str, key: &str) -> String {
-    use base64::Engine as _;
     let secret = sim
         .server
         .get("v1", "Secret", Some(namespace), name)
@@ -272,7 +272,6 @@ fn generated_certificates_chain_and_fill_the_webhooks_and_trust_roots() {
         roots["data"]["ca-bundle.crt"].as_str().unwrap().trim(),
         anchor.trim()
     );
-    use base64::Engine as _;
     let webhook = sim
         .server
         .get(
@@ -662,4 +661,43 @@ fn objects_the_stacks_no_longer_hold_are_pruned() {
     let mut ours = sim.ours();
     ours.retain(|o| !o.starts_with("ConfigMap kube-system/obsboot-inventory"));
     assert_eq!(ours, planned());
+}
+
+#[test]
+fn pods_that_started_without_a_proxy_are_restarted_into_the_mesh() {
+    let sim = Sim::new();
+    sim.scratch
+        .edit("stacks/bookinfo.yaml", "mesh: true", "mesh: false");
+    sim.bootstrap();
+    assert!(pods(&sim, "bookinfo").iter().all(|p| !has_proxy(p)));
+    sim.scratch
+        .edit("stacks/bookinfo.yaml", "mesh: false", "mesh: true");
+    let json: Value =
+        serde_json::from_str(&sim.run("bootstrap", &["-o", "json"]).success()).unwrap();
+    let mut restarted: Vec<&str> = json["restarted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    restarted.sort_unstable();
+    assert_eq!(
+        restarted,
+        [
+            "Deployment bookinfo/details-v1",
+            "Deployment bookinfo/productpage-v1",
+            "Deployment bookinfo/ratings-v1",
+            "Deployment bookinfo/reviews-v1",
+            "Deployment bookinfo/reviews-v2",
+            "Deployment bookinfo/reviews-v3"
+        ]
+    );
+    let bookinfo = pods(&sim, "bookinfo");
+    assert_eq!(bookinfo.len(), 6);
+    assert!(
+        bookinfo.iter().all(has_proxy),
+        "every pod is meshed after the restart"
+    );
+    let status = sim.run("status", &["--stack", "bookinfo"]).success();
+    assert!(status.contains("15 ready, 0 waiting"), "{status}");
 }
