@@ -10,11 +10,9 @@ use serde_json::Value;
 
 use crate::bootstrap::{BootstrapError, secrets};
 use crate::k8s::ready::{Readiness, readiness};
-use crate::k8s::{ApplyMode, Cluster, K8sError, Target, is_ours, to_value};
+use crate::k8s::{ApplyMode, CONCURRENCY, Cluster, K8sError, Target, is_ours, to_value};
 use crate::render::{Object, Slots, TemplateSet, render};
 use crate::stack::{Platform, Stack};
-
-const CONCURRENCY: usize = 16;
 
 /// What `status` and `diff` look at.
 pub struct Params<'a> {

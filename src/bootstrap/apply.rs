@@ -9,12 +9,9 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::BootstrapError;
-use crate::k8s::{ApplyMode, Cluster, K8sError, Until, is_ours, ready};
+use crate::k8s::{ApplyMode, CONCURRENCY, Cluster, K8sError, Until, is_ours, ready};
 use crate::render::{Object, ObjectKey};
 
-/// Requests in flight at once. The API server's default per-client limits (kube's QPS is
-/// not throttled) take this easily; it keeps a 20 ms round trip from dominating.
-pub const CONCURRENCY: usize = 16;
 /// The annotation that asks for an object to be applied only where none of its name exists.
 pub const APPLY_ANNOTATION: &str = "obsboot.dev/apply";
 

@@ -143,6 +143,7 @@ pub async fn run(
         before,
         prepared,
         applied: 0,
+        injector_serves: false,
     };
     let to_apply = run.leave_alone(&all);
 
@@ -154,9 +155,9 @@ pub async fn run(
         .map(|o| Entry::of(o))
         .chain(run.prepared.iter().map(|p| secret_entry(&p.spec)))
         .collect();
-    inventory
-        .write(&recorded.union(&planned).cloned().collect())
-        .await?;
+    // Everything this run may create is recorded before it is created.
+    let widened: BTreeSet<Entry> = recorded.union(&planned).cloned().collect();
+    inventory.write(&widened).await?;
 
     let working: Vec<Phase> = Phase::ALL
         .into_iter()
@@ -201,7 +202,9 @@ pub async fn run(
             run.report.pruned.len()
         ));
     }
-    inventory.write(&keep).await?;
+    if keep != widened {
+        inventory.write(&keep).await?;
+    }
     run.report.grafana_password = grafana_password_command(params);
     Ok(run.report)
 }
@@ -217,6 +220,8 @@ struct Run<'a, 'p> {
     report: Report,
     /// Objects applied so far.
     applied: usize,
+    /// Whether this run has seen the proxy-injector serve.
+    injector_serves: bool,
 }
 
 impl Run<'_, '_> {
@@ -243,7 +248,10 @@ impl Run<'_, '_> {
             .any(|s| matches!(&s.spec, Spec::Bookinfo(b) if b.mesh))
     }
 
-    async fn injector_serving(&self) -> Result<(), BootstrapError> {
+    async fn injector_serving(&mut self) -> Result<(), BootstrapError> {
+        if self.injector_serves {
+            return Ok(());
+        }
         let namespace = linkerd_namespace(self.params);
         mesh::await_endpoints(
             &self.cluster,
@@ -253,6 +261,7 @@ impl Run<'_, '_> {
             self.cancel,
         )
         .await?;
+        self.injector_serves = true;
         Ok(())
     }
 
@@ -395,8 +404,11 @@ async fn heal(
     for round in 0..2 {
         let mut unmeshed = Vec::new();
         let mut stale = Vec::new();
-        for deployment in &deployments {
-            let pods = mesh::unmeshed_pods(cluster, deployment).await?;
+        let found = futures::future::try_join_all(
+            deployments.iter().map(|d| mesh::unmeshed_pods(cluster, d)),
+        )
+        .await?;
+        for (deployment, pods) in deployments.iter().zip(found) {
             if !pods.is_empty() {
                 unmeshed.extend(pods);
                 stale.push(*deployment);
@@ -408,10 +420,8 @@ async fn heal(
         if round == 1 {
             return Err(BootstrapError::Unmeshed { pods: unmeshed });
         }
-        for deployment in &stale {
-            mesh::restart(cluster, deployment).await?;
-            restarted.push(deployment.key.to_string());
-        }
+        futures::future::try_join_all(stale.iter().map(|d| mesh::restart(cluster, d))).await?;
+        restarted.extend(stale.iter().map(|d| d.key.to_string()));
         apply::await_ready(cluster, &stale, timeout, cancel).await?;
     }
     Ok(restarted)

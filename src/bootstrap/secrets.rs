@@ -52,9 +52,10 @@ pub async fn prepare(
     specs: &[SecretSpec],
     stacks: &[&Stack],
 ) -> Result<Vec<Prepared>, BootstrapError> {
+    let live = futures::future::try_join_all(specs.iter().map(|spec| read(cluster, spec))).await?;
     let mut prepared = Vec::with_capacity(specs.len());
-    for spec in specs {
-        let (data, source) = match read(cluster, spec).await? {
+    for (spec, live) in specs.iter().zip(live) {
+        let (data, source) = match live {
             Some(data) => (data, Source::Reused),
             None => (secrets::generate(spec, stacks)?, Source::Generated),
         };

@@ -1,6 +1,11 @@
 //! The cluster side: connecting, applying with server-side apply, waiting for readiness by
 //! watching, the inventory of what obsboot applied, and deleting it again.
 
+/// Requests obsboot keeps in flight at once. An API server admits hundreds per client
+/// (`--max-requests-inflight` is 400 by default); this keeps a slow round trip from adding up
+/// across the few dozen objects of a phase.
+pub const CONCURRENCY: usize = 32;
+
 mod apply;
 mod client;
 mod delete;

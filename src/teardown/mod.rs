@@ -17,13 +17,10 @@ pub use groups::Group;
 pub use report::Report;
 
 use crate::k8s::inventory::{Entry, Inventory};
-use crate::k8s::{ApiFailure, Cluster, Deleted, K8sError, Target, Until};
+use crate::k8s::{ApiFailure, CONCURRENCY, Cluster, Deleted, K8sError, Target, Until};
 use crate::progress::Progress;
 use crate::render::{MANAGED_BY, MANAGER, RenderError, STACK_LABEL, Slots, TemplateSet, render};
 use crate::stack::{Platform, Stack, StackKind};
-
-/// Deletes at once.
-const CONCURRENCY: usize = 16;
 
 /// What teardown needs.
 pub struct Params<'a> {

@@ -97,7 +97,7 @@ async fn foreign_objects(cluster: &Cluster, namespace: &str) -> Result<Vec<Strin
                 })
                 .collect())
         })
-        .buffer_unordered(16)
+        .buffer_unordered(crate::k8s::CONCURRENCY)
         .collect()
         .await;
     let mut foreign = Vec::new();

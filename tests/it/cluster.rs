@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::Value;
@@ -591,7 +591,17 @@ fn transient_server_errors_and_throttling_are_survived() {
 
 #[test]
 fn an_interrupted_bootstrap_converges_when_run_again_and_teardown_cleans_a_half_done_one() {
-    for writes in [3, 30, 70] {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let random = 5 + usize::try_from(nanos % 90).unwrap();
+    for (writes, then) in [
+        (3, "bootstrap"),
+        (30, "teardown"),
+        (70, "bootstrap"),
+        (random, "bootstrap"),
+    ] {
         let sim = Sim::new();
         let child = sim.spawn("bootstrap", &[]);
         assert!(
@@ -603,12 +613,29 @@ fn an_interrupted_bootstrap_converges_when_run_again_and_teardown_cleans_a_half_
                 >= writes),
             "bootstrap made {writes} writes"
         );
+        let signalled = Instant::now();
         interrupt(&child);
         let output = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(130), "{stderr}");
+        assert_eq!(
+            output.status.code(),
+            Some(130),
+            "interrupted after {writes} writes: {stderr}"
+        );
         assert!(stderr.contains("error: interrupted in phase"), "{stderr}");
-        if writes == 30 {
+        let late = sim
+            .server
+            .journal()
+            .iter()
+            .filter(|r| r.at > signalled && r.method != "GET")
+            .count();
+        // At most one window of concurrent requests (obsboot keeps 32 in flight) was still
+        // under way when the signal came.
+        assert!(
+            late <= 32,
+            "after the signal only the requests in flight finish; {late} more were made"
+        );
+        if then == "teardown" {
             let out = sim.run("teardown", &["--yes"]).success();
             assert!(out.starts_with("teardown complete"), "{out}");
             assert_eq!(
@@ -619,12 +646,28 @@ fn an_interrupted_bootstrap_converges_when_run_again_and_teardown_cleans_a_half_
             continue;
         }
         let run = sim.run("bootstrap", &[]);
-        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.code, 0, "re-run after {writes} writes: {}", run.stderr);
         let mut ours = sim.ours();
         ours.retain(|o| !o.starts_with("ConfigMap kube-system/obsboot-inventory"));
-        assert_eq!(ours, planned());
+        assert_eq!(ours, planned(), "interrupted after {writes} writes");
         assert!(pods(&sim, "bookinfo").iter().all(has_proxy));
     }
+}
+
+#[test]
+fn a_crd_that_never_gets_established_times_out_naming_it() {
+    let sim = Sim::new();
+    sim.server
+        .set_crd_establishment("servers.policy.linkerd.io", false);
+    let err = sim.run("bootstrap", &["--timeout", "1s"]).failure();
+    assert!(
+        err.contains("error: bootstrap stopped in phase \"namespaces and CRDs\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("caused by: timed out after 1s waiting for CustomResourceDefinition servers.policy.linkerd.io to be ready: not Established yet"),
+        "{err}"
+    );
 }
 
 fn interrupt(child: &Child) {
