@@ -118,7 +118,11 @@ pub async fn run(
         .iter()
         .flat_map(|stack| stack.spec.secrets(stack.namespace.as_str()))
         .collect();
-    let prepared = secrets::prepare(&cluster, &specs, &params.selected).await?;
+    let inventory = Inventory::new(&cluster, params.platform.cluster.name.as_str());
+    let (prepared, recorded) = tokio::try_join!(
+        secrets::prepare(&cluster, &specs, &params.selected),
+        async { Ok(inventory.read().await?.unwrap_or_default()) },
+    )?;
     let slots = crate::secrets::slot_values(prepared.iter().map(|p| (&p.spec, &p.data)));
     let plan = render(
         params.platform,
@@ -147,8 +151,6 @@ pub async fn run(
     };
     let to_apply = run.leave_alone(&all);
 
-    let inventory = Inventory::new(&run.cluster, params.platform.cluster.name.as_str());
-    let recorded = inventory.read().await?.unwrap_or_default();
     let selected: BTreeSet<&str> = names.iter().copied().collect();
     let planned: BTreeSet<Entry> = to_apply
         .iter()
@@ -159,35 +161,7 @@ pub async fn run(
     let widened: BTreeSet<Entry> = recorded.union(&planned).cloned().collect();
     inventory.write(&widened).await?;
 
-    let working: Vec<Phase> = Phase::ALL
-        .into_iter()
-        .filter(|&phase| match phase {
-            Phase::Secrets => !run.prepared.is_empty(),
-            _ => to_apply.iter().any(|o| Phase::of(o) == phase),
-        })
-        .collect();
-    for (index, &phase) in working.iter().enumerate() {
-        let counter = format!("[{}/{}] {}", index + 1, working.len(), phase.title());
-        let objects: Vec<&Object> = to_apply
-            .iter()
-            .copied()
-            .filter(|o| Phase::of(o) == phase)
-            .collect();
-        run.phase(phase, &counter, &objects).await.map_err(|err| {
-            if err.is_interrupt() {
-                BootstrapError::Interrupted {
-                    phase: phase.title(),
-                    applied: run.applied,
-                }
-            } else {
-                BootstrapError::InPhase {
-                    phase: phase.title(),
-                    applied: run.applied,
-                    source: Box::new(err),
-                }
-            }
-        })?;
-    }
+    run.phases(&to_apply).await?;
 
     let others = recorded
         .iter()
@@ -265,6 +239,40 @@ impl Run<'_, '_> {
         Ok(())
     }
 
+    /// Carries out every phase that has work, in order.
+    async fn phases(&mut self, to_apply: &[&Object]) -> Result<(), BootstrapError> {
+        let working: Vec<Phase> = Phase::ALL
+            .into_iter()
+            .filter(|&phase| match phase {
+                Phase::Secrets => !self.prepared.is_empty(),
+                _ => to_apply.iter().any(|o| Phase::of(o) == phase),
+            })
+            .collect();
+        for (index, &phase) in working.iter().enumerate() {
+            let counter = format!("[{}/{}] {}", index + 1, working.len(), phase.title());
+            let objects: Vec<&Object> = to_apply
+                .iter()
+                .copied()
+                .filter(|o| Phase::of(o) == phase)
+                .collect();
+            self.phase(phase, &counter, &objects).await.map_err(|err| {
+                if err.is_interrupt() {
+                    BootstrapError::Interrupted {
+                        phase: phase.title(),
+                        applied: self.applied,
+                    }
+                } else {
+                    BootstrapError::InPhase {
+                        phase: phase.title(),
+                        applied: self.applied,
+                        source: Box::new(err),
+                    }
+                }
+            })?;
+        }
+        Ok(())
+    }
+
     /// Carries out one phase.
     async fn phase(
         &mut self,
@@ -323,12 +331,27 @@ impl Run<'_, '_> {
             return Err(err);
         }
         let timeout = self.params.timeout;
-        let ready = apply::await_ready(&self.cluster, objects, timeout, self.cancel).await?;
+        let waiting = apply::await_ready(&self.cluster, objects, timeout, self.cancel);
+        let ready = if phase == Phase::ControlPlane
+            && objects.iter().any(|o| o.key.name == phases::INJECTOR)
+        {
+            // The injector's endpoints are watched while its Deployment rolls out.
+            let namespace = linkerd_namespace(self.params);
+            let serving = mesh::await_endpoints(
+                &self.cluster,
+                namespace,
+                phases::INJECTOR,
+                timeout,
+                self.cancel,
+            );
+            let (ready, ()) = tokio::try_join!(waiting, async { Ok(serving.await?) })?;
+            self.injector_serves = true;
+            ready
+        } else {
+            waiting.await?
+        };
         match phase {
             Phase::Foundation => self.cluster.refresh().await?,
-            Phase::ControlPlane if objects.iter().any(|o| o.key.name == phases::INJECTOR) => {
-                self.injector_serving().await?;
-            }
             Phase::Apps if self.meshed_apps() => {
                 self.report.restarted = heal(&self.cluster, objects, timeout, self.cancel).await?;
             }

@@ -4,7 +4,7 @@
 /// Requests obsboot keeps in flight at once. An API server admits hundreds per client
 /// (`--max-requests-inflight` is 400 by default); this keeps a slow round trip from adding up
 /// across the few dozen objects of a phase.
-pub const CONCURRENCY: usize = 32;
+pub const CONCURRENCY: usize = 64;
 
 mod apply;
 mod client;
