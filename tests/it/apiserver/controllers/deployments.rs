@@ -243,6 +243,14 @@ fn reconcile_one(state: &mut State, memory: &mut Memory, d: &Value) {
         );
     }
     let complete = updated == desired && replicas == desired && ready == desired;
+    // Progress, as the controller sees it: any count moved since the last status.
+    let progressed = [
+        ("replicas", replicas),
+        ("updatedReplicas", updated),
+        ("readyReplicas", ready),
+    ]
+    .iter()
+    .any(|(field, n)| json::int_at(&d, &format!("/status/{field}"), 0) != *n);
     let pull_failure = state.readiness(&namespace, &name) == Readiness::ImagePullBackOff;
     let progressing_key = format!("deployment:{uid}:progress:{hash}");
     if complete {
@@ -272,9 +280,7 @@ fn reconcile_one(state: &mut State, memory: &mut Memory, d: &Value) {
             "NewReplicaSetCreated",
             &format!("Created new replica set {new_name:?}"),
         );
-    } else if json::condition(&d, "Progressing")
-        .is_none_or(|c| json::str_at(c, "/reason") != "ProgressDeadlineExceeded" || !pull_failure)
-    {
+    } else if progressed || json::condition(&d, "Progressing").is_none() {
         conditions::set(
             &mut conditions,
             Style::Deployment,
