@@ -222,11 +222,11 @@ fn list(state: &State, r: &Resolved, query: &BTreeMap<String, String>) -> Result
         .map(|o| {
             let mut item = present(&r.rt, (*o).clone());
             // Typed lists of built-in kinds carry no apiVersion and kind on their items.
-            if !r.rt.custom {
-                if let Some(map) = item.as_object_mut() {
-                    map.remove("apiVersion");
-                    map.remove("kind");
-                }
+            if !r.rt.custom
+                && let Some(map) = item.as_object_mut()
+            {
+                map.remove("apiVersion");
+                map.remove("kind");
             }
             item
         })

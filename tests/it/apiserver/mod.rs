@@ -33,8 +33,9 @@
 //!   apply patch`), a kind that differs is 422; a dropped connection is journaled with
 //!   status 0.
 
-// The module is shared by the `it` test binary and the benchmark; each uses part of it.
-#![allow(dead_code)]
+// The module is shared by the `it` test binary and the benchmark; each uses part of it,
+// re-exported interface included.
+#![allow(dead_code, unused_imports)]
 
 mod admission;
 mod apply;
@@ -49,6 +50,7 @@ mod faults;
 mod fields;
 mod handlers;
 mod http;
+mod incoming;
 mod journal;
 mod json;
 mod kubeconfig;

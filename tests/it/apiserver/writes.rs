@@ -185,7 +185,7 @@ fn patch(
     let mut new = old.clone();
     match content_type {
         "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-            patch::merge(&mut new, &body)
+            patch::merge(&mut new, &body);
         }
         "application/json-patch+json" => patch::json_patch(&mut new, &body)?,
         other => return Err(ApiError::unsupported_media_type(other)),
@@ -240,7 +240,7 @@ fn delete_collection(state: &mut State, r: &Resolved, call: &Call<'_>) -> Result
     for (namespace, name) in names {
         match deletion::delete(state, &r.rt, &namespace, &name, &options, true) {
             Ok(Deleted::Gone(object) | Deleted::Pending(object)) => {
-                items.push(handlers::present(&r.rt, object))
+                items.push(handlers::present(&r.rt, object));
             }
             Err(e) if e.code == 404 => {}
             Err(e) => return Err(e),

@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-use super::{block_on, client, status_of};
+use super::{block_on, client, raw, status_of};
 use crate::apiserver::{ApiServer, Fault, FaultAction};
 
 fn config_map(name: &str) -> Value {
@@ -210,5 +210,35 @@ fn a_webhook_failure_and_a_delay() {
         server
             .get("v1", "ConfigMap", Some("default"), "c")
             .is_none()
+    );
+}
+
+#[test]
+fn a_throttled_answer_carries_retry_after() {
+    let server = ApiServer::start();
+    server.inject(
+        Fault::new(FaultAction::Status {
+            code: 429,
+            reason: "TooManyRequests".to_owned(),
+            message: "Too many requests, please try again later.".to_owned(),
+            retry_after: Some(3),
+        })
+        .times(1),
+    );
+    let answer = raw(&server, "GET", "/api/v1/namespaces", "application/json", "");
+    assert_eq!(answer.code, 429);
+    assert_eq!(answer.header("retry-after"), Some("3"));
+    assert_eq!(
+        answer.json(),
+        json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "Too many requests, please try again later.", "reason": "TooManyRequests",
+            "details": {"retryAfterSeconds": 3}, "code": 429,
+        })
+    );
+    assert_eq!(
+        raw(&server, "GET", "/api/v1/namespaces", "application/json", "").code,
+        200,
+        "once"
     );
 }

@@ -40,9 +40,9 @@ fn app_pods<'a>(v: &View<'a>, app: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-#[test]
-fn pods_are_meshed_only_once_the_injector_serves() {
-    let server = ApiServer::start();
+/// The `bookinfo` namespace (asking for injection) and the `linkerd` namespace (opted out
+/// of webhooks), with the injector's webhook configuration.
+fn meshed_namespace(server: &ApiServer) {
     server.apply_as(
         "obsboot",
         json!({
@@ -55,14 +55,10 @@ fn pods_are_meshed_only_once_the_injector_serves() {
         "metadata": {"name": "linkerd", "labels": {"config.linkerd.io/admission-webhooks": "disabled"}},
     }));
     server.apply_as("obsboot", injector_config());
-    server.apply_as("obsboot", deployment("bookinfo", "productpage", 1));
-    assert!(server.wait_until(SETTLE, |v| app_pods(v, "productpage").len() == 1));
-    let early = &server.list("v1", "Pod")[0];
-    assert!(
-        !meshed(early),
-        "created before the injector serves: not meshed"
-    );
+}
 
+/// Starts the injector's Deployment and Service and waits until they serve.
+fn start_injector(server: &ApiServer) {
     let mut injector = deployment("linkerd", "linkerd-proxy-injector", 1);
     injector["spec"]["template"]["spec"]["containers"][0]["image"] =
         "cr.l5d.io/linkerd/controller:edge-25.1.1".into();
@@ -79,15 +75,30 @@ fn pods_are_meshed_only_once_the_injector_serves() {
                     && s["endpoints"][0]["conditions"]["ready"] == true
             })
     }));
+}
+
+#[test]
+fn pods_are_meshed_only_once_the_injector_serves() {
+    let server = ApiServer::start();
+    meshed_namespace(&server);
+    server.apply_as("obsboot", deployment("bookinfo", "productpage", 1));
+    assert!(server.wait_until(SETTLE, |v| app_pods(v, "productpage").len() == 1));
+    let early = server
+        .list("v1", "Pod")
+        .into_iter()
+        .find(|p| p["metadata"]["namespace"] == "bookinfo")
+        .unwrap();
+    assert!(
+        !meshed(&early),
+        "created before the injector serves: not meshed"
+    );
+
+    start_injector(&server);
+    let early_name = early["metadata"]["name"].as_str().unwrap();
     assert!(
         !meshed(
             &server
-                .get(
-                    "v1",
-                    "Pod",
-                    Some("bookinfo"),
-                    early["metadata"]["name"].as_str().unwrap()
-                )
+                .get("v1", "Pod", Some("bookinfo"), early_name)
                 .unwrap()
         ),
         "still unmeshed"
@@ -105,7 +116,7 @@ fn pods_are_meshed_only_once_the_injector_serves() {
     }));
     assert!(server.wait_until(SETTLE, |v| {
         let pods = app_pods(v, "productpage");
-        pods.len() == 1 && meshed(pods[0])
+        pods.len() == 1 && meshed(pods[0]) && pods[0]["status"]["phase"] == "Running"
     }));
     let pod = server
         .list("v1", "Pod")
@@ -134,7 +145,13 @@ fn pods_are_meshed_only_once_the_injector_serves() {
         pod["status"]["initContainerStatuses"][0]["ready"], true,
         "the sidecar runs"
     );
+}
 
+#[test]
+fn pods_that_opt_out_or_use_the_host_network_stay_unmeshed() {
+    let server = ApiServer::start();
+    meshed_namespace(&server);
+    start_injector(&server);
     let mut opted_out = deployment("bookinfo", "ratings", 1);
     opted_out["spec"]["template"]["metadata"]["annotations"] =
         json!({"linkerd.io/inject": "disabled"});
@@ -142,14 +159,28 @@ fn pods_are_meshed_only_once_the_injector_serves() {
     let mut host = deployment("bookinfo", "host", 1);
     host["spec"]["template"]["spec"]["hostNetwork"] = true.into();
     server.apply_as("obsboot", host);
-    assert!(
-        server.wait_until(SETTLE, |v| app_pods(v, "ratings").len() == 1
-            && app_pods(v, "host").len() == 1)
+    server.apply_as("obsboot", deployment("bookinfo", "reviews", 1));
+    assert!(server.wait_until(SETTLE, |v| {
+        ["ratings", "host", "reviews"]
+            .iter()
+            .all(|app| app_pods(v, app).len() == 1)
+    }));
+    let meshed_apps: Vec<String> = server
+        .list("v1", "Pod")
+        .iter()
+        .filter(|p| p["metadata"]["namespace"] == "bookinfo" && meshed(p))
+        .map(|p| p["metadata"]["labels"]["app"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(meshed_apps, ["reviews"]);
+    let host_pod = server
+        .list("v1", "Pod")
+        .into_iter()
+        .find(|p| p["metadata"]["labels"]["app"] == "host")
+        .unwrap();
+    assert_eq!(
+        host_pod["status"]["podIP"], host_pod["status"]["hostIP"],
+        "host network: the node's address"
     );
-    let unmeshed = server.list("v1", "Pod").into_iter().filter(|p| {
-        ["ratings", "host"].contains(&p["metadata"]["labels"]["app"].as_str().unwrap())
-    });
-    assert!(unmeshed.into_iter().all(|p| !meshed(&p)));
 }
 
 #[test]

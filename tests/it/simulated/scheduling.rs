@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{SETTLE, deployment};
-use crate::apiserver::{ApiServer, CONTROL_PLANE};
+use crate::apiserver::{ApiServer, CONTROL_PLANE, SimConfig, SimNode};
 
 fn pinned(name: &str, replicas: i64, tolerate: bool) -> Value {
     let mut d = deployment("default", name, replicas);
@@ -135,5 +135,49 @@ fn a_daemon_set_runs_on_every_node_it_tolerates() {
     assert_eq!(
         pods_of(&server, "workers")[0]["spec"]["nodeName"],
         "ip-10-0-2-15"
+    );
+}
+
+#[test]
+fn nodes_are_those_of_the_configuration() {
+    let server = ApiServer::start();
+    let master = server.get("v1", "Node", None, "ip-10-0-1-74").unwrap();
+    assert_eq!(
+        master["spec"]["taints"],
+        json!([{"key": CONTROL_PLANE, "effect": "NoSchedule"}])
+    );
+    assert_eq!(master["metadata"]["labels"][CONTROL_PLANE], "");
+    assert!(master["spec"].get("providerID").is_none());
+    assert_eq!(
+        master["status"]["addresses"],
+        json!([{"type": "InternalIP", "address": "10.0.1.74"}, {"type": "Hostname", "address": "ip-10-0-1-74"}])
+    );
+
+    let node = SimNode::new("ip-10-0-3-9", "10.0.3.9")
+        .provider_id("aws:///eu-west-1a/i-0123456789abcdef0");
+    let server = ApiServer::start_with(SimConfig {
+        nodes: vec![node],
+        ..SimConfig::standard()
+    });
+    let nodes = server.list("v1", "Node");
+    assert_eq!(nodes.len(), 1);
+    let node = &nodes[0];
+    assert_eq!(
+        node["spec"]["providerID"],
+        "aws:///eu-west-1a/i-0123456789abcdef0"
+    );
+    assert_eq!(
+        node["metadata"]["labels"]["kubernetes.io/hostname"],
+        "ip-10-0-3-9"
+    );
+    let ready = node["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .unwrap();
+    assert_eq!(
+        (&ready["status"], &ready["reason"]),
+        (&json!("True"), &json!("KubeletReady"))
     );
 }

@@ -57,12 +57,12 @@ fn container_status(container: &Value, stage: &str, now: &str, init: bool) -> Va
                "restartCount": 0, "state": {"running": {"startedAt": now}}, "lastState": {}})
     };
     let waiting = |reason: &str, message: Option<String>| {
-        let mut state = json!({"reason": reason});
+        let mut waiting = json!({"reason": reason});
         if let Some(message) = message {
-            state["message"] = message.into();
+            waiting["message"] = message.into();
         }
         json!({"name": name, "image": image, "imageID": "", "ready": false, "started": false,
-               "restartCount": 0, "state": {"waiting": state}, "lastState": {}})
+               "restartCount": 0, "state": {"waiting": waiting}, "lastState": {}})
     };
     let completed = || {
         json!({"name": name, "image": image, "imageID": image, "containerID": id, "ready": false, "started": false,
@@ -187,7 +187,7 @@ pub fn reconcile(state: &mut State, memory: &mut Memory) {
         }
         let key = format!("pod:{uid}:scheduled");
         let job = matches!(json::controller_of(pod), Some(("Job", _, _)));
-        let stage = match state.readiness(namespace, &workload_of(state, pod)) {
+        let next = match state.readiness(namespace, &workload_of(state, pod)) {
             Readiness::After(delay) if memory.elapsed(&key, delay) => {
                 if job {
                     "Succeeded"
@@ -201,13 +201,13 @@ pub fn reconcile(state: &mut State, memory: &mut Memory) {
             }
             _ => "Creating",
         };
-        if previous.as_deref() == Some(stage) {
+        if previous.as_deref() == Some(next) {
             continue;
         }
         let ip = pod_ip(&pods, pod, node, index);
-        let status = pod_status(pod, node, stage, &ip);
+        let status = pod_status(pod, node, next, &ip);
         write_status(state, "", "pods", pod, status, "kubelet");
-        memory.set_stage(uid, stage);
+        memory.set_stage(uid, next);
     }
 }
 
