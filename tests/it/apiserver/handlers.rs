@@ -71,14 +71,26 @@ pub struct Resolved {
 
 /// Resolves a path against the served types: 404 for what the server does not serve.
 pub fn resolve(state: &State, target: &Target) -> Result<Resolved, ApiError> {
+    // Built-in group versions answer for their unknown resources; anything else (custom
+    // groups, CRDs not yet established) falls through to the mux's plain 404.
+    let builtin = catalog::builtins()
+        .iter()
+        .any(|rt| rt.group == target.group && rt.version == target.version);
+    let missing = || {
+        if builtin {
+            ApiError::unknown_resource()
+        } else {
+            ApiError::page_not_found()
+        }
+    };
     let rt = catalog::resolve(&state.store, &target.group, &target.version, &target.plural)
-        .ok_or_else(ApiError::unknown_resource)?;
+        .ok_or_else(missing)?;
     if target.namespace.is_some() && !rt.namespaced {
-        return Err(ApiError::unknown_resource());
+        return Err(missing());
     }
     let all_namespaces = rt.namespaced && target.namespace.is_none();
     if all_namespaces && target.name.is_some() {
-        return Err(ApiError::unknown_resource());
+        return Err(missing());
     }
     let sub = target.subresource.as_deref();
     let known_sub = match sub {
@@ -88,7 +100,7 @@ pub fn resolve(state: &State, target: &Target) -> Result<Resolved, ApiError> {
         Some(_) => false,
     };
     if !known_sub {
-        return Err(ApiError::unknown_resource());
+        return Err(missing());
     }
     Ok(Resolved {
         namespace: target.namespace.clone().unwrap_or_default(),

@@ -86,6 +86,14 @@ fn json_response(
 }
 
 fn error_response(error: &ApiError) -> Response<Body> {
+    if error.plain {
+        return Response::builder()
+            .status(error.code)
+            .header("content-type", "text/plain; charset=utf-8")
+            .header("x-content-type-options", "nosniff")
+            .body(Full::new(Bytes::from(format!("{}\n", error.message))).boxed_unsync())
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed_unsync()));
+    }
     json_response(
         error.code,
         &error.body(),
@@ -221,7 +229,7 @@ fn dispatch(
     p: &Parsed,
 ) -> Result<(Reply, &'static str), ApiError> {
     let aggregated = discovery::wants_aggregated(&p.accept);
-    let document = |body: Option<Value>| body.map(Reply::ok).ok_or_else(ApiError::unknown_resource);
+    let document = |body: Option<Value>| body.map(Reply::ok).ok_or_else(ApiError::page_not_found);
     let reply = match route {
         Route::Version => Reply::ok(discovery::version()),
         Route::Health => Reply::ok(Value::String("ok".to_owned())),
@@ -256,7 +264,7 @@ fn dispatch(
             };
             handlers::handle(state, &call)?
         }
-        Route::Unknown => return Err(ApiError::new(404, "NotFound", "404 page not found")),
+        Route::Unknown => return Err(ApiError::page_not_found()),
     };
     Ok((reply, "application/json"))
 }
