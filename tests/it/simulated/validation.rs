@@ -131,6 +131,31 @@ fn a_body_of_another_kind_than_the_url_is_refused() {
         "{unauthenticated}"
     );
     assert!(unauthenticated.contains(r#""reason":"Unauthorized""#));
+    let unknown = raw(
+        &server,
+        "GET",
+        "/apis/apps/v1/namespaces/default/gadgets",
+        "application/json",
+        "",
+    );
+    assert_eq!(
+        (unknown.code, unknown.json()["message"].as_str()),
+        (
+            404,
+            Some("the server could not find the requested resource")
+        )
+    );
+    let custom = raw(
+        &server,
+        "GET",
+        "/apis/example.com/v1/namespaces/default/gadgets",
+        "application/json",
+        "",
+    );
+    assert_eq!(
+        (custom.code, custom.body.as_str()),
+        (404, "404 page not found\n")
+    );
 }
 
 #[test]
