@@ -1,6 +1,8 @@
 //! The resource types the server serves: the built-in ones of a v1.33 cluster that obsboot
 //! touches, and those CustomResourceDefinitions add once they are Established.
 
+use std::sync::OnceLock;
+
 use serde_json::Value;
 
 use super::json;
@@ -218,8 +220,9 @@ fn builtin(row: &Row) -> ResourceType {
 }
 
 /// Every built-in type.
-pub fn builtins() -> Vec<ResourceType> {
-    BUILTIN.iter().map(builtin).collect()
+pub fn builtins() -> &'static [ResourceType] {
+    static TYPES: OnceLock<Vec<ResourceType>> = OnceLock::new();
+    TYPES.get_or_init(|| BUILTIN.iter().map(builtin).collect())
 }
 
 /// The types defined by CustomResourceDefinitions; with `established_only`, only those
@@ -295,27 +298,44 @@ pub fn version_priority(version: &str) -> (u8, u64, u64) {
 
 /// Every served type: built-ins and established custom ones.
 pub fn served(store: &Store) -> Vec<ResourceType> {
-    let mut all = builtins();
+    let mut all = builtins().to_vec();
     all.extend(custom(store, true));
     all
 }
 
+/// The first type (built-in, then custom) that `matches`.
+fn find(
+    store: &Store,
+    established_only: bool,
+    matches: impl Fn(&ResourceType) -> bool,
+) -> Option<ResourceType> {
+    builtins()
+        .iter()
+        .find(|rt| matches(rt))
+        .cloned()
+        .or_else(|| {
+            custom(store, established_only)
+                .into_iter()
+                .find(|rt| matches(rt))
+        })
+}
+
 /// The served type at `group`/`version` with plural `plural`.
 pub fn resolve(store: &Store, group: &str, version: &str, plural: &str) -> Option<ResourceType> {
-    served(store)
-        .into_iter()
-        .find(|rt| rt.group == group && rt.plural == plural)
+    find(store, true, |rt| rt.group == group && rt.plural == plural)
         .and_then(|rt| rt.at_version(version))
 }
 
 /// The type of kind `kind` in `api_version`, whether served yet or not (for direct access).
 pub fn by_kind(store: &Store, api_version: &str, kind: &str) -> Option<ResourceType> {
     let (group, version) = split_api_version(api_version);
-    let mut all = builtins();
-    all.extend(custom(store, false));
-    all.into_iter()
-        .find(|rt| rt.group == group && rt.kind == kind)
+    find(store, false, |rt| rt.group == group && rt.kind == kind)
         .and_then(|rt| rt.at_version(version))
+}
+
+/// The type stored as (group, plural), whether served yet or not.
+pub fn by_plural(store: &Store, group: &str, plural: &str) -> Option<ResourceType> {
+    find(store, false, |rt| rt.group == group && rt.plural == plural)
 }
 
 /// (`group`, `version`) of an apiVersion; the group is empty for core.

@@ -48,10 +48,7 @@ fn scope(rt: &ResourceType, subresource: Option<&str>) -> Scope {
 
 /// The type of stored objects of (group, plural), served or not.
 pub fn type_of(state: &State, group: &str, plural: &str) -> Option<ResourceType> {
-    let mut all = catalog::builtins();
-    all.extend(catalog::custom(&state.store, false));
-    all.into_iter()
-        .find(|rt| rt.group == group && rt.plural == plural)
+    catalog::by_plural(&state.store, group, plural)
 }
 
 /// Sets what the server sets on a new object.

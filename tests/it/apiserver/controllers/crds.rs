@@ -10,17 +10,39 @@ use super::super::json;
 use super::super::registry;
 use super::super::state::State;
 use super::conditions::{self, Style};
-use super::{KCM, Memory, delete, objects, write_status};
+use super::{KCM, Memory, delete, write_status};
 
 const MANAGER: &str = "kube-apiserver";
 
 /// Moves every CRD along its lifecycle.
 pub fn reconcile(state: &mut State, memory: &mut Memory) {
-    for crd in objects(state, "apiextensions.k8s.io", "customresourcedefinitions") {
-        if json::deleting(&crd) {
+    let names: Vec<String> = state
+        .store
+        .list("apiextensions.k8s.io", "customresourcedefinitions")
+        .map(|crd| json::name(crd).to_owned())
+        .collect();
+    for name in names {
+        let Some(crd) = state.store.get(
+            "apiextensions.k8s.io",
+            "customresourcedefinitions",
+            "",
+            &name,
+        ) else {
+            continue;
+        };
+        if json::deleting(crd) {
+            let crd = crd.clone();
             terminate(state, &crd);
-        } else {
-            settle(state, memory, &crd);
+        } else if let Some(status) = settled_status(state, memory, crd) {
+            let crd = crd.clone();
+            write_status(
+                state,
+                "apiextensions.k8s.io",
+                "customresourcedefinitions",
+                &crd,
+                status,
+                MANAGER,
+            );
         }
     }
 }
@@ -74,8 +96,9 @@ fn terminate(state: &mut State, crd: &Value) {
     }
 }
 
-/// Accepts a CRD's names, and establishes it once its delay has passed (unless told not to).
-fn settle(state: &mut State, memory: &mut Memory, crd: &Value) {
+/// The status that accepts a CRD's names and establishes it once its delay has passed
+/// (unless told not to), when that differs from the current one.
+fn settled_status(state: &State, memory: &mut Memory, crd: &Value) -> Option<Value> {
     let names = crd
         .pointer("/spec/names")
         .cloned()
@@ -123,12 +146,5 @@ fn settle(state: &mut State, memory: &mut Memory, crd: &Value) {
         .map(|v| v["name"].clone())
         .collect();
     let status = json!({"acceptedNames": accepted, "conditions": list, "storedVersions": stored});
-    write_status(
-        state,
-        "apiextensions.k8s.io",
-        "customresourcedefinitions",
-        crd,
-        status,
-        MANAGER,
-    );
+    (crd.get("status") != Some(&status)).then_some(status)
 }

@@ -9,7 +9,7 @@ use super::super::state::State;
 use super::super::writes::suffix;
 use super::scheduler;
 use super::templates;
-use super::{KCM, Memory, create, delete, objects, write_status};
+use super::{Changes, KCM, Memory, create, delete, objects, write_status};
 
 /// Tolerations the controller adds to every daemon pod.
 fn default_tolerations() -> Vec<Value> {
@@ -49,11 +49,16 @@ struct Tally {
 }
 
 /// Brings every DaemonSet to one pod per eligible node.
-pub fn reconcile(state: &mut State, memory: &mut Memory) {
-    for ds in objects(state, "apps", "daemonsets") {
-        if !json::deleting(&ds) {
-            reconcile_one(state, memory, &ds);
-        }
+pub fn reconcile(state: &mut State, memory: &mut Memory, changes: &Changes) {
+    let nodes_changed = changes.any(&[super::NODES]);
+    let dirty: Vec<Value> = state
+        .store
+        .list("apps", "daemonsets")
+        .filter(|ds| !json::deleting(ds) && (nodes_changed || changes.touches(ds)))
+        .cloned()
+        .collect();
+    for ds in dirty {
+        reconcile_one(state, memory, &ds);
     }
 }
 
@@ -103,11 +108,8 @@ fn reconcile_one(state: &mut State, memory: &mut Memory, ds: &Value) {
         ("controller-revision-hash", hash.clone()),
         ("pod-template-generation", generation.to_string()),
     ];
-    let pods = objects(state, "", "pods");
-    let owned: Vec<&Value> = templates::owned_pods(&pods, &namespace, &uid)
-        .into_iter()
-        .filter(|p| templates::active(p))
-        .collect();
+    let pods = super::owned(state, "", "pods", &namespace, &uid);
+    let owned: Vec<&Value> = pods.iter().filter(|p| templates::active(p)).collect();
     let all_ready = owned.iter().all(|p| templates::ready(p));
     let mut replaced_one = false;
     let mut tally = Tally::default();

@@ -8,7 +8,7 @@ use super::super::json;
 use super::super::selectors;
 use super::super::state::State;
 use super::templates::{self, owner_ref};
-use super::{KCM, create, delete, objects, write};
+use super::{Changes, KCM, create, delete, objects, write};
 
 /// The port a Service port reaches on `pod`: a number, or a named container port.
 fn target_port(port: &Value, pod: Option<&Value>) -> Option<i64> {
@@ -26,10 +26,17 @@ fn target_port(port: &Value, pod: Option<&Value>) -> Option<i64> {
 }
 
 /// Keeps every selector Service's EndpointSlice and Endpoints current.
-pub fn reconcile(state: &mut State) {
+pub fn reconcile(state: &mut State, changes: &Changes) {
     let services = objects(state, "", "services");
-    let pods = objects(state, "", "pods");
     for service in &services {
+        if !changes.touches(service) && !changes.pods_in(json::namespace(service)) {
+            continue;
+        }
+        let pods: Vec<Value> = state
+            .store
+            .list_in("", "pods", json::namespace(service))
+            .cloned()
+            .collect();
         let selector = json::string_map(service.pointer("/spec/selector"));
         if selector.is_empty() || json::deleting(service) {
             continue;

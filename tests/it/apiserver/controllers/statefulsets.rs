@@ -7,14 +7,18 @@ use serde_json::{Value, json};
 use super::super::json;
 use super::super::state::State;
 use super::templates;
-use super::{KCM, Memory, create, delete, objects, write_status};
+use super::{Changes, KCM, Memory, create, delete, write_status};
 
 /// Brings every StatefulSet to its replicas at its current revision.
-pub fn reconcile(state: &mut State, memory: &mut Memory) {
-    for sts in objects(state, "apps", "statefulsets") {
-        if !json::deleting(&sts) {
-            reconcile_one(state, memory, &sts);
-        }
+pub fn reconcile(state: &mut State, memory: &mut Memory, changes: &Changes) {
+    let dirty: Vec<Value> = state
+        .store
+        .list("apps", "statefulsets")
+        .filter(|sts| !json::deleting(sts) && changes.touches(sts))
+        .cloned()
+        .collect();
+    for sts in dirty {
+        reconcile_one(state, memory, &sts);
     }
 }
 
@@ -108,8 +112,8 @@ fn reconcile_one(state: &mut State, memory: &mut Memory, sts: &Value) {
     let update_revision = format!("{name}-{}", templates::template_hash(&template));
     let desired = usize::try_from(json::int_at(sts, "/spec/replicas", 1)).unwrap_or(0);
     let parallel = json::str_at(sts, "/spec/podManagementPolicy") == "Parallel";
-    let pods = objects(state, "", "pods");
-    let owned: Vec<&Value> = templates::owned_pods(&pods, &namespace, &uid);
+    let pods = super::owned(state, "", "pods", &namespace, &uid);
+    let owned: Vec<&Value> = pods.iter().collect();
     let at = |i: usize| owned.iter().find(|p| ordinal(p) == Some(i)).copied();
     for i in (0..desired).filter(|i| at(*i).is_none()) {
         let earlier_ready =
