@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+use super::access;
 use super::catalog::{self, ResourceType, Verbs};
 use super::json;
 use super::routes::Target;
@@ -133,6 +134,7 @@ pub fn handle(state: &mut State, call: &Call<'_>) -> Result<Reply, ApiError> {
     if !allowed {
         return Err(ApiError::method_not_allowed(rt, verb));
     }
+    access::check(state, verb, &resolved)?;
     let mut reply = match verb {
         "get" => get(state, &resolved)?,
         "list" => list(state, &resolved, call.query)?,

@@ -9,6 +9,7 @@ use super::apply;
 use super::catalog::{self, ResourceType};
 use super::defaults;
 use super::fields::Scope;
+use super::immutability;
 use super::json;
 use super::managed::{self, Entry};
 use super::state::State;
@@ -151,6 +152,7 @@ pub fn update(
         admission::webhooks(state, rt, "UPDATE", &mut new)?;
     }
     defaults::apply(rt, &mut new, Some(old), &state.store);
+    immutability::check(rt, old, &new)?;
     let entry = Entry::new(
         actor.manager,
         "Update",
@@ -301,6 +303,7 @@ pub fn apply(
             created: true,
         });
     };
+    immutability::check(rt, &old, &merged)?;
     if actor.admit && subresource.is_none() {
         admission::webhooks(state, rt, "UPDATE", &mut merged)?;
     }

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::access;
 use super::catalog::ResourceType;
 use super::handlers::{self, Resolved};
 use super::json;
@@ -170,6 +171,7 @@ pub fn start(
     accept: &str,
     mode: Mode,
 ) -> Result<BoxStream<'static, Result<Frame<Bytes>, std::convert::Infallible>>, ApiError> {
+    access::check(&shared.lock(), "watch", r)?;
     let (labels, fields) = handlers::selectors(&r.rt, query)?;
     let flag = |key: &str| query.get(key).is_some_and(|v| v == "true" || v == "1");
     let timeout = query

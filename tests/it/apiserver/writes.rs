@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use super::access;
 use super::deletion::{self, DeleteOptions, Deleted};
 use super::handlers::{self, Call, Reply, Resolved};
 use super::json;
@@ -74,7 +75,7 @@ fn create(
     validation::check_body(&r.rt, &mut object, &r.namespace, None, false)?;
     if r.rt.kind == "SelfSubjectAccessReview" {
         object["metadata"] = json!({"creationTimestamp": null});
-        object["status"] = json!({"allowed": true});
+        object["status"] = access::review(state, &object);
         return Ok(Reply {
             code: 201,
             body: object,
@@ -166,6 +167,10 @@ fn patch(
         }
         let mut config = body;
         validation::check_body(&r.rt, &mut config, &r.namespace, r.name.as_deref(), true)?;
+        if stored(state, r).is_err() {
+            // An apply that creates needs `create` as well as `patch`, as the patch handler checks.
+            access::check(state, "create", r)?;
+        }
         let applied = registry::apply(state, &r.rt, &config, actor, sub, force == Some("true"))?;
         let code = if applied.created { 201 } else { 200 };
         return Ok(Reply {
