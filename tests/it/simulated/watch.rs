@@ -246,3 +246,44 @@ fn a_watch_replays_filters_bookmarks_and_ends_at_its_timeout() {
         server.resource_version().to_string()
     );
 }
+
+#[test]
+fn streaming_lists_and_metadata_watches_work_too() {
+    let server = ApiServer::start();
+    server.apply_as("obsboot", deployment("default", "web", 1));
+    block_on(async {
+        let api: Api<Deployment> = Api::namespaced(client(&server).await, "default");
+        let config = watcher::Config::default()
+            .fields("metadata.name=web")
+            .streaming_lists();
+        let mut stream = watcher(api.clone(), config).applied_objects().boxed();
+        let done = tokio::time::timeout(SETTLE, async {
+            while let Some(d) = stream.next().await {
+                if completed(&d.unwrap()) {
+                    return;
+                }
+            }
+        })
+        .await;
+        assert!(done.is_ok(), "a streaming-list watcher sees the rollout");
+        let mut metadata = kube::runtime::metadata_watcher(api, watcher::Config::default())
+            .applied_objects()
+            .boxed();
+        let first = tokio::time::timeout(SETTLE, metadata.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.metadata.name.as_deref(), Some("web"));
+        assert!(first.metadata.resource_version.is_some());
+    });
+    let journal = server.journal();
+    let streaming = journal
+        .iter()
+        .find(|r| r.param("sendInitialEvents") == Some("true"))
+        .expect("a streaming list");
+    assert_eq!(
+        streaming.param("resourceVersionMatch"),
+        Some("NotOlderThan")
+    );
+}
