@@ -240,12 +240,10 @@ fn inject(state: &State, hook: &Value, pod: &mut Value) {
     if let (Some((kind, owner, _)), Some(hash)) = (
         json::controller_of(pod),
         json::labels(pod).get("pod-template-hash").cloned(),
-    ) {
-        if kind == "ReplicaSet" {
-            if let Some(deployment) = owner.strip_suffix(&format!("-{hash}")) {
-                labels.push(("linkerd.io/proxy-deployment", deployment.to_owned()));
-            }
-        }
+    ) && kind == "ReplicaSet"
+        && let Some(deployment) = owner.strip_suffix(&format!("-{hash}"))
+    {
+        labels.push(("linkerd.io/proxy-deployment", deployment.to_owned()));
     }
     for (key, value) in labels {
         json::set(pod, &["metadata", "labels", key], value.into());

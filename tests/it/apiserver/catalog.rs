@@ -1,6 +1,8 @@
 //! The resource types the server serves: the built-in ones of a v1.33 cluster that obsboot
 //! touches, and those CustomResourceDefinitions add once they are Established.
 
+use std::sync::OnceLock;
+
 use serde_json::Value;
 
 use super::json;
@@ -19,6 +21,8 @@ pub enum Verbs {
 }
 
 /// A served resource type at one version.
+// Independent facts about a type, as discovery lists them.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceType {
     /// API group, empty for core.
@@ -118,386 +122,47 @@ const N: bool = true;
 const C: bool = false;
 
 /// The built-in types.
+#[rustfmt::skip]
 const BUILTIN: &[Row] = &[
-    (
-        "",
-        "v1",
-        "Namespace",
-        "namespaces",
-        C,
-        true,
-        false,
-        &["ns"],
-        false,
-    ),
+    ("", "v1", "Namespace", "namespaces", C, true, false, &["ns"], false),
     ("", "v1", "Node", "nodes", C, true, false, &["no"], false),
     ("", "v1", "Pod", "pods", N, true, false, &["po"], true),
-    (
-        "",
-        "v1",
-        "Service",
-        "services",
-        N,
-        true,
-        false,
-        &["svc"],
-        true,
-    ),
-    (
-        "",
-        "v1",
-        "Endpoints",
-        "endpoints",
-        N,
-        false,
-        false,
-        &["ep"],
-        false,
-    ),
-    (
-        "",
-        "v1",
-        "ConfigMap",
-        "configmaps",
-        N,
-        false,
-        false,
-        &["cm"],
-        false,
-    ),
+    ("", "v1", "Service", "services", N, true, false, &["svc"], true),
+    ("", "v1", "Endpoints", "endpoints", N, false, false, &["ep"], false),
+    ("", "v1", "ConfigMap", "configmaps", N, false, false, &["cm"], false),
     ("", "v1", "Secret", "secrets", N, false, false, &[], false),
-    (
-        "",
-        "v1",
-        "ServiceAccount",
-        "serviceaccounts",
-        N,
-        false,
-        false,
-        &["sa"],
-        false,
-    ),
+    ("", "v1", "ServiceAccount", "serviceaccounts", N, false, false, &["sa"], false),
     ("", "v1", "Event", "events", N, false, false, &["ev"], false),
-    (
-        "",
-        "v1",
-        "PersistentVolumeClaim",
-        "persistentvolumeclaims",
-        N,
-        true,
-        false,
-        &["pvc"],
-        false,
-    ),
-    (
-        "",
-        "v1",
-        "PersistentVolume",
-        "persistentvolumes",
-        C,
-        true,
-        false,
-        &["pv"],
-        false,
-    ),
-    (
-        "",
-        "v1",
-        "ResourceQuota",
-        "resourcequotas",
-        N,
-        true,
-        false,
-        &["quota"],
-        false,
-    ),
-    (
-        "",
-        "v1",
-        "LimitRange",
-        "limitranges",
-        N,
-        false,
-        false,
-        &["limits"],
-        false,
-    ),
-    (
-        "apps",
-        "v1",
-        "Deployment",
-        "deployments",
-        N,
-        true,
-        true,
-        &["deploy"],
-        true,
-    ),
-    (
-        "apps",
-        "v1",
-        "DaemonSet",
-        "daemonsets",
-        N,
-        true,
-        true,
-        &["ds"],
-        true,
-    ),
-    (
-        "apps",
-        "v1",
-        "StatefulSet",
-        "statefulsets",
-        N,
-        true,
-        true,
-        &["sts"],
-        true,
-    ),
-    (
-        "apps",
-        "v1",
-        "ReplicaSet",
-        "replicasets",
-        N,
-        true,
-        true,
-        &["rs"],
-        true,
-    ),
-    (
-        "apps",
-        "v1",
-        "ControllerRevision",
-        "controllerrevisions",
-        N,
-        false,
-        false,
-        &[],
-        false,
-    ),
+    ("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", N, true, false, &["pvc"], false),
+    ("", "v1", "PersistentVolume", "persistentvolumes", C, true, false, &["pv"], false),
+    ("", "v1", "ResourceQuota", "resourcequotas", N, true, false, &["quota"], false),
+    ("", "v1", "LimitRange", "limitranges", N, false, false, &["limits"], false),
+    ("apps", "v1", "Deployment", "deployments", N, true, true, &["deploy"], true),
+    ("apps", "v1", "DaemonSet", "daemonsets", N, true, true, &["ds"], true),
+    ("apps", "v1", "StatefulSet", "statefulsets", N, true, true, &["sts"], true),
+    ("apps", "v1", "ReplicaSet", "replicasets", N, true, true, &["rs"], true),
+    ("apps", "v1", "ControllerRevision", "controllerrevisions", N, false, false, &[], false),
     ("batch", "v1", "Job", "jobs", N, true, true, &[], true),
-    (
-        "batch",
-        "v1",
-        "CronJob",
-        "cronjobs",
-        N,
-        true,
-        true,
-        &["cj"],
-        true,
-    ),
-    (
-        "autoscaling",
-        "v2",
-        "HorizontalPodAutoscaler",
-        "horizontalpodautoscalers",
-        N,
-        true,
-        true,
-        &["hpa"],
-        true,
-    ),
-    (
-        "rbac.authorization.k8s.io",
-        "v1",
-        "ClusterRole",
-        "clusterroles",
-        C,
-        false,
-        false,
-        &[],
-        false,
-    ),
-    (
-        "rbac.authorization.k8s.io",
-        "v1",
-        "ClusterRoleBinding",
-        "clusterrolebindings",
-        C,
-        false,
-        false,
-        &[],
-        false,
-    ),
-    (
-        "rbac.authorization.k8s.io",
-        "v1",
-        "Role",
-        "roles",
-        N,
-        false,
-        false,
-        &[],
-        false,
-    ),
-    (
-        "rbac.authorization.k8s.io",
-        "v1",
-        "RoleBinding",
-        "rolebindings",
-        N,
-        false,
-        false,
-        &[],
-        false,
-    ),
-    (
-        "apiextensions.k8s.io",
-        "v1",
-        "CustomResourceDefinition",
-        "customresourcedefinitions",
-        C,
-        true,
-        true,
-        &["crd", "crds"],
-        false,
-    ),
-    (
-        "admissionregistration.k8s.io",
-        "v1",
-        "MutatingWebhookConfiguration",
-        "mutatingwebhookconfigurations",
-        C,
-        false,
-        true,
-        &[],
-        false,
-    ),
-    (
-        "admissionregistration.k8s.io",
-        "v1",
-        "ValidatingWebhookConfiguration",
-        "validatingwebhookconfigurations",
-        C,
-        false,
-        true,
-        &[],
-        false,
-    ),
-    (
-        "apiregistration.k8s.io",
-        "v1",
-        "APIService",
-        "apiservices",
-        C,
-        true,
-        false,
-        &[],
-        false,
-    ),
-    (
-        "discovery.k8s.io",
-        "v1",
-        "EndpointSlice",
-        "endpointslices",
-        N,
-        false,
-        false,
-        &[],
-        false,
-    ),
-    (
-        "coordination.k8s.io",
-        "v1",
-        "Lease",
-        "leases",
-        N,
-        false,
-        false,
-        &[],
-        false,
-    ),
-    (
-        "policy",
-        "v1",
-        "PodDisruptionBudget",
-        "poddisruptionbudgets",
-        N,
-        true,
-        true,
-        &["pdb"],
-        false,
-    ),
-    (
-        "networking.k8s.io",
-        "v1",
-        "NetworkPolicy",
-        "networkpolicies",
-        N,
-        false,
-        true,
-        &["netpol"],
-        false,
-    ),
-    (
-        "networking.k8s.io",
-        "v1",
-        "Ingress",
-        "ingresses",
-        N,
-        true,
-        true,
-        &["ing"],
-        false,
-    ),
-    (
-        "networking.k8s.io",
-        "v1",
-        "IngressClass",
-        "ingressclasses",
-        C,
-        false,
-        false,
-        &[],
-        false,
-    ),
-    (
-        "storage.k8s.io",
-        "v1",
-        "StorageClass",
-        "storageclasses",
-        C,
-        false,
-        false,
-        &["sc"],
-        false,
-    ),
-    (
-        "scheduling.k8s.io",
-        "v1",
-        "PriorityClass",
-        "priorityclasses",
-        C,
-        false,
-        false,
-        &["pc"],
-        false,
-    ),
-    (
-        "events.k8s.io",
-        "v1",
-        "Event",
-        "events",
-        N,
-        false,
-        false,
-        &["ev"],
-        false,
-    ),
-    (
-        "authorization.k8s.io",
-        "v1",
-        "SelfSubjectAccessReview",
-        "selfsubjectaccessreviews",
-        C,
-        false,
-        false,
-        &[],
-        false,
-    ),
+    ("batch", "v1", "CronJob", "cronjobs", N, true, true, &["cj"], true),
+    ("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", N, true, true, &["hpa"], true),
+    ("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", C, false, false, &[], false),
+    ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", C, false, false, &[], false),
+    ("rbac.authorization.k8s.io", "v1", "Role", "roles", N, false, false, &[], false),
+    ("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", N, false, false, &[], false),
+    ("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", C, true, true, &["crd", "crds"], false),
+    ("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", C, false, true, &[], false),
+    ("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", C, false, true, &[], false),
+    ("apiregistration.k8s.io", "v1", "APIService", "apiservices", C, true, false, &[], false),
+    ("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", N, false, false, &[], false),
+    ("coordination.k8s.io", "v1", "Lease", "leases", N, false, false, &[], false),
+    ("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", N, true, true, &["pdb"], false),
+    ("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", N, false, true, &["netpol"], false),
+    ("networking.k8s.io", "v1", "Ingress", "ingresses", N, true, true, &["ing"], false),
+    ("networking.k8s.io", "v1", "IngressClass", "ingressclasses", C, false, false, &[], false),
+    ("storage.k8s.io", "v1", "StorageClass", "storageclasses", C, false, false, &["sc"], false),
+    ("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", C, false, false, &["pc"], false),
+    ("events.k8s.io", "v1", "Event", "events", N, false, false, &["ev"], false),
+    ("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", C, false, false, &[], false),
 ];
 
 /// Group order in discovery, as a v1.33 server lists them.
@@ -555,8 +220,9 @@ fn builtin(row: &Row) -> ResourceType {
 }
 
 /// Every built-in type.
-pub fn builtins() -> Vec<ResourceType> {
-    BUILTIN.iter().map(builtin).collect()
+pub fn builtins() -> &'static [ResourceType] {
+    static TYPES: OnceLock<Vec<ResourceType>> = OnceLock::new();
+    TYPES.get_or_init(|| BUILTIN.iter().map(builtin).collect())
 }
 
 /// The types defined by CustomResourceDefinitions; with `established_only`, only those
@@ -581,7 +247,7 @@ fn from_crd(crd: &Value) -> Option<ResourceType> {
         .filter(|v| v.get("served").and_then(Value::as_bool).unwrap_or(false))
         .collect();
     let mut versions: Vec<String> = served.iter().filter_map(|v| text(v, "name")).collect();
-    versions.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+    versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
     let first = versions.first()?.clone();
     let status = served
         .iter()
@@ -632,27 +298,44 @@ pub fn version_priority(version: &str) -> (u8, u64, u64) {
 
 /// Every served type: built-ins and established custom ones.
 pub fn served(store: &Store) -> Vec<ResourceType> {
-    let mut all = builtins();
+    let mut all = builtins().to_vec();
     all.extend(custom(store, true));
     all
 }
 
+/// The first type (built-in, then custom) that `matches`.
+fn find(
+    store: &Store,
+    established_only: bool,
+    matches: impl Fn(&ResourceType) -> bool,
+) -> Option<ResourceType> {
+    builtins()
+        .iter()
+        .find(|rt| matches(rt))
+        .cloned()
+        .or_else(|| {
+            custom(store, established_only)
+                .into_iter()
+                .find(|rt| matches(rt))
+        })
+}
+
 /// The served type at `group`/`version` with plural `plural`.
 pub fn resolve(store: &Store, group: &str, version: &str, plural: &str) -> Option<ResourceType> {
-    served(store)
-        .into_iter()
-        .find(|rt| rt.group == group && rt.plural == plural)
+    find(store, true, |rt| rt.group == group && rt.plural == plural)
         .and_then(|rt| rt.at_version(version))
 }
 
 /// The type of kind `kind` in `api_version`, whether served yet or not (for direct access).
 pub fn by_kind(store: &Store, api_version: &str, kind: &str) -> Option<ResourceType> {
     let (group, version) = split_api_version(api_version);
-    let mut all = builtins();
-    all.extend(custom(store, false));
-    all.into_iter()
-        .find(|rt| rt.group == group && rt.kind == kind)
+    find(store, false, |rt| rt.group == group && rt.kind == kind)
         .and_then(|rt| rt.at_version(version))
+}
+
+/// The type stored as (group, plural), whether served yet or not.
+pub fn by_plural(store: &Store, group: &str, plural: &str) -> Option<ResourceType> {
+    find(store, false, |rt| rt.group == group && rt.plural == plural)
 }
 
 /// (`group`, `version`) of an apiVersion; the group is empty for core.

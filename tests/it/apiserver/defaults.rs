@@ -137,12 +137,11 @@ fn service(object: &mut Value, old: Option<&Value>, store: &Store) {
     default(spec, "sessionAffinity", json!("None"));
     let kind = json::str_at(spec, "/type").to_owned();
     if kind != "ExternalName" {
-        match old_ip {
-            Some(ip) => default(spec, "clusterIP", ip),
-            None => {
-                let ip = free_cluster_ip(store);
-                default(spec, "clusterIP", json!(ip));
-            }
+        if let Some(ip) = old_ip {
+            default(spec, "clusterIP", ip);
+        } else {
+            let ip = free_cluster_ip(store);
+            default(spec, "clusterIP", json!(ip));
         }
         let ip = spec["clusterIP"].clone();
         default(spec, "clusterIPs", json!([ip]));

@@ -78,14 +78,14 @@ pub fn delete(
         .get(&rt.group, &rt.plural, namespace, name)
         .cloned()
         .ok_or_else(|| ApiError::not_found(rt, name))?;
-    if let Some(uid) = &options.uid {
-        if uid != json::uid(&old) {
-            let why = format!(
-                "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                json::uid(&old)
-            );
-            return Err(ApiError::conflict(rt, name, &why));
-        }
+    if let Some(uid) = &options.uid
+        && uid != json::uid(&old)
+    {
+        let why = format!(
+            "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+            json::uid(&old)
+        );
+        return Err(ApiError::conflict(rt, name, &why));
     }
     if let Some(rv) = &options.resource_version {
         let actual = json::str_at(&old, "/metadata/resourceVersion");
@@ -119,10 +119,10 @@ pub fn delete(
         ("", "Namespace") => {
             json::set(&mut new, &["status", "phase"], "Terminating".into());
         }
-        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
-            if !finalizers.iter().any(|f| f == CRD_CLEANUP) {
-                finalizers.push(CRD_CLEANUP.to_owned());
-            }
+        ("apiextensions.k8s.io", "CustomResourceDefinition")
+            if !finalizers.iter().any(|f| f == CRD_CLEANUP) =>
+        {
+            finalizers.push(CRD_CLEANUP.to_owned());
         }
         _ => {}
     }

@@ -44,7 +44,7 @@ fn groups(store: &Store) -> Vec<(String, Vec<String>, Vec<ResourceType>)> {
         by_group.into_iter().map(|(g, (v, r))| (g, v, r)).collect();
     list.sort_by(|a, b| (rank(&a.0), &a.0).cmp(&(rank(&b.0), &b.0)));
     for (_, versions, _) in &mut list {
-        versions.sort_by(|a, b| catalog::version_priority(b).cmp(&catalog::version_priority(a)));
+        versions.sort_by_key(|v| std::cmp::Reverse(catalog::version_priority(v)));
     }
     list
 }

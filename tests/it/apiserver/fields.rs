@@ -111,25 +111,32 @@ pub fn set(value: &mut Value, path: &[String], new: &Value) {
 
 /// Removes the field at `path`, then the maps left empty by that (below the top level).
 pub fn remove(value: &mut Value, path: &[String]) {
-    if path.is_empty() {
+    let Some((first, rest)) = path.split_first() else {
         return;
+    };
+    let Some(top) = value.as_object_mut() else {
+        return;
+    };
+    if rest.is_empty() {
+        top.remove(first);
+    } else if let Some(child) = top.get_mut(first) {
+        prune(child, rest);
     }
-    fn walk(value: &mut Value, path: &[String]) -> bool {
-        let Some(map) = value.as_object_mut() else {
-            return false;
-        };
-        if path.len() == 1 {
-            map.remove(&path[0]);
-        } else if let Some(child) = map.get_mut(&path[0]) {
-            if walk(child, &path[1..]) {
-                map.remove(&path[0]);
-            }
-        }
-        map.is_empty()
+}
+
+/// Removes `path` under `value`; returns whether that left `value` an empty map.
+fn prune(value: &mut Value, path: &[String]) -> bool {
+    let (Some(map), Some((first, rest))) = (value.as_object_mut(), path.split_first()) else {
+        return false;
+    };
+    if rest.is_empty() {
+        map.remove(first);
+    } else if let Some(child) = map.get_mut(first)
+        && prune(child, rest)
+    {
+        map.remove(first);
     }
-    if let Some(top) = value.as_object_mut().and_then(|m| m.get_mut(&path[0])) {
-        walk(top, &path[1..]);
-    }
+    map.is_empty()
 }
 
 /// Whether one path is a prefix of the other (they cover common ground).
@@ -148,7 +155,11 @@ pub fn changed(old: &Value, new: &Value, scope: Scope) -> FieldSet {
 
 /// The path as conflict messages print it: `.spec.replicas`.
 pub fn display(path: &[String]) -> String {
-    path.iter().map(|k| format!(".{k}")).collect()
+    path.iter().fold(String::new(), |mut text, key| {
+        text.push('.');
+        text.push_str(key);
+        text
+    })
 }
 
 /// FieldsV1 for a set.

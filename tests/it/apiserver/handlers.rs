@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+use super::access;
 use super::catalog::{self, ResourceType, Verbs};
 use super::json;
 use super::routes::Target;
@@ -71,14 +72,26 @@ pub struct Resolved {
 
 /// Resolves a path against the served types: 404 for what the server does not serve.
 pub fn resolve(state: &State, target: &Target) -> Result<Resolved, ApiError> {
+    // Built-in group versions answer for their unknown resources; anything else (custom
+    // groups, CRDs not yet established) falls through to the mux's plain 404.
+    let builtin = catalog::builtins()
+        .iter()
+        .any(|rt| rt.group == target.group && rt.version == target.version);
+    let missing = || {
+        if builtin {
+            ApiError::unknown_resource()
+        } else {
+            ApiError::page_not_found()
+        }
+    };
     let rt = catalog::resolve(&state.store, &target.group, &target.version, &target.plural)
-        .ok_or_else(ApiError::unknown_resource)?;
+        .ok_or_else(missing)?;
     if target.namespace.is_some() && !rt.namespaced {
-        return Err(ApiError::unknown_resource());
+        return Err(missing());
     }
     let all_namespaces = rt.namespaced && target.namespace.is_none();
     if all_namespaces && target.name.is_some() {
-        return Err(ApiError::unknown_resource());
+        return Err(missing());
     }
     let sub = target.subresource.as_deref();
     let known_sub = match sub {
@@ -88,7 +101,7 @@ pub fn resolve(state: &State, target: &Target) -> Result<Resolved, ApiError> {
         Some(_) => false,
     };
     if !known_sub {
-        return Err(ApiError::unknown_resource());
+        return Err(missing());
     }
     Ok(Resolved {
         namespace: target.namespace.clone().unwrap_or_default(),
@@ -121,6 +134,7 @@ pub fn handle(state: &mut State, call: &Call<'_>) -> Result<Reply, ApiError> {
     if !allowed {
         return Err(ApiError::method_not_allowed(rt, verb));
     }
+    access::check(state, verb, &resolved)?;
     let mut reply = match verb {
         "get" => get(state, &resolved)?,
         "list" => list(state, &resolved, call.query)?,
@@ -222,11 +236,11 @@ fn list(state: &State, r: &Resolved, query: &BTreeMap<String, String>) -> Result
         .map(|o| {
             let mut item = present(&r.rt, (*o).clone());
             // Typed lists of built-in kinds carry no apiVersion and kind on their items.
-            if !r.rt.custom {
-                if let Some(map) = item.as_object_mut() {
-                    map.remove("apiVersion");
-                    map.remove("kind");
-                }
+            if !r.rt.custom
+                && let Some(map) = item.as_object_mut()
+            {
+                map.remove("apiVersion");
+                map.remove("kind");
             }
             item
         })

@@ -1,7 +1,6 @@
 //! The HTTP/1.1 front: bearer-token authentication, latency, fault injection, routing to
 //! discovery and resources, JSON answers and watch streams, and the request journal.
 
-use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,6 +21,7 @@ use super::admission;
 use super::discovery;
 use super::faults::{FaultAction, Target};
 use super::handlers::{self, Call, Reply};
+use super::incoming::{self, Parsed};
 use super::journal;
 use super::routes::{self, Route};
 use super::state::{Shared, State};
@@ -86,6 +86,14 @@ fn json_response(
 }
 
 fn error_response(error: &ApiError) -> Response<Body> {
+    if error.plain {
+        return Response::builder()
+            .status(error.code)
+            .header("content-type", "text/plain; charset=utf-8")
+            .header("x-content-type-options", "nosniff")
+            .body(Full::new(Bytes::from(format!("{}\n", error.message))).boxed_unsync())
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed_unsync()));
+    }
     json_response(
         error.code,
         &error.body(),
@@ -95,74 +103,13 @@ fn error_response(error: &ApiError) -> Response<Body> {
     )
 }
 
-/// Parses a request body as YAML (apply patches, `application/yaml`) or JSON.
-fn parse_body(bytes: &[u8], content_type: &str) -> Result<Option<Value>, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    if content_type.contains("yaml") {
-        serde_yaml::from_slice::<Value>(bytes)
-            .map(Some)
-            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
-    } else {
-        serde_json::from_slice::<Value>(bytes)
-            .map(Some)
-            .map_err(|e| {
-                ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
-            })
-    }
-}
-
-/// Everything about a request the handlers need, owned.
-struct Parsed {
-    method: String,
-    path: String,
-    raw_query: String,
-    query: BTreeMap<String, String>,
-    content_type: String,
-    accept: String,
-    authorization: String,
-    user_agent: String,
-    body: Result<Option<Value>, ApiError>,
-}
-
-async fn read(request: Request<Incoming>) -> Parsed {
-    let (parts, incoming) = request.into_parts();
-    let bytes = incoming
-        .collect()
-        .await
-        .map(|c| c.to_bytes())
-        .unwrap_or_default();
-    let header = |name: &str| {
-        parts
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let content_type = header("content-type");
-    let raw_query = parts.uri.query().unwrap_or_default().to_owned();
-    Parsed {
-        method: parts.method.as_str().to_owned(),
-        path: parts.uri.path().to_owned(),
-        query: routes::query(&raw_query),
-        raw_query,
-        accept: header("accept"),
-        authorization: header("authorization"),
-        user_agent: header("user-agent"),
-        body: parse_body(&bytes, &content_type),
-        content_type,
-    }
-}
-
 async fn handle(
     shared: Arc<Shared>,
     kill: Arc<Notify>,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let at = Instant::now();
-    let p = read(request).await;
+    let p = incoming::read(request).await;
     let (seq, latency, token) = shared.with(|s| {
         s.seq += 1;
         (s.seq, s.latency, s.token.clone())
@@ -170,50 +117,23 @@ async fn handle(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let is_watch = p.method == "GET"
-        && p.query
-            .get("watch")
-            .is_some_and(|w| w == "true" || w == "1");
-    let body_value = p.body.as_ref().ok().cloned().flatten();
-    let dry_run = p.query.get("dryRun").is_some_and(|d| d == "All")
-        || body_value.as_ref().is_some_and(|b| {
-            super::json::strings(b.get("dryRun"))
-                .iter()
-                .any(|d| d == "All")
-        });
-    let mut entry = journal::Request {
-        seq,
-        method: p.method.clone(),
-        path: p.path.clone(),
-        query: p.query.clone(),
-        content_type: Some(p.content_type.clone()).filter(|c| !c.is_empty()),
-        status: 0,
-        write: false,
-        dry_run,
-        at,
-        body: body_value,
-    };
+    let mut entry = p.entry(seq, at);
     if p.authorization != format!("Bearer {token}") {
         return Ok(finish(&shared, entry, &ApiError::unauthorized()));
     }
-    let decoded: Vec<String> = p.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let decoded = decoded.join("&");
+    let decoded = p.decoded_query();
     let target = Target {
         method: &p.method,
         path: &p.path,
         query: &p.raw_query,
         decoded_query: &decoded,
-        watch: is_watch,
+        watch: p.is_watch(),
     };
     let fault = shared.with(|s| s.faults.take(&target));
     let mut drop_after = false;
     let mut mode = Mode::Normal;
     match fault {
-        Some(FaultAction::DropConnection) => {
-            shared.with(|s| s.record(entry));
-            kill.notify_one();
-            return Ok(std::future::pending().await);
-        }
+        Some(FaultAction::DropConnection) => return Ok(hang_up(&shared, entry, &kill).await),
         Some(FaultAction::Delay(delay)) => tokio::time::sleep(delay).await,
         Some(FaultAction::Status {
             code,
@@ -234,30 +154,14 @@ async fn handle(
         None => {}
     }
     let route = routes::parse(&p.path);
-    if is_watch {
-        if let Route::Objects(target) = &route {
-            let started = {
-                let state = shared.lock();
-                handlers::resolve(&state, target)
-            }
-            .and_then(|resolved| watch::start(&shared, &resolved, &p.query, &p.accept, mode));
-            return Ok(match started {
-                Ok(stream) => {
-                    entry.status = 200;
-                    shared.with(|s| s.record(entry));
-                    if drop_after {
-                        kill.notify_one();
-                    }
-                    Response::builder()
-                        .status(200)
-                        .header("content-type", "application/json")
-                        .header("cache-control", "no-cache, private")
-                        .body(StreamBody::new(stream).boxed_unsync())
-                        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed_unsync()))
-                }
-                Err(error) => finish(&shared, entry, &error),
-            });
+    if p.is_watch()
+        && let Route::Objects(target) = &route
+    {
+        let response = watch_response(&shared, entry, &p, target, mode);
+        if drop_after {
+            kill.notify_one();
         }
+        return Ok(response);
     }
     let (result, wrote) = shared.with(|state| {
         let before = state.store.rv();
@@ -266,9 +170,7 @@ async fn handle(
     });
     entry.write = wrote && p.method != "GET";
     if drop_after {
-        shared.with(|s| s.record(entry));
-        kill.notify_one();
-        return Ok(std::future::pending().await);
+        return Ok(hang_up(&shared, entry, &kill).await);
     }
     Ok(match result {
         Ok((reply, content_type)) => {
@@ -278,6 +180,40 @@ async fn handle(
         }
         Err(error) => finish(&shared, entry, &error),
     })
+}
+
+/// Records a request left unanswered and closes its connection.
+async fn hang_up(shared: &Shared, entry: journal::Request, kill: &Notify) -> Response<Body> {
+    shared.with(|s| s.record(entry));
+    kill.notify_one();
+    std::future::pending().await
+}
+
+/// Starts a watch stream, or answers why it cannot start.
+fn watch_response(
+    shared: &Arc<Shared>,
+    mut entry: journal::Request,
+    p: &Parsed,
+    target: &routes::Target,
+    mode: Mode,
+) -> Response<Body> {
+    let resolved = {
+        let state = shared.lock();
+        handlers::resolve(&state, target)
+    };
+    match resolved.and_then(|r| watch::start(shared, &r, &p.query, &p.accept, mode)) {
+        Ok(stream) => {
+            entry.status = 200;
+            shared.with(|s| s.record(entry));
+            Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .header("cache-control", "no-cache, private")
+                .body(StreamBody::new(stream).boxed_unsync())
+                .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed_unsync()))
+        }
+        Err(error) => finish(shared, entry, &error),
+    }
 }
 
 /// Records an error answer and builds it.
@@ -293,7 +229,7 @@ fn dispatch(
     p: &Parsed,
 ) -> Result<(Reply, &'static str), ApiError> {
     let aggregated = discovery::wants_aggregated(&p.accept);
-    let document = |body: Option<Value>| body.map(Reply::ok).ok_or_else(ApiError::unknown_resource);
+    let document = |body: Option<Value>| body.map(Reply::ok).ok_or_else(ApiError::page_not_found);
     let reply = match route {
         Route::Version => Reply::ok(discovery::version()),
         Route::Health => Reply::ok(Value::String("ok".to_owned())),
@@ -328,7 +264,7 @@ fn dispatch(
             };
             handlers::handle(state, &call)?
         }
-        Route::Unknown => return Err(ApiError::new(404, "NotFound", "404 page not found")),
+        Route::Unknown => return Err(ApiError::page_not_found()),
     };
     Ok((reply, "application/json"))
 }

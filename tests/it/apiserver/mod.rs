@@ -33,9 +33,11 @@
 //!   apply patch`), a kind that differs is 422; a dropped connection is journaled with
 //!   status 0.
 
-// The module is shared by the `it` test binary and the benchmark; each uses part of it.
-#![allow(dead_code)]
+// The module is shared by the `it` test binary and the benchmark; each uses part of it,
+// re-exported interface included.
+#![allow(dead_code, unused_imports)]
 
+mod access;
 mod admission;
 mod apply;
 mod catalog;
@@ -49,6 +51,8 @@ mod faults;
 mod fields;
 mod handlers;
 mod http;
+mod immutability;
+mod incoming;
 mod journal;
 mod json;
 mod kubeconfig;
@@ -121,6 +125,7 @@ impl ApiServer {
             readiness: BTreeMap::new(),
             crd_establishment: BTreeMap::new(),
             paused: false,
+            denials: Vec::new(),
             latency: config.latency,
             token: format!("sim-{:016x}", store::mix(seed)),
             pokes: 0,
@@ -324,6 +329,23 @@ impl ApiServer {
                 .insert(crd_name.to_owned(), establish);
             state.pokes += 1;
         });
+    }
+
+    /// Denies the user `verb` on `resource` (plural, `/status` for the subresource) in
+    /// `group`; `*` matches any. Requests get RBAC's 403 and access reviews say no.
+    pub fn deny(&self, verb: &str, group: &str, resource: &str) {
+        self.shared.with(|state| {
+            state.denials.push(access::Denial {
+                verb: verb.to_owned(),
+                group: group.to_owned(),
+                resource: resource.to_owned(),
+            });
+        });
+    }
+
+    /// Allows everything again.
+    pub fn allow_all(&self) {
+        self.shared.with(|state| state.denials.clear());
     }
 
     /// Stalls (or resumes) every simulated controller.

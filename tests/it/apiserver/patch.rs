@@ -16,7 +16,7 @@ pub fn merge(target: &mut Value, patch: &Value) {
     }
     if let Value::Object(map) = target {
         for (key, value) in patch {
-            if key.starts_with("$") {
+            if key.starts_with('$') {
                 continue;
             }
             if value.is_null() {
@@ -54,16 +54,16 @@ fn add(target: &mut Value, pointer: &str, value: Value) -> Result<(), ApiError> 
         Value::Object(map) => {
             map.insert(last, value);
         }
-        Value::Array(list) => {
+        Value::Array(items) => {
             let index = if last == "-" {
-                list.len()
+                items.len()
             } else {
                 last.parse().map_err(|_| missing())?
             };
-            if index > list.len() {
+            if index > items.len() {
                 return Err(missing());
             }
-            list.insert(index, value);
+            items.insert(index, value);
         }
         _ => return Err(missing()),
     }
@@ -79,10 +79,10 @@ fn remove(target: &mut Value, pointer: &str) -> Result<Value, ApiError> {
     };
     match target.pointer_mut(&parent).ok_or_else(missing)? {
         Value::Object(map) => map.remove(&last).ok_or_else(missing),
-        Value::Array(list) => {
+        Value::Array(items) => {
             let index: usize = last.parse().map_err(|_| missing())?;
-            if index < list.len() {
-                Ok(list.remove(index))
+            if index < items.len() {
+                Ok(items.remove(index))
             } else {
                 Err(missing())
             }

@@ -9,6 +9,7 @@ use super::apply;
 use super::catalog::{self, ResourceType};
 use super::defaults;
 use super::fields::Scope;
+use super::immutability;
 use super::json;
 use super::managed::{self, Entry};
 use super::state::State;
@@ -48,10 +49,7 @@ fn scope(rt: &ResourceType, subresource: Option<&str>) -> Scope {
 
 /// The type of stored objects of (group, plural), served or not.
 pub fn type_of(state: &State, group: &str, plural: &str) -> Option<ResourceType> {
-    let mut all = catalog::builtins();
-    all.extend(catalog::custom(&state.store, false));
-    all.into_iter()
-        .find(|rt| rt.group == group && rt.plural == plural)
+    catalog::by_plural(&state.store, group, plural)
 }
 
 /// Sets what the server sets on a new object.
@@ -125,10 +123,10 @@ pub fn update(
     precondition: Option<&str>,
 ) -> Result<Value, ApiError> {
     let name = json::name(old).to_owned();
-    if let Some(rv) = precondition.filter(|rv| !rv.is_empty()) {
-        if rv != json::str_at(old, "/metadata/resourceVersion") {
-            return Err(ApiError::modified(rt, &name));
-        }
+    if let Some(rv) = precondition.filter(|rv| !rv.is_empty())
+        && rv != json::str_at(old, "/metadata/resourceVersion")
+    {
+        return Err(ApiError::modified(rt, &name));
     }
     match scope(rt, subresource) {
         Scope::Status => {
@@ -154,6 +152,7 @@ pub fn update(
         admission::webhooks(state, rt, "UPDATE", &mut new)?;
     }
     defaults::apply(rt, &mut new, Some(old), &state.store);
+    immutability::check(rt, old, &new)?;
     let entry = Entry::new(
         actor.manager,
         "Update",
@@ -161,7 +160,7 @@ pub fn update(
         subresource.unwrap_or(""),
     );
     managed::record_update(Some(old), &mut new, entry, scope(rt, subresource));
-    commit(state, rt, old, new, actor.dry_run)
+    Ok(commit(state, rt, old, new, actor.dry_run))
 }
 
 /// Copies what clients cannot change from the stored object.
@@ -207,32 +206,25 @@ fn commit(
     old: &Value,
     mut new: Value,
     dry_run: bool,
-) -> Result<Value, ApiError> {
+) -> Value {
     if rt.generation && spec_of(old) != spec_of(&new) {
         let generation = json::int_at(old, "/metadata/generation", 0) + 1;
         json::set(&mut new, &["metadata", "generation"], generation.into());
     }
     if new == *old {
-        return Ok(old.clone());
+        return old.clone();
     }
     let finished = json::deleting(&new)
         && json::array(&new, "/metadata/finalizers").is_empty()
-        && !(rt.kind == "Namespace" && !json::array(&new, "/spec/finalizers").is_empty());
+        && (rt.kind != "Namespace" || json::array(&new, "/spec/finalizers").is_empty());
     if dry_run {
-        return Ok(new);
+        return new;
     }
     if finished {
-        let (namespace, name) = (
-            json::namespace(&new).to_owned(),
-            json::name(&new).to_owned(),
-        );
-        state.store.put(&rt.group, &rt.plural, new);
-        return Ok(state
-            .store
-            .remove(&rt.group, &rt.plural, &namespace, &name)
-            .unwrap_or(Value::Null));
+        // As the registry does: the update that removes the last finalizer deletes.
+        return state.store.remove_as(&rt.group, &rt.plural, new);
     }
-    Ok(state.store.put(&rt.group, &rt.plural, new))
+    state.store.put(&rt.group, &rt.plural, new)
 }
 
 /// The outcome of an apply: the object and whether it was created.
@@ -266,13 +258,11 @@ pub fn apply(
     if let Some(rv) = config
         .pointer("/metadata/resourceVersion")
         .and_then(Value::as_str)
-    {
-        if live
+        && live
             .as_ref()
             .is_none_or(|l| json::str_at(l, "/metadata/resourceVersion") != rv)
-        {
-            return Err(ApiError::modified(rt, &name));
-        }
+    {
+        return Err(ApiError::modified(rt, &name));
     }
     if live.is_none() {
         if subresource.is_some() {
@@ -296,7 +286,7 @@ pub fn apply(
     };
     let store = &state.store;
     let mut merged = apply::apply(request, &mut |object| {
-        defaults::apply(rt, object, live.as_ref(), store)
+        defaults::apply(rt, object, live.as_ref(), store);
     })?;
     let Some(old) = live else {
         if actor.admit || rt.kind == "Pod" {
@@ -313,10 +303,11 @@ pub fn apply(
             created: true,
         });
     };
+    immutability::check(rt, &old, &merged)?;
     if actor.admit && subresource.is_none() {
         admission::webhooks(state, rt, "UPDATE", &mut merged)?;
     }
-    let object = commit(state, rt, &old, merged, actor.dry_run)?;
+    let object = commit(state, rt, &old, merged, actor.dry_run);
     Ok(Applied {
         object,
         created: false,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::access::Denial;
 use super::config::{Readiness, SimConfig};
 use super::faults::Faults;
 use super::journal::Request;
@@ -28,6 +29,8 @@ pub struct State {
     pub readiness: BTreeMap<(String, String), Readiness>,
     /// CRDs told to establish (`true`) or never to (`false`).
     pub crd_establishment: BTreeMap<String, bool>,
+    /// What the user may not do.
+    pub denials: Vec<Denial>,
     /// Whether the controllers are stalled.
     pub paused: bool,
     /// Added to every request.

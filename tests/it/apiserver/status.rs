@@ -18,6 +18,8 @@ pub struct ApiError {
     pub details: Map<String, Value>,
     /// Seconds for a `Retry-After` header (and `details.retryAfterSeconds`).
     pub retry_after: Option<u32>,
+    /// Answered as the Go mux's plain-text `404 page not found` instead of a Status.
+    pub plain: bool,
 }
 
 /// One entry of `details.causes`.
@@ -61,6 +63,7 @@ impl ApiError {
             message: message.into(),
             details: Map::new(),
             retry_after: None,
+            plain: false,
         }
     }
 
@@ -129,13 +132,21 @@ impl ApiError {
         .about("", "namespaces", namespace)
     }
 
-    /// 404 for a path the server does not serve (unknown or not yet established kinds).
+    /// 404 for a resource a served built-in group version does not have.
     pub fn unknown_resource() -> Self {
         Self::new(
             404,
             "NotFound",
             "the server could not find the requested resource",
         )
+    }
+
+    /// 404 for a path no handler serves (an unknown group, a CRD not yet established): the
+    /// real server's mux answers it in plain text, which clients cannot parse as a Status.
+    pub fn page_not_found() -> Self {
+        let mut error = Self::new(404, "NotFound", "404 page not found");
+        error.plain = true;
+        error
     }
 
     /// 409 for a create of an existing object.

@@ -162,6 +162,26 @@ impl Store {
         Some(object)
     }
 
+    /// Removes the stored object with `object`'s namespace and name, logging its deletion
+    /// with `object` as its last state.
+    pub fn remove_as(&mut self, group: &str, plural: &str, mut object: Value) -> Value {
+        let key = (
+            json::namespace(&object).to_owned(),
+            json::name(&object).to_owned(),
+        );
+        if let Some(objects) = self.types.get_mut(&(group.to_owned(), plural.to_owned())) {
+            objects.remove(&key);
+        }
+        self.rv += 1;
+        json::set(
+            &mut object,
+            &["metadata", "resourceVersion"],
+            self.rv.to_string().into(),
+        );
+        self.log(group, plural, Change::Deleted, object.clone(), None);
+        object
+    }
+
     fn log(
         &mut self,
         group: &str,

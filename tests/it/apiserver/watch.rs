@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::access;
 use super::catalog::ResourceType;
 use super::handlers::{self, Resolved};
 use super::json;
@@ -24,7 +25,6 @@ use super::status::ApiError;
 use super::store::Change;
 
 /// How a fault bends this watch.
-#[derive(Clone)]
 pub enum Mode {
     /// As the server would.
     Normal,
@@ -123,13 +123,13 @@ impl Watch {
 
     async fn next(mut self) -> Option<(Result<Frame<Bytes>, std::convert::Infallible>, Self)> {
         loop {
-            if let Mode::Truncate(kill) = &self.mode {
-                if self.sent >= 1 {
-                    // Give the first event time to leave, then cut the connection mid-stream.
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    kill.notify_one();
-                    std::future::pending::<()>().await;
-                }
+            if let Mode::Truncate(kill) = &self.mode
+                && self.sent >= 1
+            {
+                // Give the first event time to leave, then cut the connection mid-stream.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                kill.notify_one();
+                std::future::pending::<()>().await;
             }
             if let Some(bytes) = self.pending.pop_front() {
                 self.sent += 1;
@@ -171,6 +171,7 @@ pub fn start(
     accept: &str,
     mode: Mode,
 ) -> Result<BoxStream<'static, Result<Frame<Bytes>, std::convert::Infallible>>, ApiError> {
+    access::check(&shared.lock(), "watch", r)?;
     let (labels, fields) = handlers::selectors(&r.rt, query)?;
     let flag = |key: &str| query.get(key).is_some_and(|v| v == "true" || v == "1");
     let timeout = query
@@ -194,11 +195,11 @@ pub fn start(
         next_bookmark: Instant::now() + interval,
         done: false,
         sent: 0,
-        mode: mode.clone(),
+        mode,
         wake: shared.subscribe(),
     };
     let rv = query.get("resourceVersion").map_or("", String::as_str);
-    if matches!(mode, Mode::Expire) {
+    if matches!(watch.mode, Mode::Expire) {
         let asked = rv.parse().unwrap_or(0);
         watch.pending.push_back(expired(asked, state.store.rv()));
         watch.done = true;

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use super::access;
 use super::deletion::{self, DeleteOptions, Deleted};
 use super::handlers::{self, Call, Reply, Resolved};
 use super::json;
@@ -74,7 +75,7 @@ fn create(
     validation::check_body(&r.rt, &mut object, &r.namespace, None, false)?;
     if r.rt.kind == "SelfSubjectAccessReview" {
         object["metadata"] = json!({"creationTimestamp": null});
-        object["status"] = json!({"allowed": true});
+        object["status"] = access::review(state, &object);
         return Ok(Reply {
             code: 201,
             body: object,
@@ -166,6 +167,10 @@ fn patch(
         }
         let mut config = body;
         validation::check_body(&r.rt, &mut config, &r.namespace, r.name.as_deref(), true)?;
+        if stored(state, r).is_err() {
+            // An apply that creates needs `create` as well as `patch`, as the patch handler checks.
+            access::check(state, "create", r)?;
+        }
         let applied = registry::apply(state, &r.rt, &config, actor, sub, force == Some("true"))?;
         let code = if applied.created { 201 } else { 200 };
         return Ok(Reply {
@@ -185,7 +190,7 @@ fn patch(
     let mut new = old.clone();
     match content_type {
         "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-            patch::merge(&mut new, &body)
+            patch::merge(&mut new, &body);
         }
         "application/json-patch+json" => patch::json_patch(&mut new, &body)?,
         other => return Err(ApiError::unsupported_media_type(other)),
@@ -240,7 +245,7 @@ fn delete_collection(state: &mut State, r: &Resolved, call: &Call<'_>) -> Result
     for (namespace, name) in names {
         match deletion::delete(state, &r.rt, &namespace, &name, &options, true) {
             Ok(Deleted::Gone(object) | Deleted::Pending(object)) => {
-                items.push(handlers::present(&r.rt, object))
+                items.push(handlers::present(&r.rt, object));
             }
             Err(e) if e.code == 404 => {}
             Err(e) => return Err(e),

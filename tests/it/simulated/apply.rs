@@ -173,12 +173,12 @@ fn a_conflict_with_another_manager_is_409_and_force_takes_the_field_over() {
             "{managers:?}"
         );
         let journal = server.journal();
-        let forces: Vec<Option<&str>> = journal
+        let force_params: Vec<Option<&str>> = journal
             .iter()
             .filter(|r| r.is_apply())
             .map(|r| r.param("force"))
             .collect();
-        assert_eq!(forces, [None, None, Some("true")]);
+        assert_eq!(force_params, [None, None, Some("true")]);
     });
 }
 

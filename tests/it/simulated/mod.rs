@@ -7,6 +7,7 @@ mod discovery;
 mod faults;
 mod injection;
 mod namespaces;
+mod platform;
 mod scheduling;
 mod selectors;
 mod validation;

@@ -131,6 +131,31 @@ fn a_body_of_another_kind_than_the_url_is_refused() {
         "{unauthenticated}"
     );
     assert!(unauthenticated.contains(r#""reason":"Unauthorized""#));
+    let unknown = raw(
+        &server,
+        "GET",
+        "/apis/apps/v1/namespaces/default/gadgets",
+        "application/json",
+        "",
+    );
+    assert_eq!(
+        (unknown.code, unknown.json()["message"].as_str()),
+        (
+            404,
+            Some("the server could not find the requested resource")
+        )
+    );
+    let custom = raw(
+        &server,
+        "GET",
+        "/apis/example.com/v1/namespaces/default/gadgets",
+        "application/json",
+        "",
+    );
+    assert_eq!(
+        (custom.code, custom.body.as_str()),
+        (404, "404 page not found\n")
+    );
 }
 
 #[test]
@@ -167,4 +192,103 @@ fn writes_into_a_terminating_namespace_are_forbidden() {
             })
         );
     });
+}
+
+#[test]
+fn fields_that_cannot_change_are_refused_on_update() {
+    let server = ApiServer::start();
+    server.apply_as("obsboot", super::deployment("default", "web", 1));
+    let mut moved = super::deployment("default", "web", 1);
+    moved["spec"]["selector"]["matchLabels"] = json!({"app": "web", "tier": "front"});
+    moved["spec"]["template"]["metadata"]["labels"]["tier"] = "front".into();
+    let refused = server.try_apply_as("obsboot", moved, false).unwrap_err();
+    assert_eq!(refused["code"], 422);
+    assert_eq!(
+        refused["message"],
+        "Deployment.apps \"web\" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"web\", \"tier\":\"front\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable"
+    );
+    assert_eq!(refused["details"]["causes"][0]["field"], "spec.selector");
+
+    let service = |ip: Option<&str>| {
+        let mut s = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"}, "spec": {"ports": [{"port": 80}]}});
+        if let Some(ip) = ip {
+            s["spec"]["clusterIP"] = ip.into();
+        }
+        s
+    };
+    let created = server.apply_as("obsboot", service(None));
+    assert_eq!(created["spec"]["clusterIP"], "10.96.0.11");
+    let refused = server
+        .try_apply_as("obsboot", service(Some("10.96.0.99")), false)
+        .unwrap_err();
+    assert_eq!(
+        refused["message"],
+        "Service \"web\" is invalid: spec.clusterIPs[0]: Invalid value: []string{\"10.96.0.99\"}: may not change once set"
+    );
+}
+
+#[test]
+fn a_denied_verb_is_forbidden_and_access_reviews_say_so() {
+    use k8s_openapi::api::authorization::v1::SelfSubjectAccessReview;
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+
+    let server = ApiServer::start();
+    server.deny(
+        "create",
+        "apiextensions.k8s.io",
+        "customresourcedefinitions",
+    );
+    block_on(async {
+        let client = client(&server).await;
+        let reviews: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+        let ask = |verb: &str, group: &str, resource: &str| -> SelfSubjectAccessReview {
+            serde_json::from_value(json!({"spec": {"resourceAttributes": {"verb": verb, "group": group, "resource": resource}}})).unwrap()
+        };
+        let answer = reviews
+            .create(
+                &PostParams::default(),
+                &ask(
+                    "create",
+                    "apiextensions.k8s.io",
+                    "customresourcedefinitions",
+                ),
+            )
+            .await
+            .unwrap();
+        assert!(!answer.status.unwrap().allowed);
+        let answer = reviews
+            .create(&PostParams::default(), &ask("create", "", "configmaps"))
+            .await
+            .unwrap();
+        assert!(answer.status.unwrap().allowed);
+
+        let crds: Api<CustomResourceDefinition> = Api::all(client);
+        let crd: CustomResourceDefinition = serde_json::from_value(super::widget_crd()).unwrap();
+        let refused = crds
+            .patch(
+                "widgets.example.com",
+                &PatchParams::apply("obsboot"),
+                &Patch::Apply(&crd),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            status_of(refused),
+            json!({
+                "metadata": {}, "status": "Failure", "reason": "Forbidden", "code": 403,
+                "message": "customresourcedefinitions.apiextensions.k8s.io \"widgets.example.com\" is forbidden: User \"kubernetes-admin\" cannot create resource \"customresourcedefinitions\" in API group \"apiextensions.k8s.io\" at the cluster scope",
+                "details": {"name": "widgets.example.com", "group": "apiextensions.k8s.io", "kind": "customresourcedefinitions"},
+            })
+        );
+    });
+    assert!(
+        server
+            .get(
+                "apiextensions.k8s.io/v1",
+                "CustomResourceDefinition",
+                None,
+                "widgets.example.com"
+            )
+            .is_none()
+    );
 }

@@ -9,7 +9,7 @@ use super::super::state::State;
 use super::super::writes::suffix;
 use super::scheduler;
 use super::templates;
-use super::{KCM, Memory, create, delete, objects, write_status};
+use super::{Changes, KCM, Memory, create, delete, objects, write_status};
 
 /// Tolerations the controller adds to every daemon pod.
 fn default_tolerations() -> Vec<Value> {
@@ -38,117 +38,141 @@ fn node_of(pod: &Value) -> String {
     }
 }
 
+/// Counts for a DaemonSet's status.
+#[derive(Default)]
+struct Tally {
+    desired: i64,
+    current: i64,
+    misscheduled: i64,
+    ready: i64,
+    updated: i64,
+}
+
 /// Brings every DaemonSet to one pod per eligible node.
-pub fn reconcile(state: &mut State, memory: &mut Memory) {
-    let nodes = objects(state, "", "nodes");
-    for ds in objects(state, "apps", "daemonsets") {
-        if json::deleting(&ds) {
-            continue;
-        }
-        let (uid, namespace) = (json::uid(&ds).to_owned(), json::namespace(&ds).to_owned());
-        let generation = json::int_at(&ds, "/metadata/generation", 1);
-        if generation > json::int_at(&ds, "/status/observedGeneration", 0)
-            && !memory.elapsed(
-                &format!("daemonset:{uid}:{generation}"),
-                state.config.observe_after,
-            )
-        {
-            continue;
-        }
-        let mut template = ds
-            .pointer("/spec/template")
-            .cloned()
-            .unwrap_or_else(|| json!({}));
-        let hash = templates::template_hash(&template);
-        let spec = json::entry(&mut template, &["spec"]);
-        let mut tolerations = json::array(spec, "/tolerations").to_vec();
-        tolerations.extend(default_tolerations());
-        spec["tolerations"] = json!(tolerations);
-        let pods = objects(state, "", "pods");
-        let owned: Vec<&Value> = templates::owned_pods(&pods, &namespace, &uid)
-            .into_iter()
-            .filter(|p| templates::active(p))
-            .collect();
-        let all_ready = owned.iter().all(|p| templates::ready(p));
-        let mut replaced_one = false;
-        let (mut desired, mut current, mut misscheduled, mut ready, mut updated) = (0, 0, 0, 0, 0);
-        for node in &nodes {
-            let node_name = json::name(node);
-            let runs = scheduler::affinity_matches(&template, node)
-                && scheduler::untolerated(&template, node).is_none();
-            let here: Vec<&&Value> = owned.iter().filter(|p| node_of(p) == node_name).collect();
-            if !runs {
-                if !here.is_empty() {
-                    misscheduled += 1;
-                }
-                for pod in here {
-                    delete(state, "", "pods", &namespace, json::name(pod));
-                }
-                continue;
-            }
-            desired += 1;
-            if here.is_empty() {
-                let mut pod_template = template.clone();
-                json::set(
-                    &mut pod_template,
-                    &[
-                        "spec",
-                        "affinity",
-                        "nodeAffinity",
-                        "requiredDuringSchedulingIgnoredDuringExecution",
-                    ],
-                    json!({"nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node_name]}]}]}),
-                );
-                let name = format!("{}-{}", json::name(&ds), suffix(state.store.next_random()));
-                let labels = [
-                    ("controller-revision-hash", hash.clone()),
-                    ("pod-template-generation", generation.to_string()),
-                ];
-                let pod = templates::pod(&pod_template, &ds, &name, &labels);
-                // Refused by admission: retried on the next pass.
-                let _ = create(state, "", "pods", pod, KCM);
-                continue;
-            }
-            current += 1;
-            let pod = here[0];
-            let fresh = json::labels(pod).get("controller-revision-hash") == Some(&hash);
-            for extra in &here[1..] {
-                delete(state, "", "pods", &namespace, json::name(extra));
-            }
-            if fresh {
-                updated += 1;
-            } else if all_ready && !replaced_one {
-                replaced_one = true;
+pub fn reconcile(state: &mut State, memory: &mut Memory, changes: &Changes) {
+    let nodes_changed = changes.any(&[super::NODES]);
+    let dirty: Vec<Value> = state
+        .store
+        .list("apps", "daemonsets")
+        .filter(|ds| !json::deleting(ds) && (nodes_changed || changes.touches(ds)))
+        .cloned()
+        .collect();
+    for ds in dirty {
+        reconcile_one(state, memory, &ds);
+    }
+}
+
+/// The daemon pod for `node`: the template pinned there by node affinity.
+fn pod_for(
+    ds: &Value,
+    template: &Value,
+    node: &str,
+    labels: &[(&str, String)],
+    suffix: &str,
+) -> Value {
+    let mut pinned = template.clone();
+    json::set(
+        &mut pinned,
+        &[
+            "spec",
+            "affinity",
+            "nodeAffinity",
+            "requiredDuringSchedulingIgnoredDuringExecution",
+        ],
+        json!({"nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]}),
+    );
+    templates::pod(&pinned, ds, &format!("{}-{suffix}", json::name(ds)), labels)
+}
+
+fn reconcile_one(state: &mut State, memory: &mut Memory, ds: &Value) {
+    let (uid, namespace) = (json::uid(ds).to_owned(), json::namespace(ds).to_owned());
+    let generation = json::int_at(ds, "/metadata/generation", 1);
+    if generation > json::int_at(ds, "/status/observedGeneration", 0)
+        && !memory.elapsed(
+            &format!("daemonset:{uid}:{generation}"),
+            state.config.observe_after,
+        )
+    {
+        return;
+    }
+    let mut template = ds
+        .pointer("/spec/template")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let hash = templates::template_hash(&template);
+    let spec = json::entry(&mut template, &["spec"]);
+    let mut tolerations = json::array(spec, "/tolerations").to_vec();
+    tolerations.extend(default_tolerations());
+    spec["tolerations"] = json!(tolerations);
+    let labels = [
+        ("controller-revision-hash", hash.clone()),
+        ("pod-template-generation", generation.to_string()),
+    ];
+    let pods = super::owned(state, "", "pods", &namespace, &uid);
+    let owned: Vec<&Value> = pods.iter().filter(|p| templates::active(p)).collect();
+    let all_ready = owned.iter().all(|p| templates::ready(p));
+    let mut replaced_one = false;
+    let mut tally = Tally::default();
+    for node in &objects(state, "", "nodes") {
+        let node_name = json::name(node);
+        let runs = scheduler::affinity_matches(&template, node)
+            && scheduler::untolerated(&template, node).is_none();
+        let here: Vec<&&Value> = owned.iter().filter(|p| node_of(p) == node_name).collect();
+        if !runs {
+            tally.misscheduled += i64::from(!here.is_empty());
+            for pod in here {
                 delete(state, "", "pods", &namespace, json::name(pod));
             }
-            if templates::ready(pod) {
-                ready += 1;
-            }
+            continue;
         }
-        let mut status = json!({
-            "currentNumberScheduled": current,
-            "numberMisscheduled": misscheduled,
-            "desiredNumberScheduled": desired,
-            "numberReady": ready,
-            "observedGeneration": generation,
-            "updatedNumberScheduled": updated,
-            "numberAvailable": ready,
-            "numberUnavailable": desired - ready,
+        tally.desired += 1;
+        let Some(pod) = here.first() else {
+            let pod = pod_for(
+                ds,
+                &template,
+                node_name,
+                &labels,
+                &suffix(state.store.next_random()),
+            );
+            // Refused by admission: retried on the next pass.
+            let _ = create(state, "", "pods", pod, KCM);
+            continue;
+        };
+        tally.current += 1;
+        for extra in &here[1..] {
+            delete(state, "", "pods", &namespace, json::name(extra));
+        }
+        if json::labels(pod).get("controller-revision-hash") == Some(&hash) {
+            tally.updated += 1;
+        } else if all_ready && !replaced_one {
+            replaced_one = true;
+            delete(state, "", "pods", &namespace, json::name(pod));
+        }
+        tally.ready += i64::from(templates::ready(pod));
+    }
+    let mut status = json!({
+        "currentNumberScheduled": tally.current,
+        "numberMisscheduled": tally.misscheduled,
+        "desiredNumberScheduled": tally.desired,
+        "numberReady": tally.ready,
+        "observedGeneration": generation,
+        "updatedNumberScheduled": tally.updated,
+        "numberAvailable": tally.ready,
+        "numberUnavailable": tally.desired - tally.ready,
+    });
+    if let Some(map) = status.as_object_mut() {
+        map.retain(|k, v| {
+            !matches!(
+                k.as_str(),
+                "updatedNumberScheduled" | "numberAvailable" | "numberUnavailable"
+            ) || v.as_i64() != Some(0)
         });
-        if let Some(map) = status.as_object_mut() {
-            map.retain(|k, v| {
-                !matches!(
-                    k.as_str(),
-                    "updatedNumberScheduled" | "numberAvailable" | "numberUnavailable"
-                ) || v.as_i64() != Some(0)
-            });
-        }
-        if let Some(current) = state
-            .store
-            .get("apps", "daemonsets", &namespace, json::name(&ds))
-            .cloned()
-        {
-            write_status(state, "apps", "daemonsets", &current, status, KCM);
-        }
+    }
+    if let Some(current) = state
+        .store
+        .get("apps", "daemonsets", &namespace, json::name(ds))
+        .cloned()
+    {
+        write_status(state, "apps", "daemonsets", &current, status, KCM);
     }
 }

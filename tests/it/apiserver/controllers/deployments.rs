@@ -9,14 +9,25 @@ use super::super::json;
 use super::super::state::State;
 use super::conditions::{self, Style};
 use super::templates::{self, owner_ref};
-use super::{KCM, Memory, create, objects, write, write_status};
+use super::{Changes, KCM, Memory, create, owned, write, write_status};
 
 /// Brings every Deployment one step closer to its spec.
-pub fn reconcile(state: &mut State, memory: &mut Memory) {
-    for deployment in objects(state, "apps", "deployments") {
-        if !json::deleting(&deployment) {
-            reconcile_one(state, memory, &deployment);
-        }
+pub fn reconcile(state: &mut State, memory: &mut Memory, changes: &Changes) {
+    let dirty: Vec<Value> = state
+        .store
+        .list("apps", "deployments")
+        .filter(|d| !json::deleting(d))
+        .filter(|d| {
+            changes.touches(d)
+                || state
+                    .store
+                    .list_in("apps", "replicasets", json::namespace(d))
+                    .any(|rs| json::controlled_by(rs, json::uid(d)) && changes.touches(rs))
+        })
+        .cloned()
+        .collect();
+    for deployment in dirty {
+        reconcile_one(state, memory, &deployment);
     }
 }
 
@@ -65,12 +76,12 @@ fn reconcile_one(state: &mut State, memory: &mut Memory, d: &Value) {
     let hash = templates::template_hash(&template);
     let desired = json::int_at(d, "/spec/replicas", 1);
     let recreate = json::str_at(d, "/spec/strategy/type") == "Recreate";
-    let sets: Vec<Value> = objects(state, "apps", "replicasets")
-        .into_iter()
-        .filter(|rs| json::namespace(rs) == namespace && json::controlled_by(rs, &uid))
-        .collect();
+    let sets = owned(state, "apps", "replicasets", &namespace, &uid);
     let new_name = format!("{name}-{hash}");
-    let pods = objects(state, "", "pods");
+    let pods: Vec<Value> = sets
+        .iter()
+        .flat_map(|rs| owned(state, "", "pods", &namespace, json::uid(rs)))
+        .collect();
     let old_sets: Vec<&Value> = sets
         .iter()
         .filter(|rs| json::name(rs) != new_name)
@@ -199,9 +210,10 @@ fn reconcile_one(state: &mut State, memory: &mut Memory, d: &Value) {
     else {
         return;
     };
-    let sets: Vec<Value> = objects(state, "apps", "replicasets")
-        .into_iter()
-        .filter(|rs| json::namespace(rs) == namespace && json::controlled_by(rs, &uid))
+    let sets = owned(state, "apps", "replicasets", &namespace, &uid);
+    let pods: Vec<Value> = sets
+        .iter()
+        .flat_map(|rs| owned(state, "", "pods", &namespace, json::uid(rs)))
         .collect();
     let count = |pred: &dyn Fn(&Value, &Value) -> bool| -> i64 {
         let n = sets
@@ -243,6 +255,14 @@ fn reconcile_one(state: &mut State, memory: &mut Memory, d: &Value) {
         );
     }
     let complete = updated == desired && replicas == desired && ready == desired;
+    // Progress, as the controller sees it: any count moved since the last status.
+    let progressed = [
+        ("replicas", replicas),
+        ("updatedReplicas", updated),
+        ("readyReplicas", ready),
+    ]
+    .iter()
+    .any(|(field, n)| json::int_at(&d, &format!("/status/{field}"), 0) != *n);
     let pull_failure = state.readiness(&namespace, &name) == Readiness::ImagePullBackOff;
     let progressing_key = format!("deployment:{uid}:progress:{hash}");
     if complete {
@@ -272,9 +292,7 @@ fn reconcile_one(state: &mut State, memory: &mut Memory, d: &Value) {
             "NewReplicaSetCreated",
             &format!("Created new replica set {new_name:?}"),
         );
-    } else if json::condition(&d, "Progressing")
-        .is_none_or(|c| json::str_at(c, "/reason") != "ProgressDeadlineExceeded" || !pull_failure)
-    {
+    } else if progressed || json::condition(&d, "Progressing").is_none() {
         conditions::set(
             &mut conditions,
             Style::Deployment,

@@ -8,7 +8,7 @@ use super::super::json;
 use super::super::selectors;
 use super::super::state::State;
 use super::templates::{self, owner_ref};
-use super::{KCM, create, delete, objects, write};
+use super::{Changes, KCM, create, delete, objects, write};
 
 /// The port a Service port reaches on `pod`: a number, or a named container port.
 fn target_port(port: &Value, pod: Option<&Value>) -> Option<i64> {
@@ -26,15 +26,21 @@ fn target_port(port: &Value, pod: Option<&Value>) -> Option<i64> {
 }
 
 /// Keeps every selector Service's EndpointSlice and Endpoints current.
-pub fn reconcile(state: &mut State) {
+pub fn reconcile(state: &mut State, changes: &Changes) {
     let services = objects(state, "", "services");
-    let pods = objects(state, "", "pods");
     for service in &services {
+        if !changes.touches(service) && !changes.pods_in(json::namespace(service)) {
+            continue;
+        }
+        let pods: Vec<Value> = state
+            .store
+            .list_in("", "pods", json::namespace(service))
+            .cloned()
+            .collect();
         let selector = json::string_map(service.pointer("/spec/selector"));
         if selector.is_empty() || json::deleting(service) {
             continue;
         }
-        let (namespace, name) = (json::namespace(service), json::name(service));
         let requirement = selectors::LabelSelector(
             selector
                 .into_iter()
@@ -43,7 +49,10 @@ pub fn reconcile(state: &mut State) {
         );
         let members: Vec<&Value> = pods
             .iter()
-            .filter(|p| json::namespace(p) == namespace && requirement.matches(&json::labels(p)))
+            .filter(|p| {
+                json::namespace(p) == json::namespace(service)
+                    && requirement.matches(&json::labels(p))
+            })
             .filter(|p| !json::str_at(p, "/status/podIP").is_empty())
             .filter(|p| !matches!(json::str_at(p, "/status/phase"), "Succeeded" | "Failed"))
             .collect();
@@ -54,74 +63,20 @@ pub fn reconcile(state: &mut State) {
                 Some(json!({"name": json::str_at(port, "/name"), "port": number, "protocol": json::str_at(port, "/protocol")}))
             })
             .collect();
-        let endpoints: Vec<Value> = members
-            .iter()
-            .map(|p| {
-                let ready = templates::ready(p) && !json::deleting(p);
-                json!({
-                    "addresses": [json::str_at(p, "/status/podIP")],
-                    "conditions": {"ready": ready, "serving": templates::ready(p), "terminating": json::deleting(p)},
-                    "nodeName": json::str_at(p, "/spec/nodeName"),
-                    "targetRef": {"kind": "Pod", "namespace": namespace, "name": json::name(p), "uid": json::uid(p)},
-                })
-            })
-            .collect();
-        let slice_name = format!("{name}-{}", templates::suffix(json::uid(service)));
-        let mut labels = json::labels(service);
-        labels.insert("kubernetes.io/service-name".into(), name.into());
-        labels.insert(
-            "endpointslice.kubernetes.io/managed-by".into(),
-            "endpointslice-controller.k8s.io".into(),
-        );
-        let slice = json!({
-            "apiVersion": "discovery.k8s.io/v1",
-            "kind": "EndpointSlice",
-            "metadata": {"name": slice_name, "namespace": namespace, "labels": labels, "ownerReferences": [owner_ref(service)]},
-            "addressType": "IPv4",
-            "endpoints": endpoints,
-            "ports": ports,
-        });
         upsert(
             state,
             "discovery.k8s.io",
             "endpointslices",
-            slice,
+            slice(service, &members, &ports),
             &["addressType", "endpoints", "ports"],
         );
-        let address = |p: &&Value| {
-            json!({"ip": json::str_at(p, "/status/podIP"), "nodeName": json::str_at(p, "/spec/nodeName"),
-                   "targetRef": {"kind": "Pod", "namespace": namespace, "name": json::name(p), "uid": json::uid(p)}})
-        };
-        let (ready, unready): (Vec<&Value>, Vec<&Value>) = members
-            .iter()
-            .partition(|p| templates::ready(p) && !json::deleting(p));
-        let mut subset = json!({"ports": ports.iter().map(|p| {
-            let mut port = p.clone();
-            if json::str_at(&port, "/name").is_empty() {
-                json::remove(&mut port, &["name"]);
-            }
-            port
-        }).collect::<Vec<_>>()});
-        if !ready.is_empty() {
-            subset["addresses"] = ready.iter().map(address).collect();
-        }
-        if !unready.is_empty() {
-            subset["notReadyAddresses"] = unready.iter().map(address).collect();
-        }
-        let mut endpoint_labels = json::labels(service);
-        endpoint_labels.insert(
-            "endpoints.kubernetes.io/managed-by".into(),
-            "endpoint-controller".into(),
+        upsert(
+            state,
+            "",
+            "endpoints",
+            endpoints(service, &members, &ports),
+            &["subsets"],
         );
-        let mut object = json!({
-            "apiVersion": "v1",
-            "kind": "Endpoints",
-            "metadata": {"name": name, "namespace": namespace, "labels": endpoint_labels},
-        });
-        if !members.is_empty() {
-            object["subsets"] = json!([subset]);
-        }
-        upsert(state, "", "endpoints", object, &["subsets"]);
     }
     for endpoints in objects(state, "", "endpoints") {
         let managed = json::labels(&endpoints).contains_key("endpoints.kubernetes.io/managed-by");
@@ -133,6 +88,88 @@ pub fn reconcile(state: &mut State) {
             delete(state, "", "endpoints", namespace, name);
         }
     }
+}
+
+/// A pod as an endpoint's target.
+fn target(pod: &Value) -> Value {
+    json!({"kind": "Pod", "namespace": json::namespace(pod), "name": json::name(pod), "uid": json::uid(pod)})
+}
+
+/// Whether a pod is a ready endpoint (Ready and not terminating).
+fn serving(pod: &Value) -> bool {
+    templates::ready(pod) && !json::deleting(pod)
+}
+
+/// The Service's EndpointSlice.
+fn slice(service: &Value, members: &[&Value], ports: &[Value]) -> Value {
+    let name = json::name(service);
+    let endpoints: Vec<Value> = members
+        .iter()
+        .map(|p| {
+            json!({
+                "addresses": [json::str_at(p, "/status/podIP")],
+                "conditions": {"ready": serving(p), "serving": templates::ready(p), "terminating": json::deleting(p)},
+                "nodeName": json::str_at(p, "/spec/nodeName"),
+                "targetRef": target(p),
+            })
+        })
+        .collect();
+    let mut labels = json::labels(service);
+    labels.insert("kubernetes.io/service-name".into(), name.into());
+    labels.insert(
+        "endpointslice.kubernetes.io/managed-by".into(),
+        "endpointslice-controller.k8s.io".into(),
+    );
+    json!({
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": format!("{name}-{}", templates::suffix(json::uid(service))),
+            "namespace": json::namespace(service),
+            "labels": labels,
+            "ownerReferences": [owner_ref(service)],
+        },
+        "addressType": "IPv4",
+        "endpoints": endpoints,
+        "ports": ports,
+    })
+}
+
+/// The Service's v1 Endpoints.
+fn endpoints(service: &Value, members: &[&Value], ports: &[Value]) -> Value {
+    let address = |p: &&Value| json!({"ip": json::str_at(p, "/status/podIP"), "nodeName": json::str_at(p, "/spec/nodeName"), "targetRef": target(p)});
+    let (ready, unready): (Vec<&Value>, Vec<&Value>) = members.iter().partition(|p| serving(p));
+    let ports: Vec<Value> = ports
+        .iter()
+        .map(|p| {
+            let mut port = p.clone();
+            if json::str_at(&port, "/name").is_empty() {
+                json::remove(&mut port, &["name"]);
+            }
+            port
+        })
+        .collect();
+    let mut subset = json!({"ports": ports});
+    if !ready.is_empty() {
+        subset["addresses"] = ready.iter().map(address).collect();
+    }
+    if !unready.is_empty() {
+        subset["notReadyAddresses"] = unready.iter().map(address).collect();
+    }
+    let mut labels = json::labels(service);
+    labels.insert(
+        "endpoints.kubernetes.io/managed-by".into(),
+        "endpoint-controller".into(),
+    );
+    let mut object = json!({
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": json::name(service), "namespace": json::namespace(service), "labels": labels},
+    });
+    if !members.is_empty() {
+        object["subsets"] = json!([subset]);
+    }
+    object
 }
 
 /// Creates `object`, or makes the stored one's `fields` and labels equal to its.

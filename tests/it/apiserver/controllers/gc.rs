@@ -1,7 +1,7 @@
 //! The garbage collector: deletes objects whose owners are all gone (Background), deletes
 //! the dependents of owners in Foreground deletion and then lets the owner go.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use serde_json::Value;
 
@@ -11,61 +11,70 @@ use super::super::registry;
 use super::super::state::State;
 use super::{KCM, delete};
 
+/// Whether an object is being deleted in the foreground.
+fn foreground(object: &Value) -> bool {
+    json::deleting(object)
+        && json::strings(object.pointer("/metadata/finalizers"))
+            .iter()
+            .any(|f| f == "foregroundDeletion")
+}
+
+/// (group, plural, namespace, name) of an object.
+type Key = (String, String, String, String);
+
+fn key(group: &str, plural: &str, object: &Value) -> Key {
+    (
+        group.to_owned(),
+        plural.to_owned(),
+        json::namespace(object).to_owned(),
+        json::name(object).to_owned(),
+    )
+}
+
 /// One pass of the collector.
 pub fn reconcile(state: &mut State) {
-    let all: Vec<(String, String, Value)> = state
+    let uids: HashSet<String> = state
         .store
         .all()
-        .map(|(g, p, o)| (g.to_owned(), p.to_owned(), o.clone()))
+        .map(|(_, _, o)| json::uid(o).to_owned())
         .collect();
-    let by_uid: HashMap<&str, &Value> = all.iter().map(|(_, _, o)| (json::uid(o), o)).collect();
-    let foreground = |o: &Value| {
-        json::deleting(o)
-            && json::strings(o.pointer("/metadata/finalizers"))
-                .iter()
-                .any(|f| f == "foregroundDeletion")
+    let cascading: HashSet<String> = state
+        .store
+        .all()
+        .filter(|(_, _, o)| foreground(o))
+        .map(|(_, _, o)| json::uid(o).to_owned())
+        .collect();
+    let owners_of = |o: &Value| -> Vec<String> {
+        json::array(o, "/metadata/ownerReferences")
+            .iter()
+            .map(|r| json::str_at(r, "/uid").to_owned())
+            .collect()
     };
-    for (group, plural, object) in &all {
-        let refs = json::array(object, "/metadata/ownerReferences");
-        if refs.is_empty() || json::deleting(object) {
+    let mut doomed: Vec<Key> = Vec::new();
+    let mut referenced: HashSet<String> = HashSet::new();
+    for (group, plural, object) in state.store.all() {
+        let owners = owners_of(object);
+        referenced.extend(owners.iter().cloned());
+        if owners.is_empty() || json::deleting(object) {
             continue;
         }
-        let owners: Vec<Option<&&Value>> = refs
-            .iter()
-            .map(|r| by_uid.get(json::str_at(r, "/uid")))
-            .collect();
-        let orphaned = owners.iter().all(Option::is_none);
-        let cascading = owners.iter().flatten().any(|o| foreground(o));
-        if orphaned || cascading {
-            delete(
-                state,
-                group,
-                plural,
-                json::namespace(object),
-                json::name(object),
-            );
+        let orphaned = owners.iter().all(|uid| !uids.contains(uid));
+        if orphaned || owners.iter().any(|uid| cascading.contains(uid)) {
+            doomed.push(key(group, plural, object));
         }
     }
-    for (group, plural, object) in &all {
-        if !foreground(object) {
-            continue;
-        }
-        let uid = json::uid(object);
-        let dependents_left = state.store.all().any(|(_, _, o)| {
-            json::array(o, "/metadata/ownerReferences")
-                .iter()
-                .any(|r| json::str_at(r, "/uid") == uid)
-        });
-        if dependents_left {
-            continue;
-        }
-        if let (Some(rt), Some(current)) = (
-            registry::type_of(state, group, plural),
-            state
-                .store
-                .get(group, plural, json::namespace(object), json::name(object))
-                .cloned(),
-        ) {
+    let finished: Vec<Key> = state
+        .store
+        .all()
+        .filter(|(_, _, o)| foreground(o) && !referenced.contains(json::uid(o)))
+        .map(|(g, p, o)| key(g, p, o))
+        .collect();
+    for (group, plural, namespace, name) in doomed {
+        delete(state, &group, &plural, &namespace, &name);
+    }
+    for (group, plural, namespace, name) in finished {
+        let current = state.store.get(&group, &plural, &namespace, &name).cloned();
+        if let (Some(rt), Some(current)) = (registry::type_of(state, &group, &plural), current) {
             deletion::remove_finalizer(state, &rt, &current, "foregroundDeletion", KCM);
         }
     }

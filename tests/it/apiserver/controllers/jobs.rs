@@ -8,15 +8,20 @@ use super::super::state::State;
 use super::super::writes::suffix;
 use super::conditions::{self, Style};
 use super::templates;
-use super::{KCM, create, objects, write_status};
+use super::{Changes, KCM, create, write_status};
 
 /// Brings every Job to completion.
-pub fn reconcile(state: &mut State) {
-    let pods = objects(state, "", "pods");
-    for job in objects(state, "batch", "jobs") {
-        if json::deleting(&job) || json::condition_true(&job, "Complete") {
-            continue;
-        }
+pub fn reconcile(state: &mut State, changes: &Changes) {
+    let dirty: Vec<Value> = state
+        .store
+        .list("batch", "jobs")
+        .filter(|job| {
+            !json::deleting(job) && !json::condition_true(job, "Complete") && changes.touches(job)
+        })
+        .cloned()
+        .collect();
+    for job in dirty {
+        let pods = super::owned(state, "", "pods", json::namespace(&job), json::uid(&job));
         let (uid, namespace, name) = (
             json::uid(&job).to_owned(),
             json::namespace(&job).to_owned(),

@@ -26,7 +26,7 @@ fn workload_of(state: &State, pod: &Value) -> String {
 }
 
 /// A pod IP: the node's for host-network pods, else a free one in the node's pod range.
-fn pod_ip(pods: &[Value], pod: &Value, node: &Value, index: usize) -> String {
+fn pod_ip(used: &[String], pod: &Value, node: &Value, index: usize) -> String {
     let node_ip = json::str_at(node, "/status/addresses/0/address").to_owned();
     if pod.pointer("/spec/hostNetwork").and_then(Value::as_bool) == Some(true) {
         return node_ip;
@@ -34,13 +34,9 @@ fn pod_ip(pods: &[Value], pod: &Value, node: &Value, index: usize) -> String {
     if let Some(ip) = pod.pointer("/status/podIP").and_then(Value::as_str) {
         return ip.to_owned();
     }
-    let used: Vec<&str> = pods
-        .iter()
-        .map(|p| json::str_at(p, "/status/podIP"))
-        .collect();
     (2..255)
         .map(|n| format!("10.244.{index}.{n}"))
-        .find(|ip| !used.contains(&ip.as_str()))
+        .find(|ip| !used.contains(ip))
         .unwrap_or_else(|| format!("10.244.{index}.254"))
 }
 
@@ -57,12 +53,12 @@ fn container_status(container: &Value, stage: &str, now: &str, init: bool) -> Va
                "restartCount": 0, "state": {"running": {"startedAt": now}}, "lastState": {}})
     };
     let waiting = |reason: &str, message: Option<String>| {
-        let mut state = json!({"reason": reason});
+        let mut waiting = json!({"reason": reason});
         if let Some(message) = message {
-            state["message"] = message.into();
+            waiting["message"] = message.into();
         }
         json!({"name": name, "image": image, "imageID": "", "ready": false, "started": false,
-               "restartCount": 0, "state": {"waiting": state}, "lastState": {}})
+               "restartCount": 0, "state": {"waiting": waiting}, "lastState": {}})
     };
     let completed = || {
         json!({"name": name, "image": image, "imageID": image, "containerID": id, "ready": false, "started": false,
@@ -160,9 +156,26 @@ fn pod_status(pod: &Value, node: &Value, stage: &str, ip: &str) -> Value {
 
 /// Runs every scheduled pod through its lifecycle.
 pub fn reconcile(state: &mut State, memory: &mut Memory) {
+    let work: Vec<Value> = state
+        .store
+        .list("", "pods")
+        .filter(|p| p.pointer("/spec/nodeName").is_some())
+        .filter(|p| {
+            json::deleting(p) || !matches!(memory.stage(json::uid(p)), Some("Ready" | "Succeeded"))
+        })
+        .cloned()
+        .collect();
+    if work.is_empty() {
+        return;
+    }
     let nodes = objects(state, "", "nodes");
-    let pods = objects(state, "", "pods");
-    for pod in &pods {
+    let mut used: Vec<String> = state
+        .store
+        .list("", "pods")
+        .map(|p| json::str_at(p, "/status/podIP").to_owned())
+        .filter(|ip| !ip.is_empty())
+        .collect();
+    for pod in &work {
         let node_name = json::str_at(pod, "/spec/nodeName");
         if node_name.is_empty() {
             continue;
@@ -187,7 +200,7 @@ pub fn reconcile(state: &mut State, memory: &mut Memory) {
         }
         let key = format!("pod:{uid}:scheduled");
         let job = matches!(json::controller_of(pod), Some(("Job", _, _)));
-        let stage = match state.readiness(namespace, &workload_of(state, pod)) {
+        let next = match state.readiness(namespace, &workload_of(state, pod)) {
             Readiness::After(delay) if memory.elapsed(&key, delay) => {
                 if job {
                     "Succeeded"
@@ -201,13 +214,14 @@ pub fn reconcile(state: &mut State, memory: &mut Memory) {
             }
             _ => "Creating",
         };
-        if previous.as_deref() == Some(stage) {
+        if previous.as_deref() == Some(next) {
             continue;
         }
-        let ip = pod_ip(&pods, pod, node, index);
-        let status = pod_status(pod, node, stage, &ip);
+        let ip = pod_ip(&used, pod, node, index);
+        used.push(ip.clone());
+        let status = pod_status(pod, node, next, &ip);
         write_status(state, "", "pods", pod, status, "kubelet");
-        memory.set_stage(uid, stage);
+        memory.set_stage(uid, next);
     }
 }
 

@@ -16,7 +16,7 @@ mod scheduler;
 mod statefulsets;
 mod templates;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,20 +24,43 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::deletion::{self, DeleteOptions};
+use super::json;
 use super::registry::{self, Actor};
 use super::state::{Shared, State};
 use super::status::ApiError;
+use super::store::Change;
+
+/// How long the controllers let writes accumulate before a pass.
+const DEBOUNCE: Duration = Duration::from_millis(2);
 
 /// The manager name of the controllers kube-controller-manager runs.
 pub const KCM: &str = "kube-controller-manager";
 
 /// What the controllers remember between passes: when they first saw something (for
-/// delays) and the stage each pod was last put in.
+/// delays), the timers those delays set, and the stage each pod was last put in.
 #[derive(Debug, Default)]
 pub struct Memory {
     seen: HashMap<String, Instant>,
-    next: Option<Instant>,
+    timers: BTreeSet<(Instant, Option<Target>)>,
     stages: HashMap<String, String>,
+}
+
+/// What a timer wakes: an object, by (group, plural, uid).
+type Target = (&'static str, &'static str, String);
+
+/// The object a delay key (`<kind>:<uid>:...`) is about.
+fn target_of(key: &str) -> Option<Target> {
+    let mut parts = key.split(':');
+    let (group, plural) = match parts.next()? {
+        "crd" => ("apiextensions.k8s.io", "customresourcedefinitions"),
+        "daemonset" => ("apps", "daemonsets"),
+        "deployment" => ("apps", "deployments"),
+        "statefulset" => ("apps", "statefulsets"),
+        "namespace" => ("", "namespaces"),
+        "pod" => ("", "pods"),
+        _ => return None,
+    };
+    Some((group, plural, parts.next()?.to_owned()))
 }
 
 impl Memory {
@@ -46,21 +69,44 @@ impl Memory {
         *self.seen.entry(key.to_owned()).or_insert_with(Instant::now)
     }
 
-    /// Whether `delay` has passed since `key` was first asked about; if not, the loop wakes
-    /// up when it will have.
+    /// Whether `delay` has passed since `key` (`<kind>:<uid>:...`) was first asked about; if
+    /// not, a pass for that object runs when it will have.
     pub fn elapsed(&mut self, key: &str, delay: Duration) -> bool {
         let due = self.since(key) + delay;
         if Instant::now() >= due {
             true
         } else {
-            self.wake_at(due);
+            self.timers.insert((due, target_of(key)));
             false
         }
     }
 
-    /// Asks for a pass at `at`.
+    /// Asks for a pass of every controller at `at`.
     pub fn wake_at(&mut self, at: Instant) {
-        self.next = Some(self.next.map_or(at, |n| n.min(at)));
+        self.timers.insert((at, None));
+    }
+
+    /// When the next timer is due.
+    fn next(&self) -> Option<Instant> {
+        self.timers.iter().map(|(at, _)| *at).min()
+    }
+
+    /// Removes the timers due by now: what they wake, and whether one wakes everything.
+    fn take_due(&mut self) -> (Vec<Target>, bool) {
+        let now = Instant::now();
+        let mut due = Vec::new();
+        for timer in std::mem::take(&mut self.timers) {
+            if timer.0 <= now {
+                due.push(timer);
+            } else {
+                self.timers.insert(timer);
+            }
+        }
+        let everything = due.iter().any(|(_, target)| target.is_none());
+        (
+            due.into_iter().filter_map(|(_, target)| target).collect(),
+            everything,
+        )
     }
 
     /// The stage last recorded for `key`.
@@ -78,15 +124,29 @@ impl Memory {
 pub async fn run(shared: Arc<Shared>) {
     let mut wake = shared.subscribe();
     let mut memory = Memory::default();
+    let (mut seen_rv, mut seen_pokes) = (0, u64::MAX);
     loop {
         wake.mark_unchanged();
-        memory.next = None;
         shared.with(|state| {
-            if !state.paused {
-                reconcile(state, &mut memory);
+            if state.paused {
+                return;
             }
+            let (woken, everything) = memory.take_due();
+            let mut changes = if everything || state.pokes != seen_pokes {
+                Changes::everything()
+            } else {
+                Changes::since(state, seen_rv)
+            };
+            for (group, plural, uid) in woken {
+                changes.types.insert((group.to_owned(), plural.to_owned()));
+                changes.uids.insert(uid);
+            }
+            seen_pokes = state.pokes;
+            // This pass's own writes are news for the controllers that ran before them.
+            seen_rv = state.store.rv();
+            reconcile(state, &mut memory, &changes);
         });
-        let changed = match memory.next {
+        let changed = match memory.next() {
             Some(at) => tokio::select! {
                 changed = wake.changed() => changed,
                 () = tokio::time::sleep_until(at) => Ok(()),
@@ -96,23 +156,139 @@ pub async fn run(shared: Arc<Shared>) {
         if changed.is_err() {
             return;
         }
+        // A burst of writes (a client applying a manifest set) makes one pass, not one each.
+        tokio::time::sleep(DEBOUNCE).await;
     }
 }
 
-/// One pass of every controller.
-fn reconcile(state: &mut State, memory: &mut Memory) {
-    crds::reconcile(state, memory);
-    namespaces::reconcile(state, memory);
-    gc::reconcile(state);
-    deployments::reconcile(state, memory);
-    replicasets::reconcile(state, memory);
-    daemonsets::reconcile(state, memory);
-    statefulsets::reconcile(state, memory);
-    jobs::reconcile(state);
-    scheduler::reconcile(state);
-    kubelet::reconcile(state, memory);
-    endpoints::reconcile(state);
-    kubelet::bind_claims(state);
+/// What changed since the last pass, so that a pass runs only the controllers that care,
+/// on the objects that need it.
+pub struct Changes {
+    everything: bool,
+    types: HashSet<(String, String)>,
+    uids: HashSet<String>,
+    owners: HashSet<String>,
+    pod_namespaces: HashSet<String>,
+    deletions: bool,
+}
+
+impl Changes {
+    /// Everything may have changed (a timer fired, a knob moved, the log was compacted).
+    fn everything() -> Self {
+        Self {
+            everything: true,
+            types: HashSet::new(),
+            uids: HashSet::new(),
+            owners: HashSet::new(),
+            pod_namespaces: HashSet::new(),
+            deletions: true,
+        }
+    }
+
+    /// The changes logged after `rv`.
+    fn since(state: &State, rv: u64) -> Self {
+        let Ok(events) = state.store.events_after(rv) else {
+            return Self::everything();
+        };
+        let mut changes = Self {
+            everything: false,
+            deletions: false,
+            ..Self::everything()
+        };
+        for event in events {
+            changes
+                .types
+                .insert((event.group.clone(), event.plural.clone()));
+            changes.uids.insert(json::uid(&event.object).to_owned());
+            if let Some((_, _, owner)) = json::controller_of(&event.object) {
+                changes.owners.insert(owner.to_owned());
+            }
+            if event.group.is_empty() && event.plural == "pods" {
+                changes
+                    .pod_namespaces
+                    .insert(json::namespace(&event.object).to_owned());
+            }
+            changes.deletions |= event.change == Change::Deleted || json::deleting(&event.object);
+        }
+        changes
+    }
+
+    /// Whether objects of any of these (group, plural) types changed.
+    pub fn any(&self, types: &[(&str, &str)]) -> bool {
+        self.everything
+            || types
+                .iter()
+                .any(|(g, p)| self.types.contains(&((*g).to_owned(), (*p).to_owned())))
+    }
+
+    /// Whether `object` changed, or something it controls did.
+    pub fn touches(&self, object: &Value) -> bool {
+        let uid = json::uid(object);
+        self.everything || self.uids.contains(uid) || self.owners.contains(uid)
+    }
+
+    /// Whether pods in `namespace` changed.
+    pub fn pods_in(&self, namespace: &str) -> bool {
+        self.everything || self.pod_namespaces.contains(namespace)
+    }
+}
+
+const PODS: (&str, &str) = ("", "pods");
+const NODES: (&str, &str) = ("", "nodes");
+const CLAIMS: (&str, &str) = ("", "persistentvolumeclaims");
+
+/// One pass of the controllers whose inputs changed.
+fn reconcile(state: &mut State, memory: &mut Memory, changes: &Changes) {
+    let crds = ("apiextensions.k8s.io", "customresourcedefinitions");
+    if changes.any(&[crds]) || changes.deletions {
+        crds::reconcile(state, memory);
+    }
+    if changes.any(&[("", "namespaces")]) || changes.deletions {
+        namespaces::reconcile(state, memory);
+    }
+    if changes.deletions {
+        gc::reconcile(state);
+    }
+    if changes.any(&[("apps", "deployments"), ("apps", "replicasets"), PODS]) {
+        deployments::reconcile(state, memory, changes);
+    }
+    if changes.any(&[("apps", "replicasets"), PODS]) {
+        replicasets::reconcile(state, memory, changes);
+    }
+    if changes.any(&[("apps", "daemonsets"), PODS, NODES]) {
+        daemonsets::reconcile(state, memory, changes);
+    }
+    if changes.any(&[("apps", "statefulsets"), PODS, CLAIMS]) {
+        statefulsets::reconcile(state, memory, changes);
+    }
+    if changes.any(&[("batch", "jobs"), PODS]) {
+        jobs::reconcile(state, changes);
+    }
+    if changes.any(&[PODS, NODES]) {
+        scheduler::reconcile(state);
+        kubelet::reconcile(state, memory);
+    }
+    if changes.any(&[
+        ("", "services"),
+        PODS,
+        ("", "endpoints"),
+        ("discovery.k8s.io", "endpointslices"),
+    ]) {
+        endpoints::reconcile(state, changes);
+    }
+    if changes.any(&[CLAIMS]) {
+        kubelet::bind_claims(state);
+    }
+}
+
+/// The objects of (group, plural) in `namespace` controlled by the object with uid `owner`.
+pub fn owned(state: &State, group: &str, plural: &str, namespace: &str, owner: &str) -> Vec<Value> {
+    state
+        .store
+        .list_in(group, plural, namespace)
+        .filter(|o| json::controlled_by(o, owner))
+        .cloned()
+        .collect()
 }
 
 /// Stored objects of a type, cloned so that the controller can write while it walks them.

@@ -45,114 +45,115 @@ fn populate(state: &mut State, namespace: &str) {
 /// Keeps namespaces populated and finishes the deletion of Terminating ones.
 pub fn reconcile(state: &mut State, memory: &mut Memory) {
     for namespace in objects(state, "", "namespaces") {
-        let name = json::name(&namespace).to_owned();
         if !json::deleting(&namespace) {
-            populate(state, &name);
-            continue;
-        }
-        if !memory.elapsed(
+            populate(state, json::name(&namespace));
+        } else if memory.elapsed(
             &format!("namespace:{}:cleanup", json::uid(&namespace)),
             state.config.namespace_cleanup_after,
         ) {
-            continue;
+            terminate(state, json::name(&namespace));
         }
-        let content = |state: &State| -> Vec<(String, String, Value)> {
-            state
-                .store
-                .all()
-                .filter(|(_, _, o)| json::namespace(o) == name)
-                .map(|(g, p, o)| (g.to_owned(), p.to_owned(), o.clone()))
-                .collect()
-        };
-        for (group, plural, object) in content(state) {
-            if !json::deleting(&object) {
-                delete(state, &group, &plural, &name, json::name(&object));
-            }
-        }
-        let remaining = content(state);
-        let Some(current) = state.store.get("", "namespaces", "", &name).cloned() else {
-            continue;
-        };
-        if remaining.is_empty() {
-            let mut finished = current.clone();
-            let mut finalizers = json::strings(current.pointer("/spec/finalizers"));
-            finalizers.retain(|f| f != "kubernetes");
-            finished["spec"]["finalizers"] = json!(finalizers);
-            write(state, "", "namespaces", &current, finished, KCM);
-            continue;
-        }
-        let mut by_resource: BTreeMap<String, usize> = BTreeMap::new();
-        let mut by_finalizer: BTreeMap<String, usize> = BTreeMap::new();
-        for (group, plural, object) in &remaining {
-            *by_resource.entry(format!("{plural}.{group}")).or_default() += 1;
-            for finalizer in json::strings(object.pointer("/metadata/finalizers")) {
-                *by_finalizer.entry(finalizer).or_default() += 1;
-            }
-        }
-        let resources: Vec<String> = by_resource
-            .iter()
-            .map(|(r, n)| format!("{r} has {n} resource instances"))
-            .collect();
-        let finalizers: Vec<String> = by_finalizer
-            .iter()
-            .map(|(f, n)| format!("{f} in {n} resource instances"))
-            .collect();
-        let mut list = conditions::of(&current);
-        conditions::set(
-            &mut list,
-            Style::Plain,
-            "NamespaceDeletionDiscoveryFailure",
-            "False",
-            "ResourcesDiscovered",
-            "All resources successfully discovered",
-        );
-        conditions::set(
-            &mut list,
-            Style::Plain,
-            "NamespaceDeletionGroupVersionParsingFailure",
-            "False",
-            "ParsedGroupVersions",
-            "All legacy kube types successfully parsed",
-        );
-        conditions::set(
-            &mut list,
-            Style::Plain,
-            "NamespaceDeletionContentFailure",
-            "False",
-            "ContentDeleted",
-            "All content successfully deleted, may be waiting on finalization",
-        );
-        conditions::set(
-            &mut list,
-            Style::Plain,
-            "NamespaceContentRemaining",
-            "True",
-            "SomeResourcesRemain",
-            &format!("Some resources are remaining: {}", resources.join(", ")),
-        );
-        if finalizers.is_empty() {
-            conditions::set(
-                &mut list,
-                Style::Plain,
-                "NamespaceFinalizersRemaining",
-                "False",
-                "ContentHasNoFinalizers",
-                "All content-preserving finalizers finished",
-            );
-        } else {
-            conditions::set(
-                &mut list,
-                Style::Plain,
-                "NamespaceFinalizersRemaining",
-                "True",
-                "SomeFinalizersRemain",
-                &format!(
-                    "Some content in the namespace has finalizers remaining: {}",
-                    finalizers.join(", ")
-                ),
-            );
-        }
-        let status = json!({"phase": "Terminating", "conditions": list});
-        write_status(state, "", "namespaces", &current, status, KCM);
     }
+}
+
+/// Every object in `namespace`, with its (group, plural).
+fn content(state: &State, namespace: &str) -> Vec<(String, String, Value)> {
+    state
+        .store
+        .all()
+        .filter(|(_, _, o)| json::namespace(o) == namespace)
+        .map(|(g, p, o)| (g.to_owned(), p.to_owned(), o.clone()))
+        .collect()
+}
+
+/// Deletes what is in a Terminating namespace; lets it go once empty, or reports what holds it.
+fn terminate(state: &mut State, name: &str) {
+    for (group, plural, object) in content(state, name) {
+        if !json::deleting(&object) {
+            delete(state, &group, &plural, name, json::name(&object));
+        }
+    }
+    let remaining = content(state, name);
+    let Some(current) = state.store.get("", "namespaces", "", name).cloned() else {
+        return;
+    };
+    if remaining.is_empty() {
+        let mut finished = current.clone();
+        let mut finalizers = json::strings(current.pointer("/spec/finalizers"));
+        finalizers.retain(|f| f != "kubernetes");
+        finished["spec"]["finalizers"] = json!(finalizers);
+        write(state, "", "namespaces", &current, finished, KCM);
+        return;
+    }
+    let status = json!({"phase": "Terminating", "conditions": report(&current, &remaining)});
+    write_status(state, "", "namespaces", &current, status, KCM);
+}
+
+/// The conditions of a namespace whose content is not all gone, worded as the namespace
+/// controller words them.
+fn report(namespace: &Value, remaining: &[(String, String, Value)]) -> Vec<Value> {
+    let mut by_resource: BTreeMap<String, usize> = BTreeMap::new();
+    let mut by_finalizer: BTreeMap<String, usize> = BTreeMap::new();
+    for (group, plural, object) in remaining {
+        *by_resource.entry(format!("{plural}.{group}")).or_default() += 1;
+        for finalizer in json::strings(object.pointer("/metadata/finalizers")) {
+            *by_finalizer.entry(finalizer).or_default() += 1;
+        }
+    }
+    let resources: Vec<String> = by_resource
+        .iter()
+        .map(|(r, n)| format!("{r} has {n} resource instances"))
+        .collect();
+    let finalizers: Vec<String> = by_finalizer
+        .iter()
+        .map(|(f, n)| format!("{f} in {n} resource instances"))
+        .collect();
+    let mut list = conditions::of(namespace);
+    let mut set = |kind: &str, status: &str, reason: &str, message: &str| {
+        conditions::set(&mut list, Style::Plain, kind, status, reason, message);
+    };
+    set(
+        "NamespaceDeletionDiscoveryFailure",
+        "False",
+        "ResourcesDiscovered",
+        "All resources successfully discovered",
+    );
+    set(
+        "NamespaceDeletionGroupVersionParsingFailure",
+        "False",
+        "ParsedGroupVersions",
+        "All legacy kube types successfully parsed",
+    );
+    set(
+        "NamespaceDeletionContentFailure",
+        "False",
+        "ContentDeleted",
+        "All content successfully deleted, may be waiting on finalization",
+    );
+    set(
+        "NamespaceContentRemaining",
+        "True",
+        "SomeResourcesRemain",
+        &format!("Some resources are remaining: {}", resources.join(", ")),
+    );
+    if finalizers.is_empty() {
+        set(
+            "NamespaceFinalizersRemaining",
+            "False",
+            "ContentHasNoFinalizers",
+            "All content-preserving finalizers finished",
+        );
+    } else {
+        let message = format!(
+            "Some content in the namespace has finalizers remaining: {}",
+            finalizers.join(", ")
+        );
+        set(
+            "NamespaceFinalizersRemaining",
+            "True",
+            "SomeFinalizersRemain",
+            &message,
+        );
+    }
+    list
 }

@@ -10,23 +10,23 @@ use super::super::json;
 use super::super::state::State;
 use super::super::writes::suffix;
 use super::templates;
-use super::{KCM, Memory, create, delete, objects, write_status};
+use super::{Changes, KCM, Memory, create, delete, write_status};
 
 /// How long a ReplicaSet waits before retrying a pod creation that admission refused.
 const RETRY: Duration = Duration::from_millis(100);
 
 /// Brings every ReplicaSet's pods to its replica count.
-pub fn reconcile(state: &mut State, memory: &mut Memory) {
-    let pods = objects(state, "", "pods");
-    for rs in objects(state, "apps", "replicasets") {
-        if json::deleting(&rs) {
-            continue;
-        }
+pub fn reconcile(state: &mut State, memory: &mut Memory, changes: &Changes) {
+    let dirty: Vec<Value> = state
+        .store
+        .list("apps", "replicasets")
+        .filter(|rs| !json::deleting(rs) && changes.touches(rs))
+        .cloned()
+        .collect();
+    for rs in dirty {
         let namespace = json::namespace(&rs).to_owned();
-        let owned: Vec<&Value> = templates::owned_pods(&pods, &namespace, json::uid(&rs))
-            .into_iter()
-            .filter(|p| templates::active(p))
-            .collect();
+        let pods = super::owned(state, "", "pods", &namespace, json::uid(&rs));
+        let owned: Vec<&Value> = pods.iter().filter(|p| templates::active(p)).collect();
         let desired = usize::try_from(json::int_at(&rs, "/spec/replicas", 1)).unwrap_or(0);
         let template = rs
             .pointer("/spec/template")
@@ -54,11 +54,8 @@ pub fn reconcile(state: &mut State, memory: &mut Memory) {
                 delete(state, "", "pods", &namespace, json::name(pod));
             }
         }
-        let pods_now = objects(state, "", "pods");
-        let active: Vec<&Value> = templates::owned_pods(&pods_now, &namespace, json::uid(&rs))
-            .into_iter()
-            .filter(|p| templates::active(p))
-            .collect();
+        let pods_now = super::owned(state, "", "pods", &namespace, json::uid(&rs));
+        let active: Vec<&Value> = pods_now.iter().filter(|p| templates::active(p)).collect();
         let ready = active.iter().filter(|p| templates::ready(p)).count();
         let mut status = json!({
             "replicas": active.len(),

@@ -223,43 +223,40 @@ pub fn reconcile(state: &mut State) {
             .min_by_key(|n| (load(n), json::name(n).to_owned()));
         let mut status = pod.get("status").cloned().unwrap_or_else(|| json!({}));
         let mut conditions = conditions::of(&pod);
-        match chosen {
-            Some(node) => {
-                let mut bound = pod.clone();
-                bound["spec"]["nodeName"] = json::name(node).into();
-                write(state, "", "pods", &pod, bound, "kube-scheduler");
-                let Some(current) = state
+        if let Some(node) = chosen {
+            let mut bound = pod.clone();
+            bound["spec"]["nodeName"] = json::name(node).into();
+            write(state, "", "pods", &pod, bound, "kube-scheduler");
+            let Some(current) = state
+                .store
+                .get("", "pods", json::namespace(&pod), json::name(&pod))
+                .cloned()
+            else {
+                continue;
+            };
+            conditions::set(&mut conditions, Style::Pod, "PodScheduled", "True", "", "");
+            status["conditions"] = json!(conditions);
+            write_status(state, "", "pods", &current, status, "kube-scheduler");
+            if let Some(updated) =
+                state
                     .store
                     .get("", "pods", json::namespace(&pod), json::name(&pod))
-                    .cloned()
-                else {
-                    continue;
-                };
-                conditions::set(&mut conditions, Style::Pod, "PodScheduled", "True", "", "");
-                status["conditions"] = json!(conditions);
-                write_status(state, "", "pods", &current, status, "kube-scheduler");
-                if let Some(updated) =
-                    state
-                        .store
-                        .get("", "pods", json::namespace(&pod), json::name(&pod))
-                {
-                    pods[i] = updated.clone();
-                }
+            {
+                pods[i] = updated.clone();
             }
-            None => {
-                let text = message(nodes.len(), &misfits);
-                conditions::set(
-                    &mut conditions,
-                    Style::Pod,
-                    "PodScheduled",
-                    "False",
-                    "Unschedulable",
-                    &text,
-                );
-                status["conditions"] = json!(conditions);
-                status["phase"] = "Pending".into();
-                write_status(state, "", "pods", &pod, status, "kube-scheduler");
-            }
+        } else {
+            let text = message(nodes.len(), &misfits);
+            conditions::set(
+                &mut conditions,
+                Style::Pod,
+                "PodScheduled",
+                "False",
+                "Unschedulable",
+                &text,
+            );
+            status["conditions"] = json!(conditions);
+            status["phase"] = "Pending".into();
+            write_status(state, "", "pods", &pod, status, "kube-scheduler");
         }
     }
 }

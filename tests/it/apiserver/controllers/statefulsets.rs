@@ -7,15 +7,87 @@ use serde_json::{Value, json};
 use super::super::json;
 use super::super::state::State;
 use super::templates;
-use super::{KCM, Memory, create, delete, objects, write_status};
+use super::{Changes, KCM, Memory, create, delete, write_status};
 
 /// Brings every StatefulSet to its replicas at its current revision.
-pub fn reconcile(state: &mut State, memory: &mut Memory) {
-    for sts in objects(state, "apps", "statefulsets") {
-        if !json::deleting(&sts) {
-            reconcile_one(state, memory, &sts);
+pub fn reconcile(state: &mut State, memory: &mut Memory, changes: &Changes) {
+    let dirty: Vec<Value> = state
+        .store
+        .list("apps", "statefulsets")
+        .filter(|sts| !json::deleting(sts) && changes.touches(sts))
+        .cloned()
+        .collect();
+    for sts in dirty {
+        reconcile_one(state, memory, &sts);
+    }
+}
+
+/// The pod `<name>-<i>` of a StatefulSet, with its claims (created when missing).
+fn pod_for(state: &mut State, sts: &Value, template: &Value, i: usize, revision: &str) -> Value {
+    let (namespace, name) = (json::namespace(sts).to_owned(), json::name(sts).to_owned());
+    let pod_name = format!("{name}-{i}");
+    let mut pod_template = template.clone();
+    for claim in json::array(sts, "/spec/volumeClaimTemplates") {
+        let claim_name = format!("{}-{pod_name}", json::name(claim));
+        if state
+            .store
+            .get("", "persistentvolumeclaims", &namespace, &claim_name)
+            .is_none()
+        {
+            let labels = template
+                .pointer("/metadata/labels")
+                .cloned()
+                .unwrap_or_else(|| json!({}));
+            let pvc = json!({
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": claim_name, "namespace": namespace, "labels": labels},
+                "spec": claim.get("spec").cloned().unwrap_or_else(|| json!({})),
+            });
+            // An existing or refused claim leaves the pod to wait for it.
+            let _ = create(state, "", "persistentvolumeclaims", pvc, KCM);
+        }
+        let volume =
+            json!({"name": json::name(claim), "persistentVolumeClaim": {"claimName": claim_name}});
+        let volumes = json::entry(&mut pod_template, &["spec", "volumes"]);
+        if !volumes.is_array() {
+            *volumes = json!([]);
+        }
+        if let Some(list) = volumes.as_array_mut() {
+            list.retain(|v| json::str_at(v, "/name") != json::name(claim));
+            list.push(volume);
         }
     }
+    json::set(
+        &mut pod_template,
+        &["spec", "hostname"],
+        pod_name.clone().into(),
+    );
+    if let Some(service) = sts.pointer("/spec/serviceName").and_then(Value::as_str) {
+        json::set(&mut pod_template, &["spec", "subdomain"], service.into());
+    }
+    let labels = [
+        ("controller-revision-hash", revision.to_owned()),
+        ("statefulset.kubernetes.io/pod-name", pod_name.clone()),
+        ("apps.kubernetes.io/pod-index", i.to_string()),
+    ];
+    templates::pod(&pod_template, sts, &pod_name, &labels)
+}
+
+/// The ordinal of a StatefulSet pod.
+fn ordinal(pod: &Value) -> Option<usize> {
+    json::name(pod)
+        .rsplit('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+}
+
+/// The revision a pod was made from.
+fn revision_of(pod: &Value) -> String {
+    json::labels(pod)
+        .get("controller-revision-hash")
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn reconcile_one(state: &mut State, memory: &mut Memory, sts: &Value) {
@@ -40,69 +112,16 @@ fn reconcile_one(state: &mut State, memory: &mut Memory, sts: &Value) {
     let update_revision = format!("{name}-{}", templates::template_hash(&template));
     let desired = usize::try_from(json::int_at(sts, "/spec/replicas", 1)).unwrap_or(0);
     let parallel = json::str_at(sts, "/spec/podManagementPolicy") == "Parallel";
-    let claims = json::array(sts, "/spec/volumeClaimTemplates").to_vec();
-    let pods = objects(state, "", "pods");
-    let owned: Vec<&Value> = templates::owned_pods(&pods, &namespace, &uid);
-    let ordinal = |p: &Value| {
-        json::name(p)
-            .rsplit('-')
-            .next()
-            .and_then(|n| n.parse::<usize>().ok())
-    };
+    let pods = super::owned(state, "", "pods", &namespace, &uid);
+    let owned: Vec<&Value> = pods.iter().collect();
     let at = |i: usize| owned.iter().find(|p| ordinal(p) == Some(i)).copied();
-    let revision_of = |p: &Value| {
-        json::labels(p)
-            .get("controller-revision-hash")
-            .cloned()
-            .unwrap_or_default()
-    };
-    for i in 0..desired {
-        if at(i).is_some() {
-            continue;
-        }
+    for i in (0..desired).filter(|i| at(*i).is_none()) {
         let earlier_ready =
             (0..i).all(|j| at(j).is_some_and(|p| templates::ready(p) && !json::deleting(p)));
         if !parallel && !earlier_ready {
             break;
         }
-        let pod_name = format!("{name}-{i}");
-        let mut pod_template = template.clone();
-        for claim in &claims {
-            let claim_name = format!("{}-{pod_name}", json::name(claim));
-            if state
-                .store
-                .get("", "persistentvolumeclaims", &namespace, &claim_name)
-                .is_none()
-            {
-                let mut pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "spec": claim.get("spec").cloned().unwrap_or_else(|| json!({}))});
-                pvc["metadata"] = json!({"name": claim_name, "namespace": namespace, "labels": template.pointer("/metadata/labels").cloned().unwrap_or_else(|| json!({}))});
-                // An existing or refused claim leaves the pod to wait for it.
-                let _ = create(state, "", "persistentvolumeclaims", pvc, KCM);
-            }
-            let volume = json!({"name": json::name(claim), "persistentVolumeClaim": {"claimName": claim_name}});
-            let volumes = json::entry(&mut pod_template, &["spec", "volumes"]);
-            if !volumes.is_array() {
-                *volumes = json!([]);
-            }
-            if let Some(list) = volumes.as_array_mut() {
-                list.retain(|v| json::str_at(v, "/name") != json::name(claim));
-                list.push(volume);
-            }
-        }
-        json::set(
-            &mut pod_template,
-            &["spec", "hostname"],
-            pod_name.clone().into(),
-        );
-        if let Some(service) = sts.pointer("/spec/serviceName").and_then(Value::as_str) {
-            json::set(&mut pod_template, &["spec", "subdomain"], service.into());
-        }
-        let labels = [
-            ("controller-revision-hash", update_revision.clone()),
-            ("statefulset.kubernetes.io/pod-name", pod_name.clone()),
-            ("apps.kubernetes.io/pod-index", i.to_string()),
-        ];
-        let pod = templates::pod(&pod_template, sts, &pod_name, &labels);
+        let pod = pod_for(state, sts, &template, i, &update_revision);
         // Refused by admission: retried on the next pass.
         let _ = create(state, "", "pods", pod, KCM);
         if !parallel {
@@ -134,16 +153,36 @@ fn reconcile_one(state: &mut State, memory: &mut Memory, sts: &Value) {
         .copied()
         .filter(|p| templates::active(p))
         .collect();
+    if let Some(latest) = state
+        .store
+        .get("apps", "statefulsets", &namespace, &name)
+        .cloned()
+    {
+        let status = status(&latest, generation, &active, desired, &update_revision);
+        write_status(state, "apps", "statefulsets", &latest, status, KCM);
+    }
+}
+
+/// The status of a StatefulSet with `active` pods.
+fn status(
+    sts: &Value,
+    generation: i64,
+    active: &[&Value],
+    desired: usize,
+    update_revision: &str,
+) -> Value {
     let count = |f: &dyn Fn(&Value) -> bool| active.iter().filter(|p| f(p)).count();
     let updated = count(&|p| revision_of(p) == update_revision);
     let ready = count(&|p| templates::ready(p));
     let current_revision = if updated == desired && active.len() == desired {
-        update_revision.clone()
+        update_revision.to_owned()
     } else {
-        sts.pointer("/status/currentRevision")
-            .and_then(Value::as_str)
-            .unwrap_or(&update_revision)
-            .to_owned()
+        json::str_at(sts, "/status/currentRevision").to_owned()
+    };
+    let current_revision = if current_revision.is_empty() {
+        update_revision.to_owned()
+    } else {
+        current_revision
     };
     let current = count(&|p| revision_of(p) == current_revision);
     let mut status = json!({
@@ -165,11 +204,5 @@ fn reconcile_one(state: &mut State, memory: &mut Memory, sts: &Value) {
             ) || v.as_u64() != Some(0)
         });
     }
-    if let Some(latest) = state
-        .store
-        .get("apps", "statefulsets", &namespace, &name)
-        .cloned()
-    {
-        write_status(state, "apps", "statefulsets", &latest, status, KCM);
-    }
+    status
 }

@@ -44,7 +44,7 @@ fn safe_encode(mut n: u64, len: usize) -> String {
 /// The `pod-template-hash` of a template (9 to 10 safe characters, like the real one).
 pub fn template_hash(template: &Value) -> String {
     let hash = fnv(template);
-    let len = if hash % 2 == 0 { 10 } else { 9 };
+    let len = if hash.is_multiple_of(2) { 10 } else { 9 };
     safe_encode(mix(u64::from(hash)), len)
 }
 
