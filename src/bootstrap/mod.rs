@@ -367,10 +367,11 @@ impl Run<'_, '_> {
             seconds,
         });
         self.progress.line(&format!(
-            "{counter}: {} applied ({} created, {} changed), {ready} ready in {seconds:.1}s",
+            "{counter}: {} applied ({} created, {} changed, {} unchanged), {ready} ready in {seconds:.1}s",
             applied.len(),
             counts[0],
-            counts[1]
+            counts[1],
+            applied.len() - counts[0] - counts[1]
         ));
         Ok(())
     }

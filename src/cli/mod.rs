@@ -28,8 +28,12 @@ Kubernetes manifests, pins the workloads you reach from outside onto the control
 node with hostPorts, and derives the security-group ingress rules those ports need from
 the same declaration.
 
+`render` prints it all for review; `diff` shows what `bootstrap` would change; `bootstrap`
+applies it to the cluster of your kubeconfig in phases, waiting for each to be ready;
+`status` shows what runs; `teardown` deletes what obsboot created, and nothing else.
+
 The default stack files are built in; `obsboot init DIR` writes them out for editing,
-and `--stacks DIR` renders your edited set.";
+and `--stacks DIR` uses your edited set.";
 
 /// The `obsboot` command line.
 #[derive(Debug, Parser)]

@@ -197,6 +197,7 @@ pub async fn execute(
         cluster: plan.cluster.url.clone(),
         ..Report::default()
     };
+    progress.line(&format!("tearing down on {}", plan.cluster.url));
     let mut by_group: BTreeMap<Group, Vec<&Entry>> = BTreeMap::new();
     for entry in &plan.candidates {
         by_group.entry(Group::of(entry)).or_default().push(entry);
