@@ -15,7 +15,7 @@ use kube::runtime::watcher;
 use tokio_util::sync::CancellationToken;
 
 use crate::k8s::{ApiFailure, Cluster, K8sError};
-use crate::render::{MANAGER, Object};
+use crate::render::Object;
 
 /// The proxy container's name, as a sidecar or a native sidecar (an init container).
 pub const PROXY: &str = "linkerd-proxy";
@@ -117,24 +117,31 @@ pub fn has_proxy(pod: &Pod) -> bool {
     })
 }
 
-/// Restarts `deployment`'s pods the way `kubectl rollout restart` does.
+/// The field manager that owns the restart annotation, apart from obsboot's own fields, so
+/// that later applies neither remove it nor conflict with it.
+const RESTARTER: &str = "obsboot-restart";
+
+/// Restarts `deployment`'s pods the way `kubectl rollout restart` does: a new pod-template
+/// annotation, set with server-side apply.
 pub async fn restart(cluster: &Cluster, deployment: &Object) -> Result<(), K8sError> {
     let api = cluster.api(deployment.api_version(), &deployment.key)?;
-    let now = now_rfc3339();
     let patch = serde_json::json!({
-        "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}
+        "apiVersion": deployment.api_version(),
+        "kind": deployment.key.kind,
+        "metadata": {"name": deployment.key.name, "namespace": deployment.key.namespace},
+        "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now_rfc3339()}}}},
     });
-    let params = PatchParams {
-        field_manager: Some(MANAGER.into()),
-        ..PatchParams::default()
-    };
-    api.patch(&deployment.key.name, &params, &Patch::Merge(&patch))
-        .await
-        .map(drop)
-        .map_err(|err| K8sError::Apply {
-            object: deployment.key.to_string(),
-            source: ApiFailure::from_kube(&err, false),
-        })
+    api.patch(
+        &deployment.key.name,
+        &PatchParams::apply(RESTARTER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map(drop)
+    .map_err(|err| K8sError::Apply {
+        object: deployment.key.to_string(),
+        source: ApiFailure::from_kube(&err, false),
+    })
 }
 
 /// The current time in RFC 3339, as the annotation's value.

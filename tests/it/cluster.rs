@@ -743,4 +743,9 @@ fn pods_that_started_without_a_proxy_are_restarted_into_the_mesh() {
     );
     let status = sim.run("status", &["--stack", "bookinfo"]).success();
     assert!(status.contains("15 ready, 0 waiting"), "{status}");
+    let again = sim.bootstrap();
+    assert!(
+        again.starts_with("bootstrap complete: nothing changed"),
+        "the restart annotation stays: {again}"
+    );
 }
