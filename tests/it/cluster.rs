@@ -749,3 +749,41 @@ fn pods_that_started_without_a_proxy_are_restarted_into_the_mesh() {
         "the restart annotation stays: {again}"
     );
 }
+
+fn kubeconfig(server: &str, ca: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: tls\nclusters:\n- name: tls\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\ncontexts:\n- name: tls\n  context: {{cluster: tls, user: tls}}\nusers:\n- name: tls\n  user: {{token: t}}\n"
+    )
+}
+
+#[test]
+fn a_kubeconfig_with_a_certificate_authority_loads_and_an_unreachable_server_is_named() {
+    let scratch = Scratch::new();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let ca = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let ca = base64::engine::general_purpose::STANDARD.encode(ca.pem());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    scratch.write(
+        "kubeconfig",
+        &kubeconfig(&format!("https://127.0.0.1:{port}"), &ca),
+    );
+    let err = scratch
+        .run(&["status", "--kubeconfig", "kubeconfig"])
+        .failure();
+    assert!(err.starts_with("error: failed to discover the API server's resources\n  caused by: no answer from the API server: "), "{err}");
+    let missing = scratch
+        .run(&["status", "--kubeconfig", "kubeconfig", "--context", "nope"])
+        .failure();
+    assert!(missing.starts_with("error: failed to load the kubeconfig \"kubeconfig\"\n  caused by: failed to load current context: nope"), "{missing}");
+    let absent = scratch
+        .run(&["bootstrap", "--kubeconfig", "nowhere.yaml"])
+        .failure();
+    assert!(absent.starts_with("error: failed to load the kubeconfig \"nowhere.yaml\"\n  caused by: failed to read kubeconfig"), "{absent}");
+}
