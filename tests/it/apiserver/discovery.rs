@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::builtins;
 use super::catalog::{self, ResourceType};
 use super::store::Store;
 
@@ -35,10 +36,10 @@ fn groups(store: &Store) -> Vec<(String, Vec<String>, Vec<ResourceType>)> {
         entry.1.push(rt);
     }
     let rank = |group: &str| {
-        catalog::GROUP_ORDER
+        builtins::GROUP_ORDER
             .iter()
             .position(|g| *g == group)
-            .unwrap_or(catalog::GROUP_ORDER.len())
+            .unwrap_or(builtins::GROUP_ORDER.len())
     };
     let mut list: Vec<(String, Vec<String>, Vec<ResourceType>)> =
         by_group.into_iter().map(|(g, (v, r))| (g, v, r)).collect();

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::access;
+use super::builtins;
 use super::catalog::{self, ResourceType, Verbs};
 use super::json;
 use super::routes::Target;
@@ -74,7 +75,7 @@ pub struct Resolved {
 pub fn resolve(state: &State, target: &Target) -> Result<Resolved, ApiError> {
     // Built-in group versions answer for their unknown resources; anything else (custom
     // groups, CRDs not yet established) falls through to the mux's plain 404.
-    let builtin = catalog::builtins()
+    let builtin = builtins::all()
         .iter()
         .any(|rt| rt.group == target.group && rt.version == target.version);
     let missing = || {

@@ -10,6 +10,7 @@ mod namespaces;
 mod platform;
 mod scheduling;
 mod selectors;
+mod services;
 mod validation;
 mod watch;
 mod workloads;

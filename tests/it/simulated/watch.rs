@@ -266,7 +266,9 @@ fn streaming_lists_and_metadata_watches_work_too() {
         })
         .await;
         assert!(done.is_ok(), "a streaming-list watcher sees the rollout");
-        let mut metadata = kube::runtime::metadata_watcher(api, watcher::Config::default())
+        let metadata_api: Api<kube::core::PartialObjectMeta<Deployment>> =
+            Api::namespaced(api.into_client(), "default");
+        let mut metadata = watcher(metadata_api, watcher::Config::default())
             .applied_objects()
             .boxed();
         let first = tokio::time::timeout(SETTLE, metadata.next())
