@@ -100,6 +100,13 @@ pub fn delete(
         admission::webhooks(state, rt, "DELETE", &mut old.clone())?;
     }
     if json::deleting(&old) {
+        if rt.kind == "Namespace" && rt.group.is_empty() {
+            return Err(ApiError::conflict(
+                rt,
+                name,
+                "The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.",
+            ));
+        }
         return Ok(Deleted::Pending(old));
     }
     let mut new = old.clone();
