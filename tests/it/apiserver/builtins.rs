@@ -19,7 +19,9 @@ type Row = (
     bool,
 );
 
+/// Namespaced.
 const N: bool = true;
+/// Cluster-scoped.
 const C: bool = false;
 
 /// The built-in types.
@@ -85,6 +87,7 @@ pub const GROUP_ORDER: &[&str] = &[
     "discovery.k8s.io",
 ];
 
+/// The type a table row describes.
 fn builtin(row: &Row) -> ResourceType {
     let &(group, version, kind, plural, namespaced, status, generation, short, all) = row;
     let names = match kind {
@@ -122,6 +125,7 @@ fn builtin(row: &Row) -> ResourceType {
 
 /// Every built-in type.
 pub fn all() -> &'static [ResourceType] {
+    /// Built once: lookups happen on every request.
     static TYPES: OnceLock<Vec<ResourceType>> = OnceLock::new();
     TYPES.get_or_init(|| BUILTIN.iter().map(builtin).collect())
 }

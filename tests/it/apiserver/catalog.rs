@@ -114,6 +114,7 @@ pub fn custom(store: &Store, established_only: bool) -> Vec<ResourceType> {
         .collect()
 }
 
+/// The type a CRD defines, if its spec is complete enough to serve.
 fn from_crd(crd: &Value) -> Option<ResourceType> {
     let spec = crd.get("spec")?;
     let names = spec.get("names")?;

@@ -50,6 +50,7 @@ fn groups(store: &Store) -> Vec<(String, Vec<String>, Vec<ResourceType>)> {
     list
 }
 
+/// `group/version`, or the version alone for core.
 fn group_version(group: &str, version: &str) -> String {
     if group.is_empty() {
         version.to_owned()
@@ -67,6 +68,7 @@ pub fn core_versions() -> Value {
     })
 }
 
+/// An APIGroup entry of `/apis`.
 fn group_entry(name: &str, versions: &[String]) -> Value {
     let list: Vec<Value> = versions
         .iter()
@@ -143,6 +145,7 @@ pub fn resource_list(store: &Store, group: &str, version: &str) -> Option<Value>
     Some(list)
 }
 
+/// One APIGroupDiscovery of an aggregated list.
 fn aggregated_group(name: &str, versions: &[String], types: &[ResourceType]) -> Value {
     let versions: Vec<Value> = versions
         .iter()

@@ -105,9 +105,13 @@ use store::Store;
 
 /// A running simulated API server; dropping it shuts it down.
 pub struct ApiServer {
+    /// The state, shared with the server thread.
     shared: Arc<Shared>,
+    /// Where it listens.
     addr: SocketAddr,
+    /// Stops the accept loop.
     stop: Option<oneshot::Sender<()>>,
+    /// The server thread, joined on drop.
     thread: Option<JoinHandle<()>>,
 }
 
@@ -207,6 +211,7 @@ fn run(listener: std::net::TcpListener, shared: Arc<Shared>, stopped: oneshot::R
 }
 
 impl Drop for ApiServer {
+    /// Stops the server and waits for its thread.
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

@@ -93,6 +93,7 @@ impl ApiServer {
             .unwrap_or_else(|status| panic!("status update as {field_manager} failed: {status}"))
     }
 
+    /// An Update as `field_manager`: a merge of `object` into the stored one, or a create.
     fn update(
         &self,
         field_manager: &str,

@@ -7,6 +7,7 @@ use serde_json::json;
 use super::{block_on, client, status_of};
 use crate::apiserver::ApiServer;
 
+/// A ConfigMap with one key.
 fn config_map(name: &str) -> ConfigMap {
     serde_json::from_value(json!({"metadata": {"name": name}, "data": {"k": "v"}})).unwrap()
 }

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::{SETTLE, deployment};
 use crate::apiserver::{ApiServer, View};
 
+/// The status condition of type `kind`.
 fn condition<'a>(object: &'a Value, kind: &str) -> Option<&'a Value> {
     object["status"]["conditions"]
         .as_array()?

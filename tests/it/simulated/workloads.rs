@@ -9,10 +9,12 @@ use serde_json::{Value, json};
 use super::{SETTLE, deployment};
 use crate::apiserver::{ApiServer, Readiness, SimConfig, View};
 
+/// Every stored object of a kind.
 fn items<'a>(view: &View<'a>, kind: &str, api_version: &str) -> Vec<&'a Value> {
     view.list(api_version, kind)
 }
 
+/// The status condition of type `kind`.
 fn condition<'a>(object: &'a Value, kind: &str) -> Option<&'a Value> {
     object["status"]["conditions"]
         .as_array()?
@@ -20,6 +22,7 @@ fn condition<'a>(object: &'a Value, kind: &str) -> Option<&'a Value> {
         .find(|c| c["type"] == kind)
 }
 
+/// Whether the Deployment rolled out its current generation.
 fn completed(v: &View<'_>, namespace: &str, name: &str) -> bool {
     v.get("apps/v1", "Deployment", Some(namespace), name)
         .is_some_and(|d| {
@@ -138,6 +141,7 @@ fn observed_generation_lags_behind_a_new_generation() {
     }));
 }
 
+/// `kubectl rollout restart`, as its merge patch.
 fn restart(server: &ApiServer, name: &str, at: &str) {
     server.update_as("kubectl-rollout", json!({
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "default"},

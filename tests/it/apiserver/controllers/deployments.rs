@@ -30,6 +30,7 @@ pub fn reconcile(state: &mut State, memory: &mut Memory, changes: &Changes) {
     }
 }
 
+/// The `deployment.kubernetes.io/revision` annotation, or 0.
 fn revision(object: &Value) -> i64 {
     json::annotations(object)
         .get("deployment.kubernetes.io/revision")
@@ -37,6 +38,7 @@ fn revision(object: &Value) -> i64 {
         .unwrap_or(0)
 }
 
+/// One rollout step for one Deployment.
 fn reconcile_one(state: &mut State, memory: &mut Memory, d: &Value) {
     let (uid, namespace, name) = (
         json::uid(d).to_owned(),

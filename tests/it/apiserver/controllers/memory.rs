@@ -10,8 +10,11 @@ use tokio::time::Instant;
 /// delays), the timers those delays set, and the stage each pod was last put in.
 #[derive(Debug, Default)]
 pub struct Memory {
+    /// When each delay key was first asked about.
     seen: HashMap<String, Instant>,
+    /// Pending wake-ups, and what they are for.
     timers: BTreeSet<(Instant, Option<Target>)>,
+    /// The lifecycle stage each pod was last put in, by uid.
     stages: HashMap<String, String>,
 }
 

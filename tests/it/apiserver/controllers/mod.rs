@@ -81,8 +81,11 @@ pub async fn run(shared: Arc<Shared>) {
     }
 }
 
+/// Pods, which most controllers watch.
 const PODS: (&str, &str) = ("", "pods");
+/// Nodes.
 const NODES: (&str, &str) = ("", "nodes");
+/// PersistentVolumeClaims.
 const CLAIMS: (&str, &str) = ("", "persistentvolumeclaims");
 
 /// One pass of the controllers whose inputs changed.
