@@ -24,6 +24,7 @@ pub struct Denial {
 }
 
 impl Denial {
+    /// Whether this denial covers the request.
     fn covers(&self, verb: &str, group: &str, resource: &str) -> bool {
         let hit = |want: &str, got: &str| want == "*" || want == got;
         hit(&self.verb, verb) && hit(&self.group, group) && hit(&self.resource, resource)

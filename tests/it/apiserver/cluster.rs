@@ -8,6 +8,7 @@ use super::json;
 use super::registry::{self, Actor};
 use super::state::State;
 
+/// The manager of what the API server itself writes.
 const MANAGER: &str = "kube-apiserver";
 
 /// Creates `object`, then sets its status through the status subresource.
@@ -35,6 +36,7 @@ fn seed(state: &mut State, group: &str, plural: &str, mut object: Value) {
     }
 }
 
+/// A Node as the kubelet registers it.
 fn node(index: usize, node: &SimNode) -> Value {
     let mut labels = node.labels.clone();
     for (key, value) in [

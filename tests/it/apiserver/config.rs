@@ -81,6 +81,7 @@ impl SimConfig {
 }
 
 impl Default for SimConfig {
+    /// The standard cluster.
     fn default() -> Self {
         Self::standard()
     }

@@ -115,6 +115,7 @@ fn default(object: &mut Value, key: &str, value: Value) {
     }
 }
 
+/// A namespace's name label, `kubernetes` finalizer and Active phase.
 fn namespace(object: &mut Value) {
     let name = json::name(object).to_owned();
     json::set(
@@ -130,6 +131,7 @@ fn namespace(object: &mut Value) {
     }
 }
 
+/// A Service's type, cluster IP (kept across updates), families and port defaults.
 fn service(object: &mut Value, old: Option<&Value>, store: &Store) {
     let old_ip = old.and_then(|o| o.pointer("/spec/clusterIP")).cloned();
     let spec = json::entry(object, &["spec"]);
@@ -216,6 +218,7 @@ fn secret(object: &mut Value) {
     }
 }
 
+/// Pod spec defaults inside a workload's template.
 fn template(spec: &mut Value) {
     if let Some(pod) = spec.pointer_mut("/template/spec") {
         pod_spec(pod);

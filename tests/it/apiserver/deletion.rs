@@ -78,28 +78,18 @@ pub fn delete(
         .get(&rt.group, &rt.plural, namespace, name)
         .cloned()
         .ok_or_else(|| ApiError::not_found(rt, name))?;
-    if let Some(uid) = &options.uid
-        && uid != json::uid(&old)
-    {
-        let why = format!(
-            "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-            json::uid(&old)
-        );
-        return Err(ApiError::conflict(rt, name, &why));
-    }
-    if let Some(rv) = &options.resource_version {
-        let actual = json::str_at(&old, "/metadata/resourceVersion");
-        if rv != actual {
-            let why = format!(
-                "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {actual}"
-            );
-            return Err(ApiError::conflict(rt, name, &why));
-        }
-    }
+    check_preconditions(rt, name, &old, options)?;
     if admit {
         admission::webhooks(state, rt, "DELETE", &mut old.clone())?;
     }
     if json::deleting(&old) {
+        if rt.kind == "Namespace" && rt.group.is_empty() {
+            return Err(ApiError::conflict(
+                rt,
+                name,
+                "The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.",
+            ));
+        }
         return Ok(Deleted::Pending(old));
     }
     let mut new = old.clone();
@@ -236,4 +226,32 @@ pub fn remove_finalizer(
         None,
         None,
     );
+}
+
+/// 409 when the object is not the one the client meant (uid) or has changed (resourceVersion).
+fn check_preconditions(
+    rt: &ResourceType,
+    name: &str,
+    old: &Value,
+    options: &DeleteOptions,
+) -> Result<(), ApiError> {
+    if let Some(uid) = &options.uid
+        && uid != json::uid(old)
+    {
+        let why = format!(
+            "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+            json::uid(old)
+        );
+        return Err(ApiError::conflict(rt, name, &why));
+    }
+    if let Some(rv) = &options.resource_version {
+        let actual = json::str_at(old, "/metadata/resourceVersion");
+        if rv != actual {
+            let why = format!(
+                "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {actual}"
+            );
+            return Err(ApiError::conflict(rt, name, &why));
+        }
+    }
+    Ok(())
 }

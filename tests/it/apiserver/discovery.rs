@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::builtins;
 use super::catalog::{self, ResourceType};
 use super::store::Store;
 
@@ -35,10 +36,10 @@ fn groups(store: &Store) -> Vec<(String, Vec<String>, Vec<ResourceType>)> {
         entry.1.push(rt);
     }
     let rank = |group: &str| {
-        catalog::GROUP_ORDER
+        builtins::GROUP_ORDER
             .iter()
             .position(|g| *g == group)
-            .unwrap_or(catalog::GROUP_ORDER.len())
+            .unwrap_or(builtins::GROUP_ORDER.len())
     };
     let mut list: Vec<(String, Vec<String>, Vec<ResourceType>)> =
         by_group.into_iter().map(|(g, (v, r))| (g, v, r)).collect();
@@ -49,6 +50,7 @@ fn groups(store: &Store) -> Vec<(String, Vec<String>, Vec<ResourceType>)> {
     list
 }
 
+/// `group/version`, or the version alone for core.
 fn group_version(group: &str, version: &str) -> String {
     if group.is_empty() {
         version.to_owned()
@@ -66,6 +68,7 @@ pub fn core_versions() -> Value {
     })
 }
 
+/// An APIGroup entry of `/apis`.
 fn group_entry(name: &str, versions: &[String]) -> Value {
     let list: Vec<Value> = versions
         .iter()
@@ -142,6 +145,7 @@ pub fn resource_list(store: &Store, group: &str, version: &str) -> Option<Value>
     Some(list)
 }
 
+/// One APIGroupDiscovery of an aggregated list.
 fn aggregated_group(name: &str, versions: &[String], types: &[ResourceType]) -> Value {
     let versions: Vec<Value> = versions
         .iter()

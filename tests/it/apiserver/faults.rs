@@ -128,18 +128,25 @@ pub struct Target<'a> {
     pub watch: bool,
 }
 
+/// An injected fault and how often it matched and fired.
 #[derive(Debug)]
 struct Rule {
+    /// Its id.
     id: FaultId,
+    /// The rule.
     fault: Fault,
+    /// How many requests matched.
     seen: usize,
+    /// How many it hit.
     fired: usize,
 }
 
 /// The injected faults, in the order they were added.
 #[derive(Debug, Default)]
 pub struct Faults {
+    /// In the order they were added.
     rules: Vec<Rule>,
+    /// The last id handed out.
     next: u64,
 }
 

@@ -70,6 +70,7 @@ pub fn leaves(value: &Value, scope: Scope) -> FieldSet {
     set
 }
 
+/// Adds the leaves under `path` to `set`.
 fn collect(value: &Value, path: &mut Path, set: &mut FieldSet) {
     match value {
         Value::Object(map) if !map.is_empty() => {
@@ -179,6 +180,7 @@ pub fn to_fields_v1(set: &FieldSet) -> Value {
 
 /// The set a FieldsV1 value describes; list entries (`k:`, `v:`, `i:`) count as their list.
 pub fn from_fields_v1(fields: &Value) -> FieldSet {
+    /// Adds the fields of a FieldsV1 node under `path` to `set`.
     fn walk(value: &Value, path: &mut Path, set: &mut FieldSet) {
         let children: Vec<(&String, &Value)> = value
             .as_object()

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::access;
+use super::builtins;
 use super::catalog::{self, ResourceType, Verbs};
 use super::json;
 use super::routes::Target;
@@ -74,7 +75,7 @@ pub struct Resolved {
 pub fn resolve(state: &State, target: &Target) -> Result<Resolved, ApiError> {
     // Built-in group versions answer for their unknown resources; anything else (custom
     // groups, CRDs not yet established) falls through to the mux's plain 404.
-    let builtin = catalog::builtins()
+    let builtin = builtins::all()
         .iter()
         .any(|rt| rt.group == target.group && rt.version == target.version);
     let missing = || {
@@ -181,6 +182,7 @@ pub fn present(rt: &ResourceType, mut object: Value) -> Value {
     object
 }
 
+/// GET of one object.
 fn get(state: &State, r: &Resolved) -> Result<Reply, ApiError> {
     let name = r.name.as_deref().unwrap_or_default();
     let object = state
@@ -202,6 +204,7 @@ pub fn selectors(
     Ok((labels, fields))
 }
 
+/// A list with selectors and pages.
 fn list(state: &State, r: &Resolved, query: &BTreeMap<String, String>) -> Result<Reply, ApiError> {
     let (labels, fields) = selectors(&r.rt, query)?;
     let start = match query.get("continue").filter(|c| !c.is_empty()) {
@@ -253,11 +256,13 @@ fn list(state: &State, r: &Resolved, query: &BTreeMap<String, String>) -> Result
     })))
 }
 
+/// A continue token that resumes after (namespace, name).
 fn encode_continue(namespace: &str, name: &str, rv: &str) -> String {
     let token = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": [namespace, name]});
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token.to_string())
 }
 
+/// The (namespace, name) a continue token resumes after.
 fn decode_continue(token: &str) -> Result<(String, String), ApiError> {
     let bad =
         || ApiError::bad_request("continue key is not valid: illegal base64 data at input byte 0");

@@ -62,6 +62,7 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>) {
     }
 }
 
+/// A JSON answer with the headers a real server sends.
 fn json_response(
     code: u16,
     body: &Value,
@@ -85,6 +86,7 @@ fn json_response(
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed_unsync()))
 }
 
+/// A Status answer (or the mux's plain-text 404).
 fn error_response(error: &ApiError) -> Response<Body> {
     if error.plain {
         return Response::builder()
@@ -103,6 +105,7 @@ fn error_response(error: &ApiError) -> Response<Body> {
     )
 }
 
+/// One request: authentication, latency, faults, then the handlers; journaled.
 async fn handle(
     shared: Arc<Shared>,
     kill: Arc<Notify>,
@@ -223,6 +226,7 @@ fn finish(shared: &Shared, mut entry: journal::Request, error: &ApiError) -> Res
     error_response(error)
 }
 
+/// Answers a non-watch request from the route.
 fn dispatch(
     state: &mut State,
     route: &Route,

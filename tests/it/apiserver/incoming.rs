@@ -34,17 +34,27 @@ fn parse_body(bytes: &[u8], content_type: &str) -> Result<Option<Value>, ApiErro
 
 /// Everything about a request the handlers need, owned.
 pub struct Parsed {
+    /// HTTP method.
     pub method: String,
+    /// Path, without the query.
     pub path: String,
+    /// The query as sent.
     pub raw_query: String,
+    /// The query, decoded.
     pub query: BTreeMap<String, String>,
+    /// `Content-Type`, or "".
     pub content_type: String,
+    /// `Accept`, or "".
     pub accept: String,
+    /// `Authorization`, or "".
     pub authorization: String,
+    /// `User-Agent`, or "".
     pub user_agent: String,
+    /// The body parsed, or why it could not be.
     pub body: Result<Option<Value>, ApiError>,
 }
 
+/// Reads a request's head and whole body.
 pub async fn read(request: Request<Incoming>) -> Parsed {
     let (parts, incoming) = request.into_parts();
     let bytes = incoming

@@ -5,11 +5,11 @@
 //! It serves discovery (legacy and aggregated v2), CRUD, server-side apply with field
 //! ownership and conflicts, merge and JSON patches, lists with selectors and pages,
 //! watches with bookmarks and 410 expiry, deletion with finalizers and garbage collection,
-//! namespace termination, and simulated controllers (Deployments, ReplicaSets, DaemonSets,
-//! StatefulSets, Jobs, the scheduler, kubelets, EndpointSlices and Endpoints, CRD
-//! establishment, the Linkerd proxy injector as a mutating webhook). Tests steer it through
-//! knobs (readiness per workload, CRD establishment, latency) and injected faults, read its
-//! state directly, and wait on it without polling.
+//! namespace termination, immutable fields, RBAC denials, admission webhooks, and simulated
+//! controllers (Deployments, ReplicaSets, DaemonSets, StatefulSets, Jobs, the scheduler,
+//! kubelets, EndpointSlices and Endpoints, CRD establishment, the Linkerd proxy injector).
+//! Tests steer it through knobs (readiness per workload, CRD establishment, denied verbs,
+//! latency) and injected faults, read its state directly, and wait on it without polling.
 //!
 //! Where it is simpler than a real server:
 //! - Server-side apply treats every list as atomic: a list is one field, owned, compared
@@ -19,10 +19,17 @@
 //!   enforced, and a CRD's versions are served without conversion (only `apiVersion` is
 //!   rewritten). Built-in kinds get the defaults clients commonly see (Service clusterIP,
 //!   Deployment strategy, pod spec defaults, namespace name label), not all of them.
+//! - Custom resources are served once their CRD is Established (a real server already
+//!   serves them once their names are accepted; discovery waits for Established either way).
 //! - A `continue` token resumes from the current state rather than a snapshot; the watch
 //!   log is one window of `event_window` events across all types.
-//! - Authentication is one bearer token; there is no authorization (access reviews are
-//!   always allowed). Events are not recorded. Unknown URL paths answer a JSON Status.
+//! - Authentication is one bearer token for the user `kubernetes-admin`, who may do
+//!   everything a test has not denied. Events are not recorded. Graceful deletion of pods
+//!   completes at once, and Secrets' `stringData` is folded into `data`.
+//! - Webhooks are not called: a webhook whose Service has no ready endpoint fails (or is
+//!   skipped, with `failurePolicy: Ignore`) the requests its rules cover, and the Linkerd
+//!   injector meshes pods while its Deployment is Available and its Service has a ready
+//!   endpoint.
 //! - Controllers are quick and simple: a rolling update scales the old ReplicaSet down as
 //!   new pods turn Ready (no surge pacing), a DaemonSet replaces one outdated pod at a time,
 //!   claims bind at once without PersistentVolume objects, the scheduler checks node
@@ -30,7 +37,9 @@
 //! - Answers follow the real server where it differs from what one might expect: an apply
 //!   without `fieldManager` is 422 Invalid (`PatchOptions.meta.k8s.io "" is invalid`), an
 //!   apply whose apiVersion differs from the URL's is 400 (`Incorrect version specified in
-//!   apply patch`), a kind that differs is 422; a dropped connection is journaled with
+//!   apply patch`), a kind that differs is 422; paths outside the built-in groups (a custom
+//!   group before its CRD is Established) get the mux's plain-text `404 page not found`,
+//!   unknown resources of built-in groups a Status. A dropped connection is journaled with
 //!   status 0.
 
 // The module is shared by the `it` test binary and the benchmark; each uses part of it,
@@ -40,6 +49,7 @@
 mod access;
 mod admission;
 mod apply;
+mod builtins;
 mod catalog;
 mod cluster;
 mod config;
@@ -55,8 +65,11 @@ mod immutability;
 mod incoming;
 mod journal;
 mod json;
+mod knobs;
 mod kubeconfig;
 mod managed;
+mod metadata;
+mod objects;
 mod patch;
 mod registry;
 mod routes;
@@ -92,9 +105,13 @@ use store::Store;
 
 /// A running simulated API server; dropping it shuts it down.
 pub struct ApiServer {
+    /// The state, shared with the server thread.
     shared: Arc<Shared>,
+    /// Where it listens.
     addr: SocketAddr,
+    /// Stops the accept loop.
     stop: Option<oneshot::Sender<()>>,
+    /// The server thread, joined on drop.
     thread: Option<JoinHandle<()>>,
 }
 
@@ -172,241 +189,6 @@ impl ApiServer {
         config.auth_info.token = Some(self.token().into());
         config
     }
-
-    /// The stored object, as JSON.
-    pub fn get(
-        &self,
-        api_version: &str,
-        kind: &str,
-        namespace: Option<&str>,
-        name: &str,
-    ) -> Option<Value> {
-        let state = self.shared.lock();
-        View::new(&state)
-            .get(api_version, kind, namespace, name)
-            .cloned()
-    }
-
-    /// Every stored object of every kind.
-    pub fn objects(&self) -> Vec<Value> {
-        self.shared
-            .lock()
-            .store
-            .all()
-            .map(|(_, _, o)| o.clone())
-            .collect()
-    }
-
-    /// Every stored object of `kind` in `api_version`.
-    pub fn list(&self, api_version: &str, kind: &str) -> Vec<Value> {
-        let state = self.shared.lock();
-        View::new(&state)
-            .list(api_version, kind)
-            .into_iter()
-            .cloned()
-            .collect()
-    }
-
-    /// The latest resourceVersion.
-    pub fn resource_version(&self) -> u64 {
-        self.shared.lock().store.rv()
-    }
-
-    /// Server-side apply (with `force`) as `field_manager`; returns the object.
-    #[allow(clippy::panic)] // A refused write in a test's set-up is a failed test.
-    pub fn apply_as(&self, field_manager: &str, object: Value) -> Value {
-        self.try_apply_as(field_manager, object, true)
-            .unwrap_or_else(|status| panic!("apply as {field_manager} failed: {status}"))
-    }
-
-    /// Server-side apply as `field_manager`; `Err` is the Status body a client would get.
-    pub fn try_apply_as(
-        &self,
-        field_manager: &str,
-        object: Value,
-        force: bool,
-    ) -> Result<Value, Value> {
-        self.shared
-            .with(|state| {
-                let (rt, mut config) = target(state, object)?;
-                let namespace = json::namespace(&config).to_owned();
-                validation::check_body(&rt, &mut config, &namespace, None, true)?;
-                let actor = Actor {
-                    manager: field_manager,
-                    dry_run: false,
-                    admit: true,
-                };
-                Ok(registry::apply(state, &rt, &config, actor, None, force)?.object)
-            })
-            .map_err(|e: ApiError| e.body())
-    }
-
-    /// An Update as `field_manager` (like `kubectl edit` or a controller): `object`'s fields
-    /// are merged into the stored object (JSON merge patch), which is created if missing.
-    #[allow(clippy::panic)] // As for `apply_as`.
-    pub fn update_as(&self, field_manager: &str, object: Value) -> Value {
-        self.update(field_manager, object, None)
-            .unwrap_or_else(|status| panic!("update as {field_manager} failed: {status}"))
-    }
-
-    /// Like `update_as`, through the status subresource (only `status` is taken).
-    #[allow(clippy::panic)] // As for `apply_as`.
-    pub fn update_status_as(&self, field_manager: &str, object: Value) -> Value {
-        self.update(field_manager, object, Some("status"))
-            .unwrap_or_else(|status| panic!("status update as {field_manager} failed: {status}"))
-    }
-
-    fn update(
-        &self,
-        field_manager: &str,
-        object: Value,
-        sub: Option<&str>,
-    ) -> Result<Value, Value> {
-        self.shared
-            .with(|state| {
-                let (rt, mut body) = target(state, object)?;
-                let namespace = json::namespace(&body).to_owned();
-                validation::check_body(&rt, &mut body, &namespace, None, false)?;
-                let actor = Actor {
-                    manager: field_manager,
-                    dry_run: false,
-                    admit: true,
-                };
-                let stored = state
-                    .store
-                    .get(&rt.group, &rt.plural, &namespace, json::name(&body))
-                    .cloned();
-                match stored {
-                    None if sub.is_none() => registry::create(state, &rt, body, actor),
-                    None => Err(ApiError::not_found(&rt, json::name(&body))),
-                    Some(old) => {
-                        let mut new = old.clone();
-                        patch::merge(&mut new, &body);
-                        registry::update(state, &rt, &old, new, actor, sub, None)
-                    }
-                }
-            })
-            .map_err(|e: ApiError| e.body())
-    }
-
-    /// Deletes an object (Background propagation), as a client's DELETE would.
-    pub fn delete(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) {
-        self.shared.with(|state| {
-            if let Some(rt) = catalog::by_kind(&state.store, api_version, kind) {
-                let namespace = if rt.namespaced {
-                    namespace.unwrap_or("default")
-                } else {
-                    ""
-                };
-                let _ = deletion::delete(
-                    state,
-                    &rt,
-                    namespace,
-                    name,
-                    &DeleteOptions::default(),
-                    false,
-                );
-            }
-        });
-    }
-
-    /// How the pods of a Deployment, DaemonSet, StatefulSet or Job (or a bare pod) named
-    /// `workload` become ready: for pods created afterwards and those not yet Ready.
-    pub fn set_readiness(&self, namespace: &str, workload: &str, readiness: Readiness) {
-        self.shared.with(|state| {
-            state
-                .readiness
-                .insert((namespace.to_owned(), workload.to_owned()), readiness);
-            state.pokes += 1;
-        });
-    }
-
-    /// Whether the CRD `crd_name` ever becomes Established (`false`: never).
-    pub fn set_crd_establishment(&self, crd_name: &str, establish: bool) {
-        self.shared.with(|state| {
-            state
-                .crd_establishment
-                .insert(crd_name.to_owned(), establish);
-            state.pokes += 1;
-        });
-    }
-
-    /// Denies the user `verb` on `resource` (plural, `/status` for the subresource) in
-    /// `group`; `*` matches any. Requests get RBAC's 403 and access reviews say no.
-    pub fn deny(&self, verb: &str, group: &str, resource: &str) {
-        self.shared.with(|state| {
-            state.denials.push(access::Denial {
-                verb: verb.to_owned(),
-                group: group.to_owned(),
-                resource: resource.to_owned(),
-            });
-        });
-    }
-
-    /// Allows everything again.
-    pub fn allow_all(&self) {
-        self.shared.with(|state| state.denials.clear());
-    }
-
-    /// Stalls (or resumes) every simulated controller.
-    pub fn pause_controllers(&self, paused: bool) {
-        self.shared.with(|state| {
-            state.paused = paused;
-            state.pokes += 1;
-        });
-    }
-
-    /// Forgets the watch log, so that every watch from an older resourceVersion gets 410.
-    pub fn compact(&self) {
-        self.shared.with(|state| {
-            state.store.compact();
-            state.pokes += 1;
-        });
-    }
-
-    /// Injects a fault.
-    pub fn inject(&self, fault: Fault) -> FaultId {
-        self.shared.with(|state| state.faults.add(fault))
-    }
-
-    /// Removes an injected fault.
-    pub fn clear_fault(&self, id: FaultId) {
-        self.shared.with(|state| state.faults.remove(id));
-    }
-
-    /// Sets the latency added to every request.
-    pub fn set_latency(&self, latency: Duration) {
-        self.shared.with(|state| state.latency = latency);
-    }
-
-    /// Every request so far, in arrival order.
-    pub fn journal(&self) -> Vec<Request> {
-        self.shared.lock().journal.clone()
-    }
-
-    /// Forgets the requests so far.
-    pub fn clear_journal(&self) {
-        self.shared.with(|state| state.journal.clear());
-    }
-
-    /// Blocks until `what` holds for the server's state (re-checked after every change), or
-    /// `timeout` passes; returns whether it held.
-    pub fn wait_until(&self, timeout: Duration, what: impl Fn(&View) -> bool) -> bool {
-        self.shared.wait(timeout, |state| what(&View::new(state)))
-    }
-}
-
-/// The type of `object` (by apiVersion and kind) and the object, with a namespace set for
-/// namespaced kinds.
-fn target(state: &State, mut object: Value) -> Result<(catalog::ResourceType, Value), ApiError> {
-    let api_version = json::str_at(&object, "/apiVersion").to_owned();
-    let kind = json::str_at(&object, "/kind").to_owned();
-    let rt = catalog::by_kind(&state.store, &api_version, &kind)
-        .ok_or_else(ApiError::unknown_resource)?;
-    if rt.namespaced && json::namespace(&object).is_empty() {
-        json::set(&mut object, &["metadata", "namespace"], "default".into());
-    }
-    Ok((rt, object))
 }
 
 /// The server thread: its own runtime, the controllers and the HTTP front.
@@ -429,6 +211,7 @@ fn run(listener: std::net::TcpListener, shared: Arc<Shared>, stopped: oneshot::R
 }
 
 impl Drop for ApiServer {
+    /// Stops the server and waits for its thread.
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

@@ -28,10 +28,12 @@ pub fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
+/// A JSON pointer token, unescaped.
 fn unescape(token: &str) -> String {
     token.replace("~1", "/").replace("~0", "~")
 }
 
+/// A JSON pointer's parent and last token.
 fn split(pointer: &str) -> Result<(String, String), ApiError> {
     let (parent, last) = pointer
         .rsplit_once('/')
@@ -39,6 +41,7 @@ fn split(pointer: &str) -> Result<(String, String), ApiError> {
     Ok((parent.to_owned(), unescape(last)))
 }
 
+/// The JSON patch `add` operation.
 fn add(target: &mut Value, pointer: &str, value: Value) -> Result<(), ApiError> {
     if pointer.is_empty() {
         *target = value;
@@ -70,6 +73,7 @@ fn add(target: &mut Value, pointer: &str, value: Value) -> Result<(), ApiError> 
     Ok(())
 }
 
+/// The JSON patch `remove` operation; returns the removed value.
 fn remove(target: &mut Value, pointer: &str) -> Result<Value, ApiError> {
     let (parent, last) = split(pointer)?;
     let missing = || {

@@ -12,6 +12,7 @@ use super::fields::Scope;
 use super::immutability;
 use super::json;
 use super::managed::{self, Entry};
+use super::metadata;
 use super::state::State;
 use super::status::ApiError;
 use super::validation;
@@ -52,29 +53,6 @@ pub fn type_of(state: &State, group: &str, plural: &str) -> Option<ResourceType>
     catalog::by_plural(&state.store, group, plural)
 }
 
-/// Sets what the server sets on a new object.
-fn prepare_new(state: &mut State, rt: &ResourceType, object: &mut Value) {
-    let uid = state.store.new_uid();
-    let meta = json::entry(object, &["metadata"]);
-    if let Some(meta) = meta.as_object_mut() {
-        for key in [
-            "resourceVersion",
-            "deletionTimestamp",
-            "deletionGracePeriodSeconds",
-            "selfLink",
-        ] {
-            meta.remove(key);
-        }
-        meta.insert("uid".into(), uid.into());
-        meta.insert("creationTimestamp".into(), json::now().into());
-        if rt.generation {
-            meta.insert("generation".into(), 1.into());
-        } else {
-            meta.remove("generation");
-        }
-    }
-}
-
 /// Creates an object (POST).
 pub fn create(
     state: &mut State,
@@ -98,7 +76,7 @@ pub fn create(
     if actor.admit || rt.kind == "Pod" {
         admission::webhooks(state, rt, "CREATE", &mut object)?;
     }
-    prepare_new(state, rt, &mut object);
+    metadata::prepare_new(state, rt, &mut object);
     if rt.status {
         json::remove(&mut object, &["status"]);
     }
@@ -147,7 +125,7 @@ pub fn update(
         },
         Scope::All => {}
     }
-    keep_server_metadata(old, &mut new);
+    metadata::keep_server_metadata(old, &mut new);
     if actor.admit && subresource.is_none() {
         admission::webhooks(state, rt, "UPDATE", &mut new)?;
     }
@@ -163,41 +141,6 @@ pub fn update(
     Ok(commit(state, rt, old, new, actor.dry_run))
 }
 
-/// Copies what clients cannot change from the stored object.
-fn keep_server_metadata(old: &Value, new: &mut Value) {
-    for key in [
-        "uid",
-        "creationTimestamp",
-        "deletionTimestamp",
-        "deletionGracePeriodSeconds",
-        "generation",
-        "managedFields",
-    ] {
-        match old.pointer(&format!("/metadata/{key}")) {
-            Some(value) => json::set(new, &["metadata", key], value.clone()),
-            None => {
-                json::remove(new, &["metadata", key]);
-            }
-        }
-    }
-    json::set(
-        new,
-        &["metadata", "resourceVersion"],
-        old["metadata"]["resourceVersion"].clone(),
-    );
-}
-
-/// Everything outside metadata and status, which is what bumps `generation`.
-fn spec_of(object: &Value) -> Value {
-    let mut rest = object.clone();
-    if let Some(map) = rest.as_object_mut() {
-        for key in ["metadata", "status", "apiVersion", "kind"] {
-            map.remove(key);
-        }
-    }
-    rest
-}
-
 /// Stores `new` in place of `old` unless nothing changed; finishes a deletion whose last
 /// finalizer is gone.
 fn commit(
@@ -207,7 +150,7 @@ fn commit(
     mut new: Value,
     dry_run: bool,
 ) -> Value {
-    if rt.generation && spec_of(old) != spec_of(&new) {
+    if rt.generation && metadata::spec_of(old) != metadata::spec_of(&new) {
         let generation = json::int_at(old, "/metadata/generation", 0) + 1;
         json::set(&mut new, &["metadata", "generation"], generation.into());
     }
@@ -292,7 +235,7 @@ pub fn apply(
         if actor.admit || rt.kind == "Pod" {
             admission::webhooks(state, rt, "CREATE", &mut merged)?;
         }
-        prepare_new(state, rt, &mut merged);
+        metadata::prepare_new(state, rt, &mut merged);
         let object = if actor.dry_run {
             merged
         } else {

@@ -74,6 +74,7 @@ pub fn parse(path: &str) -> Route {
     }
 }
 
+/// The resource route of the segments after `/api/v1` or `/apis/{g}/{v}`.
 fn objects(group: &str, version: &str, rest: &[&str]) -> Route {
     let owned = |s: &&str| (*s).to_owned();
     let namespace_subresource = rest.len() == 3 && matches!(rest[2], "status" | "finalize");

@@ -63,6 +63,7 @@ fn terms(text: &str) -> Vec<&str> {
     out
 }
 
+/// Whether a label key is well formed enough to match.
 fn valid_key(key: &str) -> bool {
     !key.is_empty()
         && key

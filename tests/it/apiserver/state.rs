@@ -58,6 +58,7 @@ impl State {
         self.journal.insert(at, request);
     }
 
+    /// What a change moves: the resourceVersion, the journal length, the knob counter.
     fn mark(&self) -> (u64, usize, u64) {
         (self.store.rv(), self.journal.len(), self.pokes)
     }
@@ -66,8 +67,11 @@ impl State {
 /// The state and its wake-ups.
 #[derive(Debug)]
 pub struct Shared {
+    /// The state.
     state: Mutex<State>,
+    /// Wakes `wait_until` after every change.
     changed: Condvar,
+    /// Wakes watches and the controllers after every write or knob change.
     wake: watch::Sender<u64>,
 }
 

@@ -43,6 +43,7 @@ impl Cause {
         }
     }
 
+    /// The cause as a Status body has it.
     fn to_json(&self) -> Value {
         let mut cause = Map::new();
         cause.insert("reason".into(), self.reason.clone().into());

@@ -53,12 +53,19 @@ type Objects = BTreeMap<(String, String), Value>;
 /// All objects and the change log.
 #[derive(Debug)]
 pub struct Store {
+    /// Objects by (group, plural).
     types: BTreeMap<(String, String), Objects>,
+    /// The latest resourceVersion.
     rv: u64,
+    /// The change log, oldest first.
     events: VecDeque<Event>,
+    /// How many events the log keeps.
     window: usize,
+    /// The newest resourceVersion dropped from the log.
     compacted: u64,
+    /// Counts uids and random names handed out.
     uids: u64,
+    /// Makes uids differ between servers.
     seed: u64,
 }
 
@@ -182,6 +189,7 @@ impl Store {
         object
     }
 
+    /// Appends to the change log, dropping the oldest events beyond the window.
     fn log(
         &mut self,
         group: &str,

@@ -8,6 +8,7 @@ use super::state::State;
 
 /// The state as a `wait_until` predicate sees it.
 pub struct View<'a> {
+    /// The locked state.
     state: &'a State,
 }
 

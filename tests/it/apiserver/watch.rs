@@ -36,36 +36,55 @@ pub enum Mode {
 
 /// A watch being served.
 struct Watch {
+    /// The server state the events come from.
     shared: Arc<Shared>,
+    /// The watched type, at the requested version.
     rt: ResourceType,
+    /// The namespace, unless all are watched.
     namespace: Option<String>,
+    /// `labelSelector`.
     labels: LabelSelector,
+    /// `fieldSelector`.
     fields: FieldSelector,
+    /// Whether objects go out as PartialObjectMetadata.
     metadata_only: bool,
+    /// `allowWatchBookmarks`.
     bookmarks: bool,
+    /// The resourceVersion up to which events were sent.
     position: u64,
+    /// Lines ready to send.
     pending: VecDeque<Bytes>,
+    /// When `timeoutSeconds` ends the stream.
     deadline: Instant,
+    /// Between bookmarks.
     interval: Duration,
+    /// When the next bookmark is due.
     next_bookmark: Instant,
+    /// Whether the stream ends after the pending lines.
     done: bool,
+    /// Lines sent so far.
     sent: usize,
+    /// How a fault bends the stream.
     mode: Mode,
+    /// Woken by every write.
     wake: tokio::sync::watch::Receiver<u64>,
 }
 
+/// One watch event line.
 fn line(kind: &str, object: &Value) -> Bytes {
     let mut text = json!({"type": kind, "object": object}).to_string();
     text.push('\n');
     Bytes::from(text)
 }
 
+/// The ERROR event for a resourceVersion older than the log.
 fn expired(rv: u64, oldest: u64) -> Bytes {
     let status = ApiError::expired(format!("too old resource version: {rv} ({oldest})"));
     line("ERROR", &status.body())
 }
 
 impl Watch {
+    /// Whether `object` is in this watch's namespace and selectors.
     fn matches(&self, object: &Value) -> bool {
         self.namespace
             .as_ref()
@@ -74,6 +93,7 @@ impl Watch {
             && self.fields.matches(object)
     }
 
+    /// An event for `object`, at the watched version (metadata only if asked).
     fn event(&self, kind: &str, object: &Value) -> Bytes {
         let object = handlers::present(&self.rt, object.clone());
         if self.metadata_only {
@@ -83,6 +103,7 @@ impl Watch {
         }
     }
 
+    /// A BOOKMARK at the current position.
     fn bookmark(&self, annotations: Option<Value>) -> Bytes {
         let mut metadata =
             json!({"resourceVersion": self.position.to_string(), "creationTimestamp": null});
@@ -121,6 +142,7 @@ impl Watch {
         self.position = self.position.max(state.store.rv());
     }
 
+    /// The next line of the stream, or its end.
     async fn next(mut self) -> Option<(Result<Frame<Bytes>, std::convert::Infallible>, Self)> {
         loop {
             if let Mode::Truncate(kill) = &self.mode

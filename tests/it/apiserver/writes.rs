@@ -24,10 +24,12 @@ fn manager<'a>(call: &'a Call<'_>) -> &'a str {
     }
 }
 
+/// `dryRun=All`.
 fn dry_run(call: &Call<'_>) -> bool {
     call.query.get("dryRun").is_some_and(|d| d == "All")
 }
 
+/// The body, required.
 fn body(call: &Call<'_>) -> Result<Value, ApiError> {
     call.body
         .cloned()
@@ -65,6 +67,7 @@ pub fn handle(
     }
 }
 
+/// POST.
 fn create(
     state: &mut State,
     r: &Resolved,
@@ -101,6 +104,7 @@ fn create(
 
 /// Five characters from the alphabet Kubernetes uses for generated names.
 pub fn suffix(mut n: u64) -> String {
+    /// No vowels (no words) and no confusable characters.
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut out = String::new();
     for _ in 0..5 {
@@ -110,6 +114,7 @@ pub fn suffix(mut n: u64) -> String {
     out
 }
 
+/// The addressed object, or 404.
 fn stored(state: &State, r: &Resolved) -> Result<Value, ApiError> {
     let name = r.name.as_deref().unwrap_or_default();
     state
@@ -119,6 +124,7 @@ fn stored(state: &State, r: &Resolved) -> Result<Value, ApiError> {
         .ok_or_else(|| ApiError::not_found(&r.rt, name))
 }
 
+/// PUT, with the body's resourceVersion as precondition.
 fn update(
     state: &mut State,
     r: &Resolved,
@@ -142,6 +148,7 @@ fn update(
     Ok(Reply::ok(handlers::present(&r.rt, updated)))
 }
 
+/// PATCH: apply, merge, strategic merge or JSON patch.
 fn patch(
     state: &mut State,
     r: &Resolved,
@@ -203,6 +210,7 @@ fn patch(
     Ok(Reply::ok(handlers::present(&r.rt, updated)))
 }
 
+/// DeleteOptions from the body, with query parameters on top.
 fn delete_options(call: &Call<'_>) -> DeleteOptions {
     let mut options = DeleteOptions::from_body(call.body);
     options.dry_run |= dry_run(call);
@@ -219,6 +227,7 @@ fn delete_options(call: &Call<'_>) -> DeleteOptions {
     options
 }
 
+/// DELETE of one object.
 fn delete(state: &mut State, r: &Resolved, call: &Call<'_>) -> Result<Reply, ApiError> {
     let name = r.name.as_deref().unwrap_or_default();
     let options = delete_options(call);
@@ -231,6 +240,7 @@ fn delete(state: &mut State, r: &Resolved, call: &Call<'_>) -> Result<Reply, Api
     Ok(Reply::ok(body))
 }
 
+/// DELETE of a collection, with selectors.
 fn delete_collection(state: &mut State, r: &Resolved, call: &Call<'_>) -> Result<Reply, ApiError> {
     let (labels, fields) = handlers::selectors(&r.rt, call.query)?;
     let options = delete_options(call);

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::{SETTLE, block_on, client, deployment, raw, status_of};
 use crate::apiserver::ApiServer;
 
+/// Waits until the Deployment has rolled out its current generation.
 fn available(server: &ApiServer, namespace: &str, name: &str) -> bool {
     server.wait_until(SETTLE, |v| {
         v.get("apps/v1", "Deployment", Some(namespace), name)

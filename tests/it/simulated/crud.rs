@@ -7,6 +7,7 @@ use serde_json::json;
 use super::{block_on, client, status_of};
 use crate::apiserver::ApiServer;
 
+/// A ConfigMap with one key.
 fn config_map(name: &str) -> ConfigMap {
     serde_json::from_value(json!({"metadata": {"name": name}, "data": {"k": "v"}})).unwrap()
 }
@@ -121,5 +122,134 @@ fn a_merge_patch_is_an_update_and_delete_answers_success_or_the_object() {
                 .as_deref(),
             Some("p")
         );
+    });
+}
+
+#[test]
+fn delete_honours_preconditions_and_dry_run() {
+    let server = ApiServer::start();
+    block_on(async {
+        let api: Api<ConfigMap> = Api::namespaced(client(&server).await, "default");
+        let created = api
+            .create(&PostParams::default(), &config_map("c"))
+            .await
+            .unwrap();
+        let stale = DeleteParams {
+            preconditions: Some(kube::api::Preconditions {
+                uid: Some("not-the-uid".to_owned()),
+                resource_version: None,
+            }),
+            ..DeleteParams::default()
+        };
+        let refused = status_of(api.delete("c", &stale).await.unwrap_err());
+        assert_eq!(refused["reason"], "Conflict");
+        assert_eq!(
+            refused["message"],
+            format!(
+                "Operation cannot be fulfilled on configmaps \"c\": Precondition failed: UID in precondition: not-the-uid, UID in object meta: {}",
+                created.metadata.uid.clone().unwrap()
+            )
+        );
+        let dry = DeleteParams {
+            dry_run: true,
+            ..DeleteParams::default()
+        };
+        api.delete("c", &dry).await.unwrap();
+        assert!(
+            server
+                .get("v1", "ConfigMap", Some("default"), "c")
+                .is_some(),
+            "a dry run deletes nothing"
+        );
+        let journal = server.journal();
+        let last = journal.last().unwrap();
+        assert!(last.dry_run && !last.write);
+        let matching = DeleteParams {
+            preconditions: Some(kube::api::Preconditions {
+                uid: created.metadata.uid.clone(),
+                resource_version: created.metadata.resource_version.clone(),
+            }),
+            ..DeleteParams::default()
+        };
+        api.delete("c", &matching).await.unwrap();
+        assert!(
+            server
+                .get("v1", "ConfigMap", Some("default"), "c")
+                .is_none()
+        );
+    });
+}
+
+#[test]
+fn json_patches_status_updates_and_generated_names() {
+    use k8s_openapi::api::apps::v1::Deployment;
+
+    let server = ApiServer::start();
+    server.pause_controllers(true);
+    block_on(async {
+        let client = client(&server).await;
+        let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+        let generated: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"generateName": "settings-"}})).unwrap();
+        let created = config_maps
+            .create(&PostParams::default(), &generated)
+            .await
+            .unwrap();
+        let name = created.metadata.name.unwrap();
+        assert!(
+            name.starts_with("settings-") && name.len() == "settings-".len() + 5,
+            "{name}"
+        );
+
+        let raw_patch = json!([
+            {"op": "add", "path": "/data", "value": {"a": "1"}},
+            {"op": "replace", "path": "/data/a", "value": "2"},
+        ])
+        .to_string();
+        let path = format!("/api/v1/namespaces/default/configmaps/{name}");
+        let answer = super::raw(
+            &server,
+            "PATCH",
+            &path,
+            "application/json-patch+json",
+            &raw_patch,
+        );
+        assert_eq!(
+            (answer.code, &answer.json()["data"]),
+            (200, &json!({"a": "2"}))
+        );
+
+        let deployments: Api<Deployment> = Api::namespaced(client, "default");
+        deployments
+            .patch(
+                "web",
+                &PatchParams::apply("obsboot"),
+                &Patch::Apply(super::deployment("default", "web", 1)),
+            )
+            .await
+            .unwrap();
+        let status = json!({"status": {"observedGeneration": 1, "replicas": 7}});
+        let updated = deployments
+            .patch_status("web", &PatchParams::default(), &Patch::Merge(&status))
+            .await
+            .unwrap();
+        assert_eq!(updated.status.unwrap().replicas, Some(7));
+        let ignored = json!({"status": {"replicas": 9}, "metadata": {"labels": {"x": "y"}}});
+        let main = deployments
+            .patch("web", &PatchParams::default(), &Patch::Merge(&ignored))
+            .await
+            .unwrap();
+        assert_eq!(
+            main.status.unwrap().replicas,
+            Some(7),
+            "the main resource ignores status"
+        );
+        assert_eq!(main.metadata.labels.unwrap()["x"], "y");
+        let entries = main.metadata.managed_fields.unwrap();
+        let status_entry = entries
+            .iter()
+            .find(|e| e.subresource.as_deref() == Some("status"))
+            .expect("a status entry");
+        assert_eq!(status_entry.operation.as_deref(), Some("Update"));
     });
 }

@@ -158,3 +158,46 @@ fn a_crd_kind_is_discovered_and_served_only_once_established() {
         assert_eq!(created.metadata.generation, Some(1));
     });
 }
+
+#[test]
+fn deleting_a_crd_removes_its_resources_and_its_kind() {
+    let server = ApiServer::start();
+    server.apply_as("obsboot", widget_crd());
+    assert!(server.wait_until(SETTLE, |v| {
+        v.get(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            None,
+            "widgets.example.com",
+        )
+        .is_some_and(|crd| {
+            crd["status"]["conditions"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["type"] == "Established"))
+        })
+    }));
+    server.apply_as("obsboot", json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w1", "namespace": "default"}}));
+    server.delete(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        None,
+        "widgets.example.com",
+    );
+    assert!(server.wait_until(SETTLE, |v| {
+        v.get(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            None,
+            "widgets.example.com",
+        )
+        .is_none()
+    }));
+    assert!(server.objects().iter().all(|o| o["kind"] != "Widget"));
+    block_on(async {
+        let discovery = Discovery::new(client(&server).await)
+            .run_aggregated()
+            .await
+            .unwrap();
+        assert!(discovery.get("example.com").is_none());
+    });
+}

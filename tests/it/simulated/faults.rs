@@ -9,10 +9,12 @@ use serde_json::{Value, json};
 use super::{block_on, client, raw, status_of};
 use crate::apiserver::{ApiServer, Fault, FaultAction};
 
+/// A ConfigMap with one key, in `default`.
 fn config_map(name: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}, "data": {"k": "v"}})
 }
 
+/// The statuses answered to `method` requests, in order.
 fn statuses(server: &ApiServer, method: &str) -> Vec<u16> {
     server
         .journal()

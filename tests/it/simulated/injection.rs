@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::{SETTLE, block_on, client, deployment, status_of};
 use crate::apiserver::{ApiServer, View};
 
+/// Linkerd's proxy injector webhook configuration, as its chart renders it.
 fn injector_config() -> Value {
     json!({
         "apiVersion": "admissionregistration.k8s.io/v1",
@@ -25,12 +26,14 @@ fn injector_config() -> Value {
     })
 }
 
+/// Whether the pod has the Linkerd proxy.
 fn meshed(pod: &Value) -> bool {
     pod["spec"]["initContainers"]
         .as_array()
         .is_some_and(|c| c.iter().any(|c| c["name"] == "linkerd-proxy"))
 }
 
+/// The live pods labelled `app`.
 fn app_pods<'a>(v: &View<'a>, app: &str) -> Vec<&'a Value> {
     v.list("v1", "Pod")
         .into_iter()

@@ -10,6 +10,7 @@ mod namespaces;
 mod platform;
 mod scheduling;
 mod selectors;
+mod services;
 mod validation;
 mod watch;
 mod workloads;
@@ -161,6 +162,7 @@ pub fn raw(server: &ApiServer, method: &str, path: &str, content_type: &str, bod
     }
 }
 
+/// The payload of a chunked body (a cut-off stream yields what arrived).
 fn dechunk(mut text: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = text.split_once("\r\n") {

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::{SETTLE, block_on, client};
 use crate::apiserver::{ApiServer, View};
 
+/// The objects `obsboot render` produces from the built-in stacks.
 fn rendered() -> Vec<Value> {
     let output = Command::new(env!("CARGO_BIN_EXE_obsboot"))
         .args(["render", "-o", "json"])
@@ -25,6 +26,7 @@ fn rendered() -> Vec<Value> {
     document["objects"].as_array().expect("objects").clone()
 }
 
+/// Applies every object as obsboot, resolving kinds through discovery.
 async fn apply_all(server: &ApiServer, objects: &[Value]) {
     let client = client(server).await;
     let discovery = Discovery::new(client.clone())
@@ -58,6 +60,7 @@ async fn apply_all(server: &ApiServer, objects: &[Value]) {
     }
 }
 
+/// Whether every Deployment rolled out, every DaemonSet is ready and every CRD Established.
 fn settled(v: &View<'_>) -> bool {
     let deployments = v.list("apps/v1", "Deployment");
     let daemon_sets = v.list("apps/v1", "DaemonSet");

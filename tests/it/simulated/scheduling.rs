@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use super::{SETTLE, deployment};
 use crate::apiserver::{ApiServer, CONTROL_PLANE, SimConfig, SimNode};
 
+/// A Deployment pinned to the control plane, tolerating its taint or not.
 fn pinned(name: &str, replicas: i64, tolerate: bool) -> Value {
     let mut d = deployment("default", name, replicas);
     let spec = &mut d["spec"]["template"]["spec"];
@@ -16,6 +17,7 @@ fn pinned(name: &str, replicas: i64, tolerate: bool) -> Value {
     d
 }
 
+/// The pods labelled `app`.
 fn pods_of(server: &ApiServer, app: &str) -> Vec<Value> {
     server
         .list("v1", "Pod")
@@ -82,6 +84,7 @@ fn with_the_toleration_it_runs_on_the_control_plane_and_host_ports_collide() {
     );
 }
 
+/// A DaemonSet that tolerates every taint, or none.
 fn daemon_set(name: &str, tolerate: bool) -> Value {
     let mut ds = json!({
         "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": name, "namespace": "default"},

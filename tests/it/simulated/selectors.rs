@@ -7,6 +7,7 @@ use serde_json::json;
 use super::{SETTLE, block_on, client, deployment, namespace, status_of};
 use crate::apiserver::ApiServer;
 
+/// The names listed, without the CA bundle every namespace has.
 fn names(list: &kube::api::ObjectList<ConfigMap>) -> Vec<String> {
     list.items
         .iter()

@@ -171,6 +171,18 @@ fn writes_into_a_terminating_namespace_are_forbidden() {
             .delete("old", &DeleteParams::default())
             .await
             .unwrap();
+        let again = Api::<Namespace>::all(client.clone())
+            .delete("old", &DeleteParams::default())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            status_of(again),
+            json!({
+                "metadata": {}, "status": "Failure", "reason": "Conflict", "code": 409,
+                "message": "Operation cannot be fulfilled on namespaces \"old\": The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.",
+                "details": {"name": "old", "kind": "namespaces"},
+            })
+        );
         let api: Api<ConfigMap> = Api::namespaced(client, "old");
         let object = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "new"}});
         let refused = api

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::{SETTLE, block_on, client, deployment, raw};
 use crate::apiserver::{ApiServer, Fault, FaultAction, Readiness, SimConfig};
 
+/// Whether the Deployment reports its new ReplicaSet available.
 fn completed(d: &Deployment) -> bool {
     d.status
         .as_ref()
@@ -47,6 +48,7 @@ async fn follow(api: Api<Deployment>) -> usize {
     errors
 }
 
+/// How many times Deployments were listed.
 fn lists_of_deployments(server: &ApiServer) -> usize {
     server
         .journal()
@@ -167,6 +169,7 @@ fn a_cut_watch_stream_resumes_from_the_last_resource_version() {
     );
 }
 
+/// The events of a watch body.
 fn events(body: &str) -> Vec<Value> {
     body.lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -266,7 +269,9 @@ fn streaming_lists_and_metadata_watches_work_too() {
         })
         .await;
         assert!(done.is_ok(), "a streaming-list watcher sees the rollout");
-        let mut metadata = kube::runtime::metadata_watcher(api, watcher::Config::default())
+        let metadata_api: Api<kube::core::PartialObjectMeta<Deployment>> =
+            Api::namespaced(api.into_client(), "default");
+        let mut metadata = watcher(metadata_api, watcher::Config::default())
             .applied_objects()
             .boxed();
         let first = tokio::time::timeout(SETTLE, metadata.next())

@@ -12,6 +12,7 @@ use super::super::state::State;
 use super::conditions::{self, Style};
 use super::{KCM, Memory, delete, write_status};
 
+/// The manager of what the API server itself writes.
 const MANAGER: &str = "kube-apiserver";
 
 /// Moves every CRD along its lifecycle.

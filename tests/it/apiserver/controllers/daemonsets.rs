@@ -41,10 +41,15 @@ fn node_of(pod: &Value) -> String {
 /// Counts for a DaemonSet's status.
 #[derive(Default)]
 struct Tally {
+    /// Nodes that should run a pod.
     desired: i64,
+    /// Of those, nodes that do.
     current: i64,
+    /// Nodes that run one but should not.
     misscheduled: i64,
+    /// Ready pods on nodes that should run one.
     ready: i64,
+    /// Pods of the current template.
     updated: i64,
 }
 
@@ -84,6 +89,7 @@ fn pod_for(
     templates::pod(&pinned, ds, &format!("{}-{suffix}", json::name(ds)), labels)
 }
 
+/// One step for one DaemonSet.
 fn reconcile_one(state: &mut State, memory: &mut Memory, ds: &Value) {
     let (uid, namespace) = (json::uid(ds).to_owned(), json::namespace(ds).to_owned());
     let generation = json::int_at(ds, "/metadata/generation", 1);

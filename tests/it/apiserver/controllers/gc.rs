@@ -22,6 +22,7 @@ fn foreground(object: &Value) -> bool {
 /// (group, plural, namespace, name) of an object.
 type Key = (String, String, String, String);
 
+/// The key of `object`.
 fn key(group: &str, plural: &str, object: &Value) -> Key {
     (
         group.to_owned(),

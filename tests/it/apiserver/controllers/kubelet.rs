@@ -40,6 +40,7 @@ fn pod_ip(used: &[String], pod: &Value, node: &Value, index: usize) -> String {
         .unwrap_or_else(|| format!("10.244.{index}.254"))
 }
 
+/// A container's status in `stage`.
 fn container_status(container: &Value, stage: &str, now: &str, init: bool) -> Value {
     let name = json::str_at(container, "/name");
     let image = json::str_at(container, "/image");
@@ -79,6 +80,7 @@ fn container_status(container: &Value, stage: &str, now: &str, init: bool) -> Va
     }
 }
 
+/// A pod's status in `stage` on `node`.
 fn pod_status(pod: &Value, node: &Value, stage: &str, ip: &str) -> Value {
     let now = json::now();
     let host_ip = json::str_at(node, "/status/addresses/0/address");

@@ -2,6 +2,7 @@
 //! each controller bring the cluster one step closer to what its objects ask for. Every
 //! write is made only when something differs, so a settled cluster stays quiet.
 
+mod changes;
 mod conditions;
 mod crds;
 mod daemonsets;
@@ -10,115 +11,34 @@ mod endpoints;
 mod gc;
 mod jobs;
 mod kubelet;
+mod memory;
 mod namespaces;
+mod progress;
 mod replicasets;
 mod scheduler;
 mod statefulsets;
 mod templates;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::time::Instant;
 
+pub use changes::Changes;
+pub use memory::Memory;
+
 use super::deletion::{self, DeleteOptions};
 use super::json;
 use super::registry::{self, Actor};
 use super::state::{Shared, State};
 use super::status::ApiError;
-use super::store::Change;
 
 /// How long the controllers let writes accumulate before a pass.
 const DEBOUNCE: Duration = Duration::from_millis(2);
 
 /// The manager name of the controllers kube-controller-manager runs.
 pub const KCM: &str = "kube-controller-manager";
-
-/// What the controllers remember between passes: when they first saw something (for
-/// delays), the timers those delays set, and the stage each pod was last put in.
-#[derive(Debug, Default)]
-pub struct Memory {
-    seen: HashMap<String, Instant>,
-    timers: BTreeSet<(Instant, Option<Target>)>,
-    stages: HashMap<String, String>,
-}
-
-/// What a timer wakes: an object, by (group, plural, uid).
-type Target = (&'static str, &'static str, String);
-
-/// The object a delay key (`<kind>:<uid>:...`) is about.
-fn target_of(key: &str) -> Option<Target> {
-    let mut parts = key.split(':');
-    let (group, plural) = match parts.next()? {
-        "crd" => ("apiextensions.k8s.io", "customresourcedefinitions"),
-        "daemonset" => ("apps", "daemonsets"),
-        "deployment" => ("apps", "deployments"),
-        "statefulset" => ("apps", "statefulsets"),
-        "namespace" => ("", "namespaces"),
-        "pod" => ("", "pods"),
-        _ => return None,
-    };
-    Some((group, plural, parts.next()?.to_owned()))
-}
-
-impl Memory {
-    /// When `key` was first asked about.
-    pub fn since(&mut self, key: &str) -> Instant {
-        *self.seen.entry(key.to_owned()).or_insert_with(Instant::now)
-    }
-
-    /// Whether `delay` has passed since `key` (`<kind>:<uid>:...`) was first asked about; if
-    /// not, a pass for that object runs when it will have.
-    pub fn elapsed(&mut self, key: &str, delay: Duration) -> bool {
-        let due = self.since(key) + delay;
-        if Instant::now() >= due {
-            true
-        } else {
-            self.timers.insert((due, target_of(key)));
-            false
-        }
-    }
-
-    /// Asks for a pass of every controller at `at`.
-    pub fn wake_at(&mut self, at: Instant) {
-        self.timers.insert((at, None));
-    }
-
-    /// When the next timer is due.
-    fn next(&self) -> Option<Instant> {
-        self.timers.iter().map(|(at, _)| *at).min()
-    }
-
-    /// Removes the timers due by now: what they wake, and whether one wakes everything.
-    fn take_due(&mut self) -> (Vec<Target>, bool) {
-        let now = Instant::now();
-        let mut due = Vec::new();
-        for timer in std::mem::take(&mut self.timers) {
-            if timer.0 <= now {
-                due.push(timer);
-            } else {
-                self.timers.insert(timer);
-            }
-        }
-        let everything = due.iter().any(|(_, target)| target.is_none());
-        (
-            due.into_iter().filter_map(|(_, target)| target).collect(),
-            everything,
-        )
-    }
-
-    /// The stage last recorded for `key`.
-    pub fn stage(&self, key: &str) -> Option<&str> {
-        self.stages.get(key).map(String::as_str)
-    }
-
-    /// Records the stage of `key`.
-    pub fn set_stage(&mut self, key: &str, stage: &str) {
-        self.stages.insert(key.to_owned(), stage.to_owned());
-    }
-}
 
 /// Runs the controllers until the server shuts down.
 pub async fn run(shared: Arc<Shared>) {
@@ -161,80 +81,11 @@ pub async fn run(shared: Arc<Shared>) {
     }
 }
 
-/// What changed since the last pass, so that a pass runs only the controllers that care,
-/// on the objects that need it.
-pub struct Changes {
-    everything: bool,
-    types: HashSet<(String, String)>,
-    uids: HashSet<String>,
-    owners: HashSet<String>,
-    pod_namespaces: HashSet<String>,
-    deletions: bool,
-}
-
-impl Changes {
-    /// Everything may have changed (a timer fired, a knob moved, the log was compacted).
-    fn everything() -> Self {
-        Self {
-            everything: true,
-            types: HashSet::new(),
-            uids: HashSet::new(),
-            owners: HashSet::new(),
-            pod_namespaces: HashSet::new(),
-            deletions: true,
-        }
-    }
-
-    /// The changes logged after `rv`.
-    fn since(state: &State, rv: u64) -> Self {
-        let Ok(events) = state.store.events_after(rv) else {
-            return Self::everything();
-        };
-        let mut changes = Self {
-            everything: false,
-            deletions: false,
-            ..Self::everything()
-        };
-        for event in events {
-            changes
-                .types
-                .insert((event.group.clone(), event.plural.clone()));
-            changes.uids.insert(json::uid(&event.object).to_owned());
-            if let Some((_, _, owner)) = json::controller_of(&event.object) {
-                changes.owners.insert(owner.to_owned());
-            }
-            if event.group.is_empty() && event.plural == "pods" {
-                changes
-                    .pod_namespaces
-                    .insert(json::namespace(&event.object).to_owned());
-            }
-            changes.deletions |= event.change == Change::Deleted || json::deleting(&event.object);
-        }
-        changes
-    }
-
-    /// Whether objects of any of these (group, plural) types changed.
-    pub fn any(&self, types: &[(&str, &str)]) -> bool {
-        self.everything
-            || types
-                .iter()
-                .any(|(g, p)| self.types.contains(&((*g).to_owned(), (*p).to_owned())))
-    }
-
-    /// Whether `object` changed, or something it controls did.
-    pub fn touches(&self, object: &Value) -> bool {
-        let uid = json::uid(object);
-        self.everything || self.uids.contains(uid) || self.owners.contains(uid)
-    }
-
-    /// Whether pods in `namespace` changed.
-    pub fn pods_in(&self, namespace: &str) -> bool {
-        self.everything || self.pod_namespaces.contains(namespace)
-    }
-}
-
+/// Pods, which most controllers watch.
 const PODS: (&str, &str) = ("", "pods");
+/// Nodes.
 const NODES: (&str, &str) = ("", "nodes");
+/// PersistentVolumeClaims.
 const CLAIMS: (&str, &str) = ("", "persistentvolumeclaims");
 
 /// One pass of the controllers whose inputs changed.

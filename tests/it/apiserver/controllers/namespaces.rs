@@ -11,6 +11,7 @@ use super::super::state::State;
 use super::conditions::{self, Style};
 use super::{KCM, Memory, create, delete, objects, write, write_status};
 
+/// The cluster CA certificate `kube-root-ca.crt` publishes (a placeholder, never verified).
 const ROOT_CA: &str = "-----BEGIN CERTIFICATE-----\nMIIBdzCCAR2gAwIBAgIBADAKBggqhkjOPQQDAjAjMSEwHwYDVQQDDBhrOHMtc2lt\ndWxhdGVkLWFwaXNlcnZlci1jYTAeFw0yNTAxMDEwMDAwMDBaFw0zNTAxMDEwMDAw\nMDBaMCMxITAfBgNVBAMMGGs4cy1zaW11bGF0ZWQtYXBpc2VydmVyLWNhMFkwEwYH\nKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END CERTIFICATE-----\n";
 
 /// Creates what every namespace starts with.

@@ -13,10 +13,13 @@ use super::{objects, write, write_status};
 
 /// Why a node does not fit, with whether preemption could help.
 struct Misfit {
+    /// The reason, as the scheduler counts it.
     reason: String,
+    /// Whether preemption could free the node.
     resolvable: bool,
 }
 
+/// A misfit for `reason`.
 fn misfit(reason: &str, resolvable: bool) -> Misfit {
     Misfit {
         reason: reason.to_owned(),
@@ -48,6 +51,7 @@ pub fn untolerated<'a>(pod: &Value, node: &'a Value) -> Option<&'a Value> {
         .find(|t| !tolerations.iter().any(|tol| tolerates(tol, t)))
 }
 
+/// Whether a node selector requirement holds for `value`.
 fn expression_matches(expression: &Value, value: Option<&str>) -> bool {
     let values = json::strings(expression.get("values"));
     let number = |s: &str| s.parse::<i64>().ok();
@@ -119,6 +123,7 @@ pub fn host_ports(pod: &Value) -> Vec<(i64, String)> {
         .collect()
 }
 
+/// Why `pod` cannot go to `node`, checked in the scheduler's filter order.
 fn fit(pod: &Value, node: &Value, pods: &[Value]) -> Result<(), Misfit> {
     if node.pointer("/spec/unschedulable").and_then(Value::as_bool) == Some(true) {
         let tolerated = json::array(pod, "/spec/tolerations").iter().any(|t| {

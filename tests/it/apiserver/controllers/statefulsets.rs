@@ -90,6 +90,7 @@ fn revision_of(pod: &Value) -> String {
         .unwrap_or_default()
 }
 
+/// One step for one StatefulSet.
 fn reconcile_one(state: &mut State, memory: &mut Memory, sts: &Value) {
     let (uid, namespace, name) = (
         json::uid(sts).to_owned(),

@@ -31,6 +31,7 @@ fn fnv(value: &Value) -> u32 {
 /// The alphabet of Kubernetes' safe-encoded names (no vowels, no confusable digits).
 const SAFE: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
+/// `len` safe characters from `n`.
 fn safe_encode(mut n: u64, len: usize) -> String {
     let mut out = String::new();
     for _ in 0..len {
