@@ -11,17 +11,13 @@ use serde_json::Value;
 use crate::bootstrap::{BootstrapError, secrets};
 use crate::k8s::ready::{Readiness, readiness};
 use crate::k8s::{ApplyMode, CONCURRENCY, Cluster, K8sError, Target, is_ours, to_value};
-use crate::render::{Object, Slots, TemplateSet, render};
-use crate::stack::{Platform, Stack};
+use crate::render::{Object, Slots};
+use crate::selection::Selection;
 
 /// What `status` and `diff` look at.
 pub struct Params<'a> {
-    /// The stacks.
-    pub platform: &'a Platform,
     /// The stacks to look at.
-    pub selected: Vec<&'a Stack>,
-    /// The templates.
-    pub templates: &'a TemplateSet,
+    pub stacks: Selection<'a>,
     /// The cluster.
     pub target: Target,
 }
@@ -54,12 +50,7 @@ pub struct Status {
 /// Reads the state of every planned object.
 pub async fn status(params: &Params<'_>) -> Result<Status, BootstrapError> {
     let cluster = Cluster::connect(&params.target).await?;
-    let plan = render(
-        params.platform,
-        &params.selected,
-        params.templates,
-        &Slots::default(),
-    )?;
+    let plan = params.stacks.render(&Slots::default())?;
     let objects: Vec<ObjectStatus> = stream::iter(&plan.objects)
         .map(|object| object_status(&cluster, object))
         .buffered(CONCURRENCY)
@@ -202,20 +193,13 @@ pub enum Change {
 pub async fn diff(params: &Params<'_>) -> Result<Vec<Change>, BootstrapError> {
     let cluster = Cluster::connect(&params.target).await?;
     let mut values = Vec::new();
-    for stack in &params.selected {
-        for spec in stack.spec.secrets(stack.namespace.as_str()) {
-            if let Ok(Some(data)) = secrets::read(&cluster, &spec).await {
-                values.push((spec, data));
-            }
+    for spec in params.stacks.secrets() {
+        if let Ok(Some(data)) = secrets::read(&cluster, &spec).await {
+            values.push((spec, data));
         }
     }
     let slots = crate::secrets::slot_values(values.iter().map(|(s, d)| (s, d)));
-    let plan = render(
-        params.platform,
-        &params.selected,
-        params.templates,
-        &Slots::with_values(slots),
-    )?;
+    let plan = params.stacks.render(&Slots::with_values(slots))?;
     let changes: Vec<Result<Option<Change>, K8sError>> = stream::iter(&plan.objects)
         .map(|object| change(&cluster, object))
         .buffered(CONCURRENCY)

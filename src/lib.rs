@@ -21,6 +21,7 @@ pub mod progress;
 pub mod render;
 pub mod report;
 pub mod secrets;
+pub mod selection;
 pub mod source;
 pub mod stack;
 pub mod teardown;

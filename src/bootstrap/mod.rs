@@ -20,18 +20,15 @@ pub use report::Report;
 use crate::k8s::inventory::{Entry, Inventory};
 use crate::k8s::{ApplyMode, Cluster, Deleted, K8sError, Target, Until};
 use crate::progress::Progress;
-use crate::render::{Object, RenderError, Slots, TemplateSet, render};
+use crate::render::{Object, RenderError, Slots};
 use crate::secrets::SecretsError;
-use crate::stack::{Platform, Spec, Stack, StackKind};
+use crate::selection::Selection;
+use crate::stack::{Spec, StackKind};
 
 /// What bootstrap needs.
 pub struct Params<'a> {
-    /// The stacks.
-    pub platform: &'a Platform,
     /// The stacks to bootstrap.
-    pub selected: Vec<&'a Stack>,
-    /// The templates.
-    pub templates: &'a TemplateSet,
+    pub stacks: Selection<'a>,
     /// The cluster.
     pub target: Target,
     /// `--force-conflicts`.
@@ -106,30 +103,21 @@ pub async fn run(
     cancel: &CancellationToken,
 ) -> Result<Report, BootstrapError> {
     let cluster = Cluster::connect(&params.target).await?;
-    let names: Vec<&str> = params.selected.iter().map(|s| s.name()).collect();
+    let names = params.stacks.names();
     progress.line(&format!(
         "bootstrapping {} on {}",
         names.join(", "),
         cluster.url
     ));
 
-    let specs: Vec<_> = params
-        .selected
-        .iter()
-        .flat_map(|stack| stack.spec.secrets(stack.namespace.as_str()))
-        .collect();
-    let inventory = Inventory::new(&cluster, params.platform.cluster.name.as_str());
+    let specs = params.stacks.secrets();
+    let inventory = Inventory::new(&cluster, params.stacks.installation());
     let (prepared, recorded) = tokio::try_join!(
-        secrets::prepare(&cluster, &specs, &params.selected),
+        secrets::prepare(&cluster, &specs, &params.stacks.stacks),
         async { Ok(inventory.read().await?.unwrap_or_default()) },
     )?;
     let slots = crate::secrets::slot_values(prepared.iter().map(|p| (&p.spec, &p.data)));
-    let plan = render(
-        params.platform,
-        &params.selected,
-        params.templates,
-        &Slots::with_values(slots),
-    )?;
+    let plan = params.stacks.render(&Slots::with_values(slots))?;
     if plan.objects.is_empty() {
         return Err(BootstrapError::Empty);
     }
@@ -217,7 +205,8 @@ impl Run<'_, '_> {
 
     fn meshed_apps(&self) -> bool {
         self.params
-            .selected
+            .stacks
+            .stacks
             .iter()
             .any(|s| matches!(&s.spec, Spec::Bookinfo(b) if b.mesh))
     }
@@ -389,6 +378,7 @@ fn secret_entry(spec: &crate::stack::SecretSpec) -> Entry {
 
 fn linkerd_namespace<'a>(params: &'a Params<'_>) -> &'a str {
     params
+        .stacks
         .platform
         .stacks
         .iter()
@@ -398,7 +388,8 @@ fn linkerd_namespace<'a>(params: &'a Params<'_>) -> &'a str {
 
 fn grafana_password_command(params: &Params<'_>) -> Option<String> {
     let stack = params
-        .selected
+        .stacks
+        .stacks
         .iter()
         .find(|s| s.kind == StackKind::Grafana)?;
     let Spec::Grafana(grafana) = &stack.spec else {

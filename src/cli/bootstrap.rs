@@ -9,6 +9,7 @@ use super::cluster::{self, ClusterArgs};
 use super::{StackArgs, print};
 use crate::bootstrap::{self, Action, Params, Report};
 use crate::progress::Progress;
+use crate::selection::Selection;
 use crate::{Error, output};
 
 const AFTER_HELP: &str = "\
@@ -64,13 +65,9 @@ pub struct BootstrapArgs {
 }
 
 pub fn run(args: &BootstrapArgs, progress: Progress) -> Result<(), Error> {
-    let platform = args.stacks.source().load()?;
-    let selected = platform.select(&args.stacks.only)?;
-    let templates = args.stacks.template_set()?;
+    let (platform, templates) = args.stacks.load()?;
     let params = Params {
-        platform: &platform,
-        selected,
-        templates: &templates,
+        stacks: Selection::new(&platform, &args.stacks.only, &templates)?,
         target: args.cluster.target(),
         force_conflicts: args.force_conflicts,
         timeout: args.timeout,

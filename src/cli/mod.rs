@@ -107,6 +107,11 @@ impl StackArgs {
             .map_or(StackSource::Embedded, StackSource::Dir)
     }
 
+    /// Loads the stack files and the templates.
+    fn load(&self) -> Result<(crate::stack::Platform, TemplateSet), Error> {
+        Ok((self.source().load()?, self.template_set()?))
+    }
+
     fn template_set(&self) -> Result<TemplateSet, Error> {
         Ok(match &self.templates {
             Some(dir) => TemplateSet::read(dir)?,

@@ -6,6 +6,7 @@ use super::bootstrap::Format;
 use super::cluster::{self, ClusterArgs};
 use super::{StackArgs, print};
 use crate::inspect::{self, Params};
+use crate::selection::Selection;
 use crate::{Error, output};
 
 const STATUS_HELP: &str = "\
@@ -60,12 +61,9 @@ pub struct DiffArgs {
 }
 
 pub fn status(args: &StatusArgs) -> Result<(), Error> {
-    let platform = args.stacks.source().load()?;
-    let templates = args.stacks.template_set()?;
+    let (platform, templates) = args.stacks.load()?;
     let params = Params {
-        platform: &platform,
-        selected: platform.select(&args.stacks.only)?,
-        templates: &templates,
+        stacks: Selection::new(&platform, &args.stacks.only, &templates)?,
         target: args.cluster.target(),
     };
     let status = cluster::run(async |_| Ok(inspect::status(&params).await?))?;
@@ -76,12 +74,9 @@ pub fn status(args: &StatusArgs) -> Result<(), Error> {
 }
 
 pub fn diff(args: &DiffArgs) -> Result<(), Error> {
-    let platform = args.stacks.source().load()?;
-    let templates = args.stacks.template_set()?;
+    let (platform, templates) = args.stacks.load()?;
     let params = Params {
-        platform: &platform,
-        selected: platform.select(&args.stacks.only)?,
-        templates: &templates,
+        stacks: Selection::new(&platform, &args.stacks.only, &templates)?,
         target: args.cluster.target(),
     };
     let changes = cluster::run(async |_| Ok(inspect::diff(&params).await?))?;

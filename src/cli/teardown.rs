@@ -10,6 +10,7 @@ use super::bootstrap::Format;
 use super::cluster::{self, ClusterArgs};
 use super::{StackArgs, print};
 use crate::progress::Progress;
+use crate::selection::Selection;
 use crate::teardown::{self, Params, Report};
 use crate::{Error, output};
 
@@ -51,13 +52,9 @@ pub struct TeardownArgs {
 }
 
 pub fn run(args: &TeardownArgs, progress: Progress) -> Result<(), Error> {
-    let platform = args.stacks.source().load()?;
-    let selected = platform.select(&args.stacks.only)?;
-    let templates = args.stacks.template_set()?;
+    let (platform, templates) = args.stacks.load()?;
     let params = Params {
-        platform: &platform,
-        selected,
-        templates: &templates,
+        stacks: Selection::new(&platform, &args.stacks.only, &templates)?,
         target: args.cluster.target(),
         timeout: args.timeout,
         keep_crds: args.keep_crds,

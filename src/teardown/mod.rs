@@ -19,17 +19,15 @@ pub use report::Report;
 use crate::k8s::inventory::{Entry, Inventory};
 use crate::k8s::{ApiFailure, CONCURRENCY, Cluster, Deleted, K8sError, Target, Until};
 use crate::progress::Progress;
-use crate::render::{MANAGED_BY, MANAGER, RenderError, STACK_LABEL, Slots, TemplateSet, render};
-use crate::stack::{Platform, Stack, StackKind};
+use crate::render::{MANAGED_BY, MANAGER, RenderError, STACK_LABEL, Slots};
+use crate::selection::Selection;
+use crate::stack::StackKind;
 
 /// What teardown needs.
 pub struct Params<'a> {
-    /// The stacks (their rendered objects are looked for too, beside the inventory).
-    pub platform: &'a Platform,
-    /// The stacks to tear down.
-    pub selected: Vec<&'a Stack>,
-    /// The templates.
-    pub templates: &'a TemplateSet,
+    /// The stacks to tear down (their rendered objects are looked for too, beside the
+    /// inventory).
+    pub stacks: Selection<'a>,
     /// The cluster.
     pub target: Target,
     /// The bound on each wait.
@@ -83,21 +81,16 @@ impl Plan {
 /// carries obsboot's label in the kinds those use.
 pub async fn plan(params: &Params<'_>) -> Result<Plan, TeardownError> {
     let cluster = Cluster::connect(&params.target).await?;
-    let inventory = Inventory::new(&cluster, params.platform.cluster.name.as_str());
+    let inventory = Inventory::new(&cluster, params.stacks.installation());
     let found = inventory.read().await?;
     let has_inventory = found.is_some();
     let recorded = found.unwrap_or_default();
     let names: BTreeSet<&str> = if params.everything {
         StackKind::ALL.iter().map(|kind| kind.name()).collect()
     } else {
-        params.selected.iter().map(|s| s.name()).collect()
+        params.stacks.names().into_iter().collect()
     };
-    let rendered = render(
-        params.platform,
-        &params.selected,
-        params.templates,
-        &Slots::default(),
-    )?;
+    let rendered = params.stacks.render(&Slots::default())?;
     let mut candidates: BTreeSet<Entry> = recorded
         .iter()
         .filter(|e| names.contains(e.stack.as_str()))
