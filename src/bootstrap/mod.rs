@@ -149,21 +149,33 @@ pub async fn run(
     let widened: BTreeSet<Entry> = recorded.union(&planned).cloned().collect();
     inventory.write(&widened).await?;
 
-    run.phases(&to_apply).await?;
-
     let others = recorded
         .iter()
         .filter(|e| !selected.contains(e.stack.as_str()))
         .cloned();
-    let keep: BTreeSet<Entry> = others.chain(planned).collect();
-    let stale: Vec<&Entry> = recorded.difference(&keep).collect();
-    run.report.pruned = prune(&run.cluster, &stale, params.timeout, cancel).await?;
+    let mut keep: BTreeSet<Entry> = others.chain(planned).collect();
+    // Pruned first: what the stacks dropped may hold what they now want, such as a host port
+    // (a workload moved to another namespace).
+    let stale: Vec<Entry> = recorded.difference(&keep).cloned().collect();
+    let (pruned, kept) = prune(
+        &run.cluster,
+        &stale,
+        params.timeout,
+        cancel,
+        &mut run.report,
+    )
+    .await?;
+    run.report.pruned = pruned;
+    // A namespace kept for its foreign objects stays recorded, to be pruned once it is empty.
+    keep.extend(kept);
     if !run.report.pruned.is_empty() {
         progress.line(&format!(
             "pruned {} objects the stacks no longer hold",
             run.report.pruned.len()
         ));
     }
+
+    run.phases(&to_apply).await?;
     if keep != widened {
         inventory.write(&keep).await?;
     }
@@ -442,16 +454,36 @@ async fn heal(
     Ok(restarted)
 }
 
-/// Deletes what an earlier run applied and the stacks no longer hold (only if still ours).
+/// Deletes what an earlier run applied and the stacks no longer hold (only if still ours),
+/// in teardown's order; a namespace only if nothing foreign lives in it (else it is kept and
+/// reported).
 async fn prune(
     cluster: &Cluster,
-    stale: &[&Entry],
+    stale: &[Entry],
     timeout: Duration,
     cancel: &CancellationToken,
-) -> Result<Vec<String>, BootstrapError> {
+    report: &mut Report,
+) -> Result<(Vec<String>, Vec<Entry>), BootstrapError> {
+    let mut stale = stale.to_vec();
+    stale.sort_by_key(crate::teardown::Group::of);
     let mut pruned = Vec::new();
+    let mut kept = Vec::new();
     for entry in stale {
         let key = entry.key();
+        if key.group.is_empty() && key.kind == "Namespace" {
+            let foreign = crate::teardown::namespaces::foreign_objects(cluster, &key.name).await?;
+            if !foreign.is_empty() {
+                report.left_alone.push(report::LeftAlone {
+                    object: key.to_string(),
+                    reason: format!(
+                        "the stacks no longer hold it, but it holds objects obsboot did not create ({}); kept",
+                        foreign.join(", ")
+                    ),
+                });
+                kept.push(entry);
+                continue;
+            }
+        }
         if cluster.delete_ours(&entry.api_version, &key).await? == Deleted::Deleting {
             cluster
                 .wait(&entry.api_version, &key, Until::Gone, timeout, cancel)
@@ -459,5 +491,5 @@ async fn prune(
             pruned.push(key.to_string());
         }
     }
-    Ok(pruned)
+    Ok((pruned, kept))
 }

@@ -3,7 +3,7 @@
 //! behind and why. Works on a half-bootstrapped cluster, from any machine, and twice.
 
 mod groups;
-mod namespaces;
+pub mod namespaces;
 pub mod report;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -65,7 +65,7 @@ pub async fn deletable<'e>(
 }
 
 /// The objects in `namespace` that are neither obsboot's nor a by-product of running it.
-async fn foreign_objects(cluster: &Cluster, namespace: &str) -> Result<Vec<String>, K8sError> {
+pub async fn foreign_objects(cluster: &Cluster, namespace: &str) -> Result<Vec<String>, K8sError> {
     let resources: Vec<_> = cluster
         .listable()
         .into_iter()

@@ -788,3 +788,42 @@ fn a_kubeconfig_with_a_certificate_authority_loads_and_an_unreachable_server_is_
         .failure();
     assert!(absent.starts_with("error: failed to load the kubeconfig \"nowhere.yaml\"\n  caused by: failed to read kubeconfig"), "{absent}");
 }
+
+#[test]
+fn a_namespace_the_stacks_moved_away_from_is_pruned_only_once_nothing_foreign_lives_in_it() {
+    let sim = Sim::new();
+    sim.bootstrap();
+    sim.server.apply_as(
+        "kubectl",
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "notes", "namespace": "bookinfo"}}),
+    );
+    sim.scratch.edit(
+        "stacks/bookinfo.yaml",
+        "namespace: bookinfo",
+        "namespace: shop",
+    );
+    let out = sim.bootstrap();
+    assert!(
+        out.contains("pruned Deployment bookinfo/productpage-v1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("left alone: Namespace bookinfo: the stacks no longer hold it, but it holds objects obsboot did not create (ConfigMap bookinfo/notes); kept"),
+        "{out}"
+    );
+    assert!(
+        sim.server
+            .get("v1", "ConfigMap", Some("bookinfo"), "notes")
+            .is_some()
+    );
+    assert_eq!(pods(&sim, "shop").len(), 6);
+    sim.server
+        .delete("v1", "ConfigMap", Some("bookinfo"), "notes");
+    let out = sim.bootstrap();
+    assert!(out.contains("pruned Namespace bookinfo"), "{out}");
+    assert!(
+        sim.server
+            .get("v1", "Namespace", None, "bookinfo")
+            .is_none()
+    );
+}
