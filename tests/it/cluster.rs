@@ -827,3 +827,33 @@ fn a_namespace_the_stacks_moved_away_from_is_pruned_only_once_nothing_foreign_li
             .is_none()
     );
 }
+
+#[test]
+fn pods_the_injector_missed_are_detected_and_restarted_once_and_a_lasting_miss_is_an_error() {
+    let sim = Sim::new();
+    sim.server.miss_injections(2);
+    let json: Value =
+        serde_json::from_str(&sim.run("bootstrap", &["-o", "json"]).success()).unwrap();
+    assert_eq!(json["restarted"].as_array().unwrap().len(), 2, "{json}");
+    assert!(pods(&sim, "bookinfo").iter().all(has_proxy));
+
+    let sim = Sim::new();
+    sim.server.miss_injections(100);
+    let err = sim.run("bootstrap", &[]).failure();
+    assert!(
+        err.contains("error: bootstrap stopped in phase \"applications\""),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "caused by: pods still run without a Linkerd proxy after a restart (details-v1-"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "check that the proxy-injector webhook is reachable from the API server (see deploy.md)"
+        ),
+        "{err}"
+    );
+}

@@ -191,6 +191,14 @@ fn inject(state: &State, hook: &Value, pod: &mut Value) {
     if !wanted || host_network || meshed || !injector_serving(state, control_plane) {
         return;
     }
+    let missed = state.missed_injections.fetch_update(
+        std::sync::atomic::Ordering::Relaxed,
+        std::sync::atomic::Ordering::Relaxed,
+        |left| left.checked_sub(1),
+    );
+    if missed.is_ok() {
+        return;
+    }
     let version = state
         .store
         .get(

@@ -17,6 +17,16 @@ impl ApiServer {
         });
     }
 
+    /// Makes the injector's webhook time out for the next `pods` pods it would mesh: they are
+    /// created without a proxy, as the webhook's `Ignore` failure policy lets them through.
+    pub fn miss_injections(&self, pods: usize) {
+        self.shared.with(|state| {
+            state
+                .missed_injections
+                .store(pods, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
+
     /// Whether the CRD `crd_name` ever becomes Established (`false`: never).
     pub fn set_crd_establishment(&self, crd_name: &str, establish: bool) {
         self.shared.with(|state| {

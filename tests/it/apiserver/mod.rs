@@ -143,6 +143,7 @@ impl ApiServer {
             crd_establishment: BTreeMap::new(),
             paused: false,
             denials: Vec::new(),
+            missed_injections: std::sync::atomic::AtomicUsize::new(0),
             latency: config.latency,
             token: format!("sim-{:016x}", store::mix(seed)),
             pokes: 0,

@@ -33,6 +33,9 @@ pub struct State {
     pub denials: Vec<Denial>,
     /// Whether the controllers are stalled.
     pub paused: bool,
+    /// How many more pods the injector should have meshed but did not: the API server's call
+    /// to its webhook timed out, and the `Ignore` failure policy let the pod through bare.
+    pub missed_injections: std::sync::atomic::AtomicUsize,
     /// Added to every request.
     pub latency: Duration,
     /// The bearer token clients must send.
