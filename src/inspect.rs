@@ -52,7 +52,7 @@ pub async fn status(params: &Params<'_>) -> Result<Status, BootstrapError> {
     let cluster = Cluster::connect(&params.target).await?;
     let plan = params.stacks.render(&Slots::default())?;
     let objects: Vec<ObjectStatus> = stream::iter(&plan.objects)
-        .map(|object| object_status(&cluster, object))
+        .map(|object| object_status(&cluster, object, params.stacks.meshes_apps()))
         .buffered(CONCURRENCY)
         .collect::<Vec<_>>()
         .await
@@ -79,7 +79,11 @@ pub async fn status(params: &Params<'_>) -> Result<Status, BootstrapError> {
     })
 }
 
-async fn object_status(cluster: &Cluster, object: &Object) -> Result<ObjectStatus, K8sError> {
+async fn object_status(
+    cluster: &Cluster,
+    object: &Object,
+    meshed: bool,
+) -> Result<ObjectStatus, K8sError> {
     let status = |state, detail: String| ObjectStatus {
         object: object.key.to_string(),
         stack: object.stack.name().into(),
@@ -105,7 +109,11 @@ async fn object_status(cluster: &Cluster, object: &Object) -> Result<ObjectStatu
     Ok(
         match readiness(&object.key.group, &object.key.kind, &value) {
             Readiness::Ready => {
-                let unmeshed = unmeshed(cluster, object).await;
+                let unmeshed = if meshed {
+                    unmeshed(cluster, object).await
+                } else {
+                    Vec::new()
+                };
                 if unmeshed.is_empty() {
                     status("ready", String::new())
                 } else {
@@ -121,7 +129,7 @@ async fn object_status(cluster: &Cluster, object: &Object) -> Result<ObjectStatu
     )
 }
 
-/// For Deployments in meshed namespaces: their pods that run without a proxy.
+/// For the applications' Deployments: their pods that run without a proxy.
 async fn unmeshed(cluster: &Cluster, object: &Object) -> Vec<String> {
     if object.key.kind != "Deployment" || object.stack != crate::stack::StackKind::Bookinfo {
         return Vec::new();

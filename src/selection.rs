@@ -3,7 +3,7 @@
 
 use crate::plan::Plan;
 use crate::render::{RenderError, Slots, TemplateSet, render};
-use crate::stack::{Platform, SecretSpec, Stack, StackError};
+use crate::stack::{Platform, SecretSpec, Spec, Stack, StackError};
 
 /// The stacks a command works on.
 pub struct Selection<'a> {
@@ -45,6 +45,14 @@ impl<'a> Selection<'a> {
             .iter()
             .flat_map(|stack| stack.spec.secrets(stack.namespace.as_str()))
             .collect()
+    }
+
+    /// Whether the applications are meshed (Bookinfo's `mesh: true`): their pods must then
+    /// carry the Linkerd proxy.
+    pub fn meshes_apps(&self) -> bool {
+        self.stacks
+            .iter()
+            .any(|stack| matches!(&stack.spec, Spec::Bookinfo(bookinfo) if bookinfo.mesh))
     }
 
     /// The installation's name (`cluster.yaml`'s `name`).

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 pub use apply::{APPLY_ANNOTATION, Action, Before};
-pub use mesh::{PROXY, has_proxy, unmeshed_pods};
+pub use mesh::unmeshed_pods;
 pub use phases::Phase;
 pub use report::Report;
 
@@ -216,11 +216,7 @@ impl Run<'_, '_> {
     }
 
     fn meshed_apps(&self) -> bool {
-        self.params
-            .stacks
-            .stacks
-            .iter()
-            .any(|s| matches!(&s.spec, Spec::Bookinfo(b) if b.mesh))
+        self.params.stacks.meshes_apps()
     }
 
     async fn injector_serving(&mut self) -> Result<(), BootstrapError> {

@@ -36,12 +36,6 @@ impl ApiFailure {
             },
         }
     }
-
-    /// Whether retrying the same idempotent request may succeed: server errors and lost
-    /// connections. (kube itself retries 429, 503 and 504.)
-    pub fn is_transient(&self) -> bool {
-        self.code == 0 || self.code >= 500
-    }
 }
 
 /// The innermost message of a transport error, without kube's debug dumps.

@@ -714,8 +714,18 @@ fn pods_that_started_without_a_proxy_are_restarted_into_the_mesh() {
         .edit("stacks/bookinfo.yaml", "mesh: true", "mesh: false");
     sim.bootstrap();
     assert!(pods(&sim, "bookinfo").iter().all(|p| !has_proxy(p)));
+    let unmeshed = sim.run("status", &["--stack", "bookinfo"]).success();
+    assert!(
+        unmeshed.contains("15 ready, 0 waiting"),
+        "unmeshed by choice is ready: {unmeshed}"
+    );
     sim.scratch
         .edit("stacks/bookinfo.yaml", "mesh: false", "mesh: true");
+    let waiting = sim.run("status", &["--stack", "bookinfo"]).success();
+    assert!(
+        waiting.contains("Deployment bookinfo/details-v1               waiting: pods without a Linkerd proxy: details-v1-"),
+        "{waiting}"
+    );
     let json: Value =
         serde_json::from_str(&sim.run("bootstrap", &["-o", "json"]).success()).unwrap();
     let mut restarted: Vec<&str> = json["restarted"]
