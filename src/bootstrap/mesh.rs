@@ -10,11 +10,11 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::watcher;
 use tokio_util::sync::CancellationToken;
 
-use crate::k8s::{ApiFailure, Cluster, K8sError};
+use crate::k8s::{ApiFailure, Cluster, K8sError, explain};
 use crate::render::Object;
 
 /// The proxy container's name, as a sidecar or a native sidecar (an init container).
@@ -76,31 +76,10 @@ pub async fn unmeshed_pods(
     cluster: &Cluster,
     deployment: &Object,
 ) -> Result<Vec<String>, K8sError> {
-    let Some(namespace) = deployment.key.namespace.as_deref() else {
-        return Ok(Vec::new());
-    };
-    let selector = deployment
-        .value
-        .pointer("/spec/selector/matchLabels")
-        .and_then(serde_json::Value::as_object)
-        .map(|labels| {
-            labels
-                .iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
+    let pods = explain::workload_pods(cluster, &deployment.key, &deployment.value)
+        .await?
         .unwrap_or_default();
-    let api: Api<Pod> = Api::namespaced(cluster.client().clone(), namespace);
-    let pods = api
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .map_err(|err| K8sError::List {
-            what: format!("the pods of {}", deployment.key),
-            source: ApiFailure::from_kube(&err, false),
-        })?;
     Ok(pods
-        .items
         .iter()
         .filter(|pod| pod.metadata.deletion_timestamp.is_none() && !has_proxy(pod))
         .filter_map(|pod| pod.metadata.name.clone())

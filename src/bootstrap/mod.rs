@@ -143,7 +143,7 @@ pub async fn run(
     let planned: BTreeSet<Entry> = to_apply
         .iter()
         .map(|o| Entry::of(o))
-        .chain(run.prepared.iter().map(|p| secret_entry(&p.spec)))
+        .chain(run.prepared.iter().map(|p| Entry::secret(&p.spec)))
         .collect();
     // Everything this run may create is recorded before it is created.
     let widened: BTreeSet<Entry> = recorded.union(&planned).cloned().collect();
@@ -371,16 +371,6 @@ impl Run<'_, '_> {
             applied.len() - counts[0] - counts[1]
         ));
         Ok(())
-    }
-}
-
-fn secret_entry(spec: &crate::stack::SecretSpec) -> Entry {
-    Entry {
-        api_version: "v1".into(),
-        kind: "Secret".into(),
-        namespace: Some(spec.namespace.clone()),
-        name: spec.name.clone(),
-        stack: spec.stack.name().into(),
     }
 }
 

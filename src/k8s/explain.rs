@@ -8,6 +8,7 @@ use kube::api::{Api, ListParams};
 use serde_json::Value;
 
 use super::client::Cluster;
+use super::error::{ApiFailure, K8sError};
 use crate::render::ObjectKey;
 
 /// At most this many pods are described; the rest are counted.
@@ -24,19 +25,9 @@ pub async fn pods(cluster: &Cluster, key: &ObjectKey, object: &Value) -> Option<
     {
         return None;
     }
-    let selector = object.pointer("/spec/selector/matchLabels")?.as_object()?;
-    let selector = selector
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-        .collect::<Vec<_>>()
-        .join(",");
-    let api: Api<Pod> = Api::namespaced(cluster.client().clone(), key.namespace.as_deref()?);
-    let pods = api
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .ok()?;
-    let troubled: Vec<String> = pods.items.iter().filter_map(describe).collect();
-    if pods.items.is_empty() {
+    let pods = workload_pods(cluster, key, object).await.ok()??;
+    let troubled: Vec<String> = pods.iter().filter_map(describe).collect();
+    if pods.is_empty() {
         return Some("no pods exist for it yet".into());
     }
     let mut out = troubled
@@ -49,6 +40,38 @@ pub async fn pods(cluster: &Cluster, key: &ObjectKey, object: &Value) -> Option<
         let _ = write!(out, "; and {} more pods", troubled.len() - SHOWN);
     }
     Some(out)
+}
+
+/// The pods that `workload` (a Deployment, DaemonSet or StatefulSet named by `key`, as JSON,
+/// rendered or live) selects with its `matchLabels`; `None` when it selects by none.
+pub async fn workload_pods(
+    cluster: &Cluster,
+    key: &ObjectKey,
+    workload: &Value,
+) -> Result<Option<Vec<Pod>>, K8sError> {
+    let (Some(namespace), Some(labels)) = (
+        key.namespace.as_deref(),
+        workload
+            .pointer("/spec/selector/matchLabels")
+            .and_then(Value::as_object)
+            .filter(|labels| !labels.is_empty()),
+    ) else {
+        return Ok(None);
+    };
+    let selector = labels
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let api: Api<Pod> = Api::namespaced(cluster.client().clone(), namespace);
+    let pods = api
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|err| K8sError::List {
+            what: format!("the pods of {key}"),
+            source: ApiFailure::from_kube(&err, false),
+        })?;
+    Ok(Some(pods.items))
 }
 
 /// One line about a pod that is not ready, or `None` when it is.

@@ -13,6 +13,7 @@ use super::client::Cluster;
 use super::error::{ApiFailure, K8sError};
 use super::retry;
 use crate::render::{MANAGED_BY, MANAGER, Object, ObjectKey};
+use crate::stack::SecretSpec;
 
 /// Where the inventory lives.
 pub const NAMESPACE: &str = "kube-system";
@@ -46,6 +47,17 @@ impl Entry {
             namespace: object.key.namespace.clone(),
             name: object.key.name.clone(),
             stack: object.stack.name().to_owned(),
+        }
+    }
+
+    /// The entry for a generated Secret.
+    pub fn secret(spec: &SecretSpec) -> Self {
+        Self {
+            api_version: "v1".into(),
+            kind: "Secret".into(),
+            namespace: Some(spec.namespace.clone()),
+            name: spec.name.clone(),
+            stack: spec.stack.name().into(),
         }
     }
 

@@ -96,13 +96,7 @@ pub async fn plan(params: &Params<'_>) -> Result<Plan, TeardownError> {
         .filter(|e| names.contains(e.stack.as_str()))
         .cloned()
         .chain(rendered.objects.iter().map(Entry::of))
-        .chain(rendered.secrets.iter().map(|s| Entry {
-            api_version: "v1".into(),
-            kind: "Secret".into(),
-            namespace: Some(s.namespace.clone()),
-            name: s.name.clone(),
-            stack: s.stack.name().into(),
-        }))
+        .chain(rendered.secrets.iter().map(Entry::secret))
         .collect();
     let found = sweep(&cluster, &candidates, &names).await?;
     let existing = found.len();

@@ -587,6 +587,19 @@ fn transient_server_errors_and_throttling_are_survived() {
     let run = sim.run("bootstrap", &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(sim.ours().len(), planned().len() + 1);
+    let mut answered: Vec<u16> = sim
+        .server
+        .journal()
+        .iter()
+        .map(|r| r.status)
+        .filter(|&s| s == 0 || s >= 429)
+        .collect();
+    answered.sort_unstable();
+    assert_eq!(
+        answered,
+        [0, 0, 429, 429, 500, 500, 503, 503],
+        "every injected fault was met and survived"
+    );
 }
 
 #[test]
