@@ -24,6 +24,19 @@ pub enum Error {
     /// Bootstrap failed.
     #[error(transparent)]
     Bootstrap(#[from] BootstrapError),
+    /// `verify` could not check.
+    #[error(transparent)]
+    Verify(#[from] crate::verify::command::VerifyError),
+    /// Endpoints failed their check.
+    #[error(
+        "{after}{count} endpoint(s) do not answer as they should from this machine (see above for the layer at fault and the next step)"
+    )]
+    Unreachable {
+        /// How many.
+        count: usize,
+        /// What came before, for bootstrap.
+        after: &'static str,
+    },
     /// Teardown failed.
     #[error(transparent)]
     Teardown(#[from] TeardownError),

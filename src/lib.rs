@@ -5,6 +5,7 @@
 //! [`render`] turns it, with the templates, into a [`plan::Plan`] of checked objects and
 //! ingress rules; [`output`] prints it.
 
+pub mod aws;
 pub mod bootstrap;
 pub mod cli;
 pub mod diagnostic;
@@ -27,6 +28,7 @@ pub mod stack;
 pub mod teardown;
 #[cfg(test)]
 mod testing;
+pub mod verify;
 pub mod yaml;
 
 pub use error::Error;

@@ -17,6 +17,7 @@ pub use mesh::unmeshed_pods;
 pub use phases::Phase;
 pub use report::Report;
 
+use crate::aws::{self, AwsError, Scope};
 use crate::k8s::inventory::{Entry, Inventory};
 use crate::k8s::{ApplyMode, Cluster, Deleted, K8sError, Target, Until};
 use crate::progress::Progress;
@@ -35,6 +36,19 @@ pub struct Params<'a> {
     pub force_conflicts: bool,
     /// The bound on each wait.
     pub timeout: Duration,
+    /// How to find the security group; `None` leaves it to the user.
+    pub security_groups: Option<aws::Settings>,
+    /// How to check the endpoints at the end; `None` skips the check.
+    pub verify: Option<VerifyParams>,
+}
+
+/// How bootstrap checks the endpoints once the ports are open.
+#[derive(Debug, Clone)]
+pub struct VerifyParams {
+    /// The host to probe instead of the node's public address (`--url-base`).
+    pub host: Option<String>,
+    /// The bound on each probe.
+    pub timeout: Duration,
 }
 
 /// Why bootstrap stopped.
@@ -43,6 +57,9 @@ pub enum BootstrapError {
     /// A cluster operation failed.
     #[error(transparent)]
     Kube(#[from] K8sError),
+    /// Finding or changing the security group failed.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
     /// Generated or provided material failed.
     #[error(transparent)]
     Secrets(#[from] SecretsError),
@@ -138,6 +155,11 @@ pub async fn run(
         injector_serves: false,
     };
     let to_apply = run.leave_alone(&all);
+    // The security group is found and checked before anything changes.
+    let security_group = match &params.security_groups {
+        Some(settings) => Some(prepare_security_group(&run, settings, &plan, &names).await?),
+        None => None,
+    };
 
     let selected: BTreeSet<&str> = names.iter().copied().collect();
     let planned: BTreeSet<Entry> = to_apply
@@ -180,7 +202,146 @@ pub async fn run(
         inventory.write(&keep).await?;
     }
     run.report.grafana_password = grafana_password_command(params);
+    expose(&mut run, &plan, security_group.as_ref()).await?;
     Ok(run.report)
+}
+
+/// Opens the ports in the security group (or lists them for the user), then gives the URLs
+/// and checks them.
+async fn expose(
+    run: &mut Run<'_, '_>,
+    plan: &crate::plan::Plan,
+    security_group: Option<&aws::Prepared>,
+) -> Result<(), BootstrapError> {
+    let host = match security_group {
+        Some(prepared) => {
+            let applied = prepared.apply(run.cancel).await?;
+            run.progress.line(&format!(
+                "security group {}: {} rules opened, {} unchanged, {} revoked",
+                prepared.target.group,
+                applied.opened.len(),
+                applied.unchanged.len(),
+                applied.revoked.len()
+            ));
+            run.report.security_group = Some(report::SecurityGroupReport {
+                target: prepared.target.clone(),
+                applied,
+            });
+            prepared.target.public_ip.clone()
+        }
+        None => None,
+    };
+    run.report.not_opened = plan
+        .ingress
+        .rules
+        .iter()
+        .filter(|_| security_group.is_none())
+        .map(|r| {
+            format!(
+                "tcp {} from {} ({}/{})",
+                r.port,
+                r.cidr,
+                r.stack.name(),
+                r.workload
+            )
+        })
+        .collect();
+    run.report.closed = plan
+        .ingress
+        .closed
+        .iter()
+        .map(|c| format!("tcp {} ({}/{})", c.port, c.stack.name(), c.workload))
+        .collect();
+    endpoints(run, plan, host, security_group).await;
+    Ok(())
+}
+
+/// Finds the control-plane node's security group and works out what to change in it.
+async fn prepare_security_group(
+    run: &Run<'_, '_>,
+    settings: &aws::Settings,
+    plan: &crate::plan::Plan,
+    names: &[&str],
+) -> Result<aws::Prepared, BootstrapError> {
+    let nodes = run.cluster.nodes(&settings.node_selector).await?;
+    let node = settings.node(nodes)?;
+    let scope = Scope {
+        installation: settings.installation.clone(),
+        stacks: names.iter().map(|n| (*n).to_owned()).collect(),
+    };
+    let wanted = aws::wanted(&plan.ingress);
+    let prepared = aws::prepare(settings, node.as_ref(), &wanted, scope).await?;
+    run.progress.line(&format!(
+        "{}: {} rules to open, {} to revoke, {} already there",
+        prepared.target,
+        prepared.changes.add.len(),
+        prepared.changes.revoke.len(),
+        prepared.changes.keep.len() + prepared.changes.foreign.len()
+    ));
+    if prepared.target.public_ip.is_none() {
+        tracing::warn!(
+            "instance {} has no public address: the ports opened are reachable only from inside its VPC",
+            prepared.target.instance
+        );
+    }
+    Ok(prepared)
+}
+
+/// The URLs of the opened ports, and (unless `--no-verify`) whether they answer from here.
+async fn endpoints(
+    run: &mut Run<'_, '_>,
+    plan: &crate::plan::Plan,
+    public_ip: Option<String>,
+    security_group: Option<&aws::Prepared>,
+) {
+    let verify = run.params.verify.as_ref();
+    let Some(host) = verify.and_then(|v| v.host.clone()).or(public_ip) else {
+        return;
+    };
+    let open: std::collections::BTreeSet<u16> = match &run.report.security_group {
+        Some(sg) => sg
+            .applied
+            .opened
+            .iter()
+            .chain(&sg.applied.unchanged)
+            .chain(&sg.applied.foreign)
+            .map(|r| r.port)
+            .collect(),
+        None => plan.ingress.rules.iter().map(|r| r.port).collect(),
+    };
+    let endpoints: Vec<crate::verify::Endpoint> =
+        crate::verify::endpoints(&run.params.stacks.stacks, &host)
+            .into_iter()
+            .filter(|e| open.contains(&e.port))
+            .collect();
+    run.report.urls = endpoints
+        .iter()
+        .map(|e| report::Url {
+            name: e.description.clone(),
+            url: e.url.clone(),
+        })
+        .collect();
+    let Some(verify) = verify else {
+        return;
+    };
+    let rules: Vec<crate::aws::model::Rule>;
+    let group = match security_group {
+        Some(prepared) => {
+            rules = prepared.rules().await.unwrap_or_default();
+            Some((prepared.target.group.as_str(), rules.as_slice()))
+        }
+        None => None,
+    };
+    let context = crate::verify::Context {
+        cluster: Some(&run.cluster),
+        objects: &plan.objects,
+        group,
+    };
+    run.progress.line(&format!(
+        "verifying {} endpoints from this machine",
+        endpoints.len()
+    ));
+    run.report.verified = crate::verify::verify(&endpoints, verify.timeout, &context).await;
 }
 
 /// One bootstrap in progress.

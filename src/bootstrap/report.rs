@@ -5,6 +5,8 @@ use serde::Serialize;
 use super::apply::Action;
 use super::phases::Phase;
 use super::secrets::Source;
+use crate::aws::{Applied, Target};
+use crate::verify::EndpointReport;
 
 /// The whole run.
 #[derive(Debug, Default, Serialize)]
@@ -27,6 +29,42 @@ pub struct Report {
     /// How to read Grafana's administrator password (never the password).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grafana_password: Option<String>,
+    /// The security group and what changed in it, when obsboot manages it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_group: Option<SecurityGroupReport>,
+    /// With the security group left to the user: the rules to add by hand.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_opened: Vec<String>,
+    /// Exposed ports no source may reach yet.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub closed: Vec<String>,
+    /// Where to open what was exposed.
+    pub urls: Vec<Url>,
+    /// The endpoint checks, unless skipped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub verified: Vec<EndpointReport>,
+}
+
+/// The security group and what bootstrap changed in it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityGroupReport {
+    /// Which group, found how.
+    #[serde(flatten)]
+    pub target: Target,
+    /// What changed.
+    #[serde(flatten)]
+    pub applied: Applied,
+}
+
+/// An exposed endpoint.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Url {
+    /// What it is.
+    pub name: String,
+    /// Where.
+    pub url: String,
 }
 
 impl Report {
@@ -36,6 +74,15 @@ impl Report {
             || self.secrets.iter().any(|s| s.source == Source::Generated)
             || !self.pruned.is_empty()
             || !self.restarted.is_empty()
+            || self
+                .security_group
+                .as_ref()
+                .is_some_and(|sg| sg.applied.changed())
+    }
+
+    /// The endpoints that failed their check.
+    pub fn unreachable(&self) -> usize {
+        self.verified.iter().filter(|e| !e.passed).count()
     }
 }
 

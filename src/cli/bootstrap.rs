@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use super::aws::{ProbeArgs, SecurityGroupArgs, SourceArgs};
 use super::cluster::{self, ClusterArgs};
 use super::{StackArgs, print};
-use crate::bootstrap::{self, Action, Params, Report};
+use crate::bootstrap::{self, Action, Params, Report, VerifyParams};
 use crate::progress::Progress;
 use crate::selection::Selection;
 use crate::{Error, output};
@@ -20,6 +21,11 @@ Phases, each waiting for the one before to be ready:
   3 Linkerd identity   4 the rest of Linkerd's control plane, until the proxy-injector serves
   5 monitoring (Prometheus, Grafana)   6 applications (Bookinfo), then every pod is checked
     for its Linkerd proxy and restarted once if it started without one
+Then the exposed ports are opened in the control-plane node's security group, one rule per
+port and source, each tagged obsboot.dev/managed=true as it is created (rules obsboot did not
+create are never changed, even on the same port), and each endpoint is probed from here
+(see `obsboot verify`). The security group is found, and the rules checked against EC2's
+quota, before anything is applied.
 
 Everything is applied with server-side apply as field manager \"obsboot\" and labelled
 app.kubernetes.io/managed-by=obsboot; an inventory in kube-system records what was applied, so
@@ -31,8 +37,10 @@ requests; run it again to finish.
 Examples:
   obsboot bootstrap                         the current kubeconfig context
   obsboot bootstrap --context admin@kubeadm --timeout 10m
+  obsboot bootstrap --allow-from 203.0.113.7/32   open the ports to your address only
   obsboot bootstrap --stack linkerd --stack bookinfo
-  obsboot bootstrap -o json | jq .objects";
+  obsboot bootstrap --skip-security-groups  not on EC2: list the ports to open instead
+  obsboot bootstrap -o json | jq .urls";
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -53,6 +61,18 @@ pub struct BootstrapArgs {
     /// Which cluster.
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Who may connect.
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// The security group.
+    #[command(flatten)]
+    pub security_groups: SecurityGroupArgs,
+    /// How endpoints are probed.
+    #[command(flatten)]
+    pub probes: ProbeArgs,
+    /// Do not probe the endpoints at the end.
+    #[arg(long)]
+    pub no_verify: bool,
     /// How long each phase may wait for its objects to be ready.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = cluster::timeout)]
     pub timeout: Duration,
@@ -65,18 +85,31 @@ pub struct BootstrapArgs {
 }
 
 pub fn run(args: &BootstrapArgs, progress: Progress) -> Result<(), Error> {
-    let (platform, templates) = args.stacks.load()?;
+    let (mut platform, templates) = args.stacks.load()?;
+    args.sources.apply(&mut platform)?;
     let params = Params {
         stacks: Selection::new(&platform, &args.stacks.only, &templates)?,
         target: args.cluster.target(),
         force_conflicts: args.force_conflicts,
         timeout: args.timeout,
+        security_groups: args.security_groups.settings(&platform),
+        verify: (!args.no_verify).then(|| VerifyParams {
+            host: args.probes.url_base.clone(),
+            timeout: args.probes.probe_timeout,
+        }),
     };
     let report =
         cluster::run(async |cancel| Ok(bootstrap::run(&params, progress, &cancel).await?))?;
     match args.output {
-        Format::Json => print(&output::json(&report)?),
-        Format::Text => print(&summary(&report)),
+        Format::Json => print(&output::json(&report)?)?,
+        Format::Text => print(&summary(&report))?,
+    }
+    match report.unreachable() {
+        0 => Ok(()),
+        count => Err(Error::Unreachable {
+            count,
+            after: "bootstrap applied everything, but ",
+        }),
     }
 }
 
@@ -108,8 +141,62 @@ fn summary(report: &Report) -> String {
     for pruned in &report.pruned {
         let _ = writeln!(out, "  pruned {pruned}");
     }
+    security_group(&mut out, report);
+    if !report.urls.is_empty() {
+        let _ = writeln!(out, "open:");
+        for url in &report.urls {
+            let _ = writeln!(out, "  {:<24} {}", url.name, url.url);
+        }
+    }
+    super::verify::results(&mut out, &report.verified);
     if let Some(command) = &report.grafana_password {
         let _ = writeln!(out, "Grafana's admin password: {command}");
     }
     out
+}
+
+fn security_group(out: &mut String, report: &Report) {
+    if let Some(sg) = &report.security_group {
+        let applied = &sg.applied;
+        let _ = writeln!(
+            out,
+            "security group {} ({}) in {}: {} rules opened, {} unchanged, {} revoked",
+            sg.target.group,
+            sg.target.group_name,
+            sg.target.region,
+            applied.opened.len(),
+            applied.unchanged.len(),
+            applied.revoked.len()
+        );
+        for rule in &applied.opened {
+            let _ = writeln!(out, "  opened {rule}");
+        }
+        for rule in &applied.revoked {
+            let _ = writeln!(out, "  revoked {rule}: the stacks no longer expose it");
+        }
+        for rule in &applied.foreign {
+            let _ = writeln!(
+                out,
+                "  already allowed by a rule obsboot does not own: {rule}; left as it is"
+            );
+        }
+    }
+    if !report.not_opened.is_empty() {
+        let _ = writeln!(
+            out,
+            "security groups are not managed by obsboot here; allow these inbound to the control-plane node yourself:"
+        );
+        for rule in &report.not_opened {
+            let _ = writeln!(out, "  {rule}");
+        }
+    }
+    if !report.closed.is_empty() {
+        let _ = writeln!(
+            out,
+            "not opened, no source chosen (set ingress.sources in cluster.yaml or pass --allow-from CIDR):"
+        );
+        for port in &report.closed {
+            let _ = writeln!(out, "  {port}");
+        }
+    }
 }

@@ -1,12 +1,14 @@
 //! The command line: clap types only. Each subcommand converts its arguments into the
 //! plain parameters of the library and calls it.
 
+mod aws;
 mod bootstrap;
 mod cluster;
 mod init;
 mod render;
 mod status;
 mod teardown;
+mod verify;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -30,7 +32,8 @@ the same declaration.
 
 `render` prints it all for review; `diff` shows what `bootstrap` would change; `bootstrap`
 applies it to the cluster of your kubeconfig in phases, waiting for each to be ready;
-`status` shows what runs; `teardown` deletes what obsboot created, and nothing else.
+`status` shows what runs; `verify` probes the exposed ports from where you are; `teardown`
+closes the ports obsboot opened and deletes what it created, and nothing else.
 
 The default stack files are built in; `obsboot init DIR` writes them out for editing,
 and `--stacks DIR` uses your edited set.";
@@ -69,7 +72,9 @@ pub enum Command {
     Diff(status::DiffArgs),
     /// Show which planned objects exist and are ready, touching nothing.
     Status(status::StatusArgs),
-    /// Delete everything obsboot created on the cluster, and nothing else.
+    /// Probe the exposed endpoints from here, and say which layer fails.
+    Verify(verify::VerifyArgs),
+    /// Close the ports obsboot opened, delete everything it created, and nothing else.
     Teardown(teardown::TeardownArgs),
     /// Write the default stack files (and optionally templates) to a directory for editing.
     Init(init::InitArgs),
@@ -144,6 +149,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Render(args) => render::run(&args),
         Command::Bootstrap(args) => bootstrap::run(&args, progress),
+        Command::Verify(args) => verify::run(&args),
         Command::Teardown(args) => teardown::run(&args, progress),
         Command::Diff(args) => status::diff(&args),
         Command::Status(args) => status::status(&args),

@@ -36,6 +36,9 @@ pub struct RenderArgs {
     /// Which stacks and templates.
     #[command(flatten)]
     pub stacks: StackArgs,
+    /// Who may connect (changes the ingress plan as bootstrap would).
+    #[command(flatten)]
+    pub sources: super::aws::SourceArgs,
     /// Output format on standard output.
     #[arg(short, long, value_enum, default_value_t = Format::Yaml)]
     pub output: Format,
@@ -46,7 +49,8 @@ pub struct RenderArgs {
 
 pub fn run(args: &RenderArgs) -> Result<(), Error> {
     let source = args.stacks.source();
-    let platform = source.load()?;
+    let mut platform = source.load()?;
+    args.sources.apply(&mut platform)?;
     let selected = platform.select(&args.stacks.only)?;
     let templates = args.stacks.template_set()?;
     let plan = render::render(&platform, &selected, &templates, &render::Slots::default())?;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::aws::SecurityGroupArgs;
 use super::bootstrap::Format;
 use super::cluster::{self, ClusterArgs};
 use super::{StackArgs, print};
@@ -15,7 +16,8 @@ use crate::teardown::{self, Params, Report};
 use crate::{Error, output};
 
 const AFTER_HELP: &str = "\
-Deletes, in this order, waiting for each group to be gone: applications, monitoring,
+First revokes the security-group rules obsboot opened (found by their tags, wherever they
+are; rules without obsboot's tags are never touched), then deletes, in this order, waiting for each group to be gone: applications, monitoring,
 Linkerd's webhooks, the rest of Linkerd, the generated secrets, the CRDs (unless
 --keep-crds), the namespaces. Only objects labelled app.kubernetes.io/managed-by=obsboot are
 deleted. A namespace goes only if obsboot created it and nothing else lives in it; an existing
@@ -37,6 +39,9 @@ pub struct TeardownArgs {
     /// Which cluster.
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// The security group.
+    #[command(flatten)]
+    pub security_groups: SecurityGroupArgs,
     /// Do not ask for confirmation (required when standard input is not a terminal).
     #[arg(short, long)]
     pub yes: bool,
@@ -59,16 +64,18 @@ pub fn run(args: &TeardownArgs, progress: Progress) -> Result<(), Error> {
         timeout: args.timeout,
         keep_crds: args.keep_crds,
         everything: args.stacks.only.is_empty(),
+        security_groups: args.security_groups.settings(&platform),
     };
     let report = cluster::run(async |cancel| {
         let plan = teardown::plan(&params).await?;
-        if plan.existing == 0 {
+        let rules = plan.rules.as_ref().map_or(0, |tagged| tagged.rules.len());
+        if plan.existing == 0 && rules == 0 {
             progress.line(&format!(
                 "nothing of obsboot's found on {}",
                 plan.cluster_url()
             ));
         } else if !args.yes {
-            confirm(plan.existing, plan.cluster_url(), args.keep_crds)?;
+            confirm(plan.existing, rules, plan.cluster_url(), args.keep_crds)?;
         }
         Ok(teardown::execute(&plan, progress, &cancel).await?)
     })?;
@@ -84,14 +91,19 @@ pub fn run(args: &TeardownArgs, progress: Progress) -> Result<(), Error> {
 }
 
 /// Asks on the terminal; refuses without one.
-fn confirm(existing: usize, url: &str, keep_crds: bool) -> Result<(), Error> {
+fn confirm(existing: usize, rules: usize, url: &str, keep_crds: bool) -> Result<(), Error> {
     if !io::stdin().is_terminal() {
         return Err(Error::Unconfirmed {
             reason: "standard input is not a terminal; pass --yes to tear down without a question",
         });
     }
     let crds = if keep_crds { " (CRDs kept)" } else { "" };
-    eprint!("Delete {existing} objects obsboot created on {url}{crds}? [y/N] ");
+    let rules = match rules {
+        0 => String::new(),
+        1 => ", and revoke 1 security-group rule".into(),
+        n => format!(", and revoke {n} security-group rules"),
+    };
+    eprint!("Delete {existing} objects obsboot created on {url}{crds}{rules}? [y/N] ");
     let _ = io::stderr().flush();
     let mut answer = String::new();
     io::stdin()
@@ -108,18 +120,33 @@ fn confirm(existing: usize, url: &str, keep_crds: bool) -> Result<(), Error> {
 }
 
 fn summary(report: &Report) -> String {
-    let mut out = if report.deleted.is_empty() && report.left_behind.iter().all(|l| l.kept) {
+    let revoked = report
+        .security_groups
+        .as_ref()
+        .map_or(0, |closed| closed.revoked.len());
+    let mut out = if report.deleted.is_empty()
+        && revoked == 0
+        && report.left_behind.iter().all(|l| l.kept)
+    {
         format!(
             "teardown: nothing to delete ({} planned objects already gone)\n",
             report.already_gone.len()
         )
     } else {
         format!(
-            "teardown complete: {} deleted, {} already gone\n",
+            "teardown complete: {} deleted, {} already gone, {revoked} security-group rules revoked\n",
             report.deleted.len(),
             report.already_gone.len()
         )
     };
+    if let Some(closed) = &report.security_groups {
+        for rule in &closed.revoked {
+            let _ = writeln!(out, "  revoked {rule}");
+        }
+        for rule in &closed.already_gone {
+            let _ = writeln!(out, "  already gone: {rule}");
+        }
+    }
     for left in &report.left_behind {
         let what = if left.kept { "kept" } else { "left behind" };
         let _ = writeln!(out, "  {what}: {}: {}", left.object, left.reason);

@@ -33,6 +33,10 @@ pub(super) struct ControlPlaneDecl {
 pub(super) struct AwsDecl {
     pub region: Region,
     pub security_group: SecurityGroupRef,
+    /// Leave the security groups to the user (a cluster not on EC2, or a firewall managed
+    /// elsewhere).
+    #[serde(default)]
+    pub skip_security_groups: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,6 +71,8 @@ pub struct Cluster {
     /// The security group that receives the ingress rules.
     #[serde(serialize_with = "display")]
     pub security_group: SecurityGroupRef,
+    /// Whether the user manages the security group (obsboot then only reports the ports).
+    pub skip_security_groups: bool,
     /// Default sources for exposed ports.
     #[serde(skip)]
     pub sources: Vec<Located<Cidr>>,

@@ -191,6 +191,7 @@ fn cluster(doc: &Doc, parsed: ClusterFile, errors: &mut Vec<Diagnostic>) -> Clus
         taints: parsed.control_plane.taints,
         region: parsed.aws.region,
         security_group: parsed.aws.security_group,
+        skip_security_groups: parsed.aws.skip_security_groups,
         sources,
     }
 }

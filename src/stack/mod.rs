@@ -72,6 +72,22 @@ pub enum StackError {
         /// Where we looked.
         origin: String,
     },
+    /// `--allow-from` would open a port to every address without the exposure's consent.
+    #[error(
+        "--allow-from {cidr} would open host port {port} ({stack}/{workload}) to every address on the internet; to consent, set `allowPublic: true` on the exposure in {file}, or give narrower sources"
+    )]
+    PublicWithoutConsent {
+        /// The CIDR.
+        cidr: String,
+        /// The host port.
+        port: u16,
+        /// The stack.
+        stack: &'static str,
+        /// The workload.
+        workload: String,
+        /// The stack file.
+        file: String,
+    },
     /// `--stack` named a stack that is not defined.
     #[error("unknown stack \"{name}\"; the stacks defined are: {known}")]
     UnknownStack {
@@ -92,6 +108,55 @@ pub struct Platform {
 }
 
 impl Platform {
+    /// Replaces the cluster's default sources (`ingress.sources` in cluster.yaml) with
+    /// `cidrs`, for every exposure that does not list its own, as `--allow-from` asks.
+    pub fn allow_from(&mut self, cidrs: &[Cidr]) -> Result<(), StackError> {
+        let mut unique: Vec<Cidr> = Vec::with_capacity(cidrs.len());
+        for cidr in cidrs {
+            if !unique.contains(cidr) {
+                unique.push(*cidr);
+            }
+        }
+        let text = unique
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let file = crate::source::SourceFile::new("--allow-from", text);
+        let located: Vec<Located<Cidr>> = unique
+            .iter()
+            .enumerate()
+            .map(|(index, cidr)| {
+                let span = crate::source::Span {
+                    line: index + 1,
+                    col: 1,
+                    len: cidr.to_string().len(),
+                };
+                Located::new(*cidr, crate::source::Location::new(&file, span))
+            })
+            .collect();
+        for stack in &mut self.stacks {
+            for workload in &mut stack.workloads {
+                for exposure in workload.exposures.iter_mut().filter(|e| !e.own_sources) {
+                    if let Some(world) = unique.iter().find(|c| c.is_everything())
+                        && !exposure.allow_public
+                    {
+                        return Err(StackError::PublicWithoutConsent {
+                            cidr: world.to_string(),
+                            port: exposure.host_port.value.get(),
+                            stack: stack.kind.name(),
+                            workload: workload.name.to_string(),
+                            file: exposure.host_port.at.path().display().to_string(),
+                        });
+                    }
+                    exposure.sources.clone_from(&located);
+                }
+            }
+        }
+        self.cluster.sources = located;
+        Ok(())
+    }
+
     /// The stacks named in `names` (all when empty), in apply order.
     pub fn select(&self, names: &[String]) -> Result<Vec<&Stack>, StackError> {
         if let Some(unknown) = names.iter().find(|name| {

@@ -166,6 +166,7 @@ fn validate_exposure(
         description: decl.description.clone(),
         sources,
         allow_public: decl.allow_public,
+        own_sources: decl.sources.is_some(),
     }
 }
 

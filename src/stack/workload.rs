@@ -61,6 +61,10 @@ pub struct Exposure {
     pub sources: Vec<Located<Cidr>>,
     /// Whether the user consented to opening it to every address.
     pub allow_public: bool,
+    /// Whether `sources` is the exposure's own list (else it is the cluster's default,
+    /// which `--allow-from` replaces).
+    #[serde(skip)]
+    pub own_sources: bool,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's serialize_with passes a reference

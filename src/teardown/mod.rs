@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 pub use groups::Group;
 pub use report::Report;
 
+use crate::aws::{self, AwsError, Scope};
 use crate::k8s::inventory::{Entry, Inventory};
 use crate::k8s::{ApiFailure, CONCURRENCY, Cluster, Deleted, K8sError, Target, Until};
 use crate::progress::Progress;
@@ -37,6 +38,8 @@ pub struct Params<'a> {
     /// Whether every stack goes (no `--stack`): then the whole inventory is worked off, even
     /// entries of stacks the stack files no longer define.
     pub everything: bool,
+    /// How to reach EC2 for the rules obsboot opened; `None` leaves security groups alone.
+    pub security_groups: Option<aws::Settings>,
 }
 
 /// Why teardown stopped.
@@ -48,6 +51,16 @@ pub enum TeardownError {
     /// The stacks did not render.
     #[error(transparent)]
     Render(#[from] RenderError),
+    /// Finding or revoking the security-group rules failed; nothing in the cluster was
+    /// deleted yet (the exposure is closed first).
+    #[error(
+        "{source}; nothing in the cluster was deleted yet: fix this and run teardown again, or pass --skip-security-groups to leave the rules"
+    )]
+    Aws {
+        /// Why.
+        #[source]
+        source: AwsError,
+    },
     /// Ctrl-C or SIGTERM.
     #[error("interrupted with {deleted} objects deleted; run teardown again to finish")]
     Interrupted {
@@ -68,6 +81,8 @@ pub struct Plan {
     full: bool,
     keep_crds: bool,
     timeout: Duration,
+    /// The security-group rules to revoke, when obsboot manages them.
+    pub rules: Option<aws::Tagged>,
 }
 
 impl Plan {
@@ -101,6 +116,22 @@ pub async fn plan(params: &Params<'_>) -> Result<Plan, TeardownError> {
     let found = sweep(&cluster, &candidates, &names).await?;
     let existing = found.len();
     candidates.extend(found);
+    let rules = match &params.security_groups {
+        Some(settings) => {
+            // The node only tells the region when nothing else does: none found is no error.
+            let nodes = cluster.nodes(&settings.node_selector).await?;
+            let node = settings.node(nodes).ok().flatten();
+            let scope = Scope {
+                installation: settings.installation.clone(),
+                stacks: names.iter().map(|n| (*n).to_owned()).collect(),
+            };
+            let tagged = aws::tagged(settings, node.as_ref(), &scope)
+                .await
+                .map_err(|source| TeardownError::Aws { source })?;
+            Some(tagged)
+        }
+        None => None,
+    };
     Ok(Plan {
         cluster,
         inventory,
@@ -111,6 +142,7 @@ pub async fn plan(params: &Params<'_>) -> Result<Plan, TeardownError> {
         full: params.everything,
         keep_crds: params.keep_crds,
         timeout: params.timeout,
+        rules,
     })
 }
 
@@ -185,6 +217,20 @@ pub async fn execute(
         ..Report::default()
     };
     progress.line(&format!("tearing down on {}", plan.cluster.url));
+    // Exposure is closed before anything it exposes goes.
+    if let Some(tagged) = &plan.rules {
+        let closed = tagged.revoke(cancel).await.map_err(|source| match source {
+            AwsError::Interrupted => TeardownError::Interrupted { deleted: 0 },
+            source => TeardownError::Aws { source },
+        })?;
+        progress.line(&format!(
+            "security groups ({}): {} rules revoked, {} already gone",
+            tagged.summary.region,
+            closed.revoked.len(),
+            closed.already_gone.len()
+        ));
+        report.security_groups = Some(closed);
+    }
     let mut by_group: BTreeMap<Group, Vec<&Entry>> = BTreeMap::new();
     for entry in &plan.candidates {
         by_group.entry(Group::of(entry)).or_default().push(entry);

@@ -16,6 +16,9 @@ pub struct Report {
     pub already_gone: Vec<String>,
     /// Still there, with why.
     pub left_behind: Vec<LeftBehind>,
+    /// The security-group rules revoked, when obsboot manages them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_groups: Option<crate::aws::Closed>,
 }
 
 /// An object teardown did not remove.

@@ -12,9 +12,12 @@ use crate::apiserver::{ApiServer, Fault, FaultAction, Readiness};
 use crate::harness::{Run, Scratch};
 
 /// A scratch directory with the default stacks and a kubeconfig for a fresh simulated cluster.
+/// Without `aws`, the cluster commands leave security groups alone (`--skip-security-groups`).
 pub struct Sim {
     pub server: ApiServer,
     pub scratch: Scratch,
+    /// The environment that points the AWS SDK at moto, when the test has one.
+    pub aws: Vec<(String, String)>,
 }
 
 impl Sim {
@@ -25,14 +28,22 @@ impl Sim {
     pub fn with(server: ApiServer) -> Self {
         let scratch = Scratch::new();
         server.write_kubeconfig(&scratch.path().join("kubeconfig"));
-        Self { server, scratch }
+        Self {
+            server,
+            scratch,
+            aws: Vec::new(),
+        }
     }
 
-    fn args<'a>(command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    fn args<'a>(&self, command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         let mut args = vec![command, "--stacks", "stacks", "--kubeconfig", "kubeconfig"];
         let waits = matches!(command, "bootstrap" | "teardown");
         if waits && !extra.contains(&"--timeout") {
             args.extend(["--timeout", "20s"]);
+        }
+        let ec2 = matches!(command, "bootstrap" | "teardown" | "verify");
+        if ec2 && self.aws.is_empty() {
+            args.push("--skip-security-groups");
         }
         args.extend_from_slice(extra);
         args
@@ -40,15 +51,14 @@ impl Sim {
 
     /// Runs `obsboot <command>` against the simulated cluster.
     pub fn run(&self, command: &str, extra: &[&str]) -> Run {
-        self.scratch.run(&Self::args(command, extra))
+        crate::harness::obsboot_with(self.scratch.path(), &self.args(command, extra), &self.aws)
     }
 
     /// Starts `obsboot <command>` without waiting for it.
     pub fn spawn(&self, command: &str, extra: &[&str]) -> Child {
-        Command::new(env!("CARGO_BIN_EXE_obsboot"))
-            .args(Self::args(command, extra))
-            .current_dir(self.scratch.path())
-            .env_remove("KUBECONFIG")
+        crate::harness::command(self.scratch.path())
+            .args(self.args(command, extra))
+            .envs(self.aws.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -102,13 +102,48 @@ impl Scratch {
 
 /// Runs `obsboot` with `args` in `dir`, with no environment that changes its behaviour.
 pub fn obsboot(dir: &Path, args: &[&str]) -> Run {
-    let output: Output = Command::new(env!("CARGO_BIN_EXE_obsboot"))
-        .args(args)
+    obsboot_with(dir, args, &[])
+}
+
+/// Variables that would point the AWS SDK at a real account; removed from every run.
+const AWS_VARIABLES: [&str; 10] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_EC2",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+];
+
+/// A command for the built binary in `dir` that can never reach a real AWS account: no
+/// credentials or profile from the environment, no instance metadata.
+pub fn command(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_obsboot"));
+    command
         .current_dir(dir)
         .env_remove("OBSBOOT_STACKS")
         .env_remove("OBSBOOT_TEMPLATES")
         .env_remove("OBSBOOT_LOG")
         .env_remove("RUST_LOG")
+        .env_remove("KUBECONFIG")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    for name in AWS_VARIABLES {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// Runs `obsboot` with `args` in `dir`, with `env` added to a clean environment.
+pub fn obsboot_with(dir: &Path, args: &[&str], env: &[(String, String)]) -> Run {
+    let output: Output = command(dir)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .expect("run obsboot");
     Run {

@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod apiserver;
+mod ec2;
 mod harness;
 
 mod cluster;
@@ -13,4 +14,7 @@ mod inventory;
 mod monitoring;
 mod render;
 mod schemas;
+mod security_groups;
 mod simulated;
+mod verify;
+mod web;

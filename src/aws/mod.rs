@@ -1,0 +1,290 @@
+//! The EC2 side: find the control-plane node's security group, open exactly the ports the
+//! plan wants from the sources the user chose, and close only the rules obsboot created.
+//!
+//! Ownership is decided by tags set as each rule is created (never added later, never to a
+//! rule someone else made): [`MANAGED_TAG`], [`CLUSTER_TAG`] naming the installation, and
+//! [`STACK_TAG`] / [`WORKLOAD_TAG`] for what the rule serves.
+
+mod api;
+pub mod discover;
+mod error;
+pub mod model;
+pub mod reconcile;
+mod sdk;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+pub use api::Ec2Api;
+pub use error::{Action, AwsError, RegionSource};
+pub use reconcile::{Applied, Changes, Closed, RuleReport, Scope, Wanted};
+pub use sdk::Ec2;
+
+use crate::k8s::nodes::NodeFacts;
+use crate::plan::IngressPlan;
+use crate::stack::{Cluster, Region, SecurityGroupRef};
+
+/// `true` on every rule obsboot creates.
+pub const MANAGED_TAG: &str = "obsboot.dev/managed";
+/// The installation (cluster.yaml's `name`) a rule belongs to.
+pub const CLUSTER_TAG: &str = "obsboot.dev/cluster";
+/// The stack whose exposure the rule serves.
+pub const STACK_TAG: &str = "obsboot.dev/stack";
+/// The workload behind the port.
+pub const WORKLOAD_TAG: &str = "obsboot.dev/workload";
+/// Set to `true` on the security group to open ports in, when an instance has several.
+pub const INGRESS_GROUP_TAG: &str = "obsboot.dev/ingress";
+
+/// How the security group is found.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// cluster.yaml's `name`.
+    pub installation: String,
+    /// cluster.yaml's region, unless `auto`.
+    pub region: Option<String>,
+    /// cluster.yaml's `aws.securityGroup`.
+    pub security_group: SecurityGroupRef,
+    /// The control-plane node's labels.
+    pub node_selector: BTreeMap<String, String>,
+    /// `--instance-id`.
+    pub instance_id: Option<String>,
+}
+
+impl Settings {
+    /// The settings cluster.yaml gives, with `--instance-id`.
+    pub fn of(cluster: &Cluster, instance_id: Option<String>) -> Self {
+        Self {
+            installation: cluster.name.as_str().to_owned(),
+            region: match &cluster.region {
+                Region::Auto => None,
+                Region::Named(name) => Some(name.clone()),
+            },
+            security_group: cluster.security_group.clone(),
+            node_selector: cluster
+                .node_selector
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), v.as_str().to_owned()))
+                .collect(),
+            instance_id,
+        }
+    }
+
+    /// The label selector of the control-plane node, for messages.
+    pub fn selector(&self) -> String {
+        crate::k8s::nodes::selector(&self.node_selector)
+    }
+
+    /// The control-plane node among `nodes` (those the selector matched). With
+    /// `--instance-id` the node only serves cross-checks, so none or several is no error.
+    pub fn node(&self, nodes: Vec<NodeFacts>) -> Result<Option<NodeFacts>, AwsError> {
+        match (nodes.len(), &self.instance_id) {
+            (1, _) => Ok(nodes.into_iter().next()),
+            (_, Some(_)) => Ok(None),
+            (0, None) => Err(AwsError::NoControlPlaneNode {
+                selector: self.selector(),
+            }),
+            (_, None) => Err(AwsError::SeveralControlPlaneNodes {
+                selector: self.selector(),
+                nodes: nodes.into_iter().map(|n| n.name).collect(),
+            }),
+        }
+    }
+}
+
+/// The rules an ingress plan wants.
+pub fn wanted(plan: &IngressPlan) -> Vec<Wanted> {
+    plan.rules
+        .iter()
+        .map(|rule| Wanted {
+            port: rule.port,
+            cidr: rule.cidr.to_string(),
+            stack: rule.stack.name().to_owned(),
+            workload: rule.workload.clone(),
+            description: rule.description.clone(),
+        })
+        .collect()
+}
+
+/// Where ports are opened.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
+    /// The region.
+    pub region: String,
+    /// Where the region came from.
+    #[serde(skip)]
+    pub region_source: RegionSource,
+    /// The endpoint override, if one is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// The account that owns the group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The control-plane node's instance.
+    pub instance: String,
+    /// How the instance was found.
+    pub found_from: String,
+    /// Its public address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_ip: Option<String>,
+    /// The group.
+    pub group: String,
+    /// The group's name.
+    pub group_name: String,
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "security group {} ({}) of instance {} (found by the {}) in region {} (from {})",
+            self.group,
+            self.group_name,
+            self.instance,
+            self.found_from,
+            self.region,
+            self.region_source
+        )?;
+        if let Some(account) = &self.account {
+            write!(f, ", account {account}")?;
+        }
+        if let Some(endpoint) = &self.endpoint {
+            write!(f, ", endpoint {endpoint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything read before the first change: the group, and what to change in it.
+pub struct Prepared {
+    ec2: Ec2,
+    /// Where.
+    pub target: Target,
+    /// Whose rules.
+    pub scope: Scope,
+    /// What to change.
+    pub changes: Changes,
+}
+
+/// Finds the instance and its group, and reads the group's rules.
+pub async fn locate(
+    settings: &Settings,
+    node: Option<&NodeFacts>,
+) -> Result<(Target, Vec<model::Rule>), AwsError> {
+    let (ec2, target) = find(settings, node).await?;
+    let rules = ec2
+        .rules(&model::RuleFilter::Group(target.group.clone()))
+        .await?;
+    Ok((target, rules))
+}
+
+async fn find(settings: &Settings, node: Option<&NodeFacts>) -> Result<(Ec2, Target), AwsError> {
+    let zone = discover::zone_of(node);
+    let ec2 = Ec2::connect(settings.region.as_deref(), zone.as_deref()).await?;
+    let region = (ec2.region.as_str(), &ec2.region_source);
+    let found = discover::instance(&ec2, region, node, settings.instance_id.as_deref()).await?;
+    let group =
+        discover::group(&ec2, &ec2.region, &found.instance, &settings.security_group).await?;
+    let target = Target {
+        region: ec2.region.clone(),
+        region_source: ec2.region_source.clone(),
+        endpoint: ec2.endpoint.clone(),
+        account: group.owner.clone(),
+        instance: found.instance.id.clone(),
+        found_from: found.found_from,
+        public_ip: found.instance.public_ip.clone(),
+        group: group.id,
+        group_name: group.name,
+    };
+    Ok((ec2, target))
+}
+
+/// Finds the group and works out the changes, reading only; fails before any change when
+/// the rules would not fit.
+pub async fn prepare(
+    settings: &Settings,
+    node: Option<&NodeFacts>,
+    wanted: &[Wanted],
+    scope: Scope,
+) -> Result<Prepared, AwsError> {
+    let (ec2, target) = find(settings, node).await?;
+    let by_tag = model::RuleFilter::Tag(CLUSTER_TAG.to_owned(), scope.installation.clone());
+    let by_group = model::RuleFilter::Group(target.group.clone());
+    let (ours, in_group) = tokio::try_join!(ec2.rules(&by_tag), ec2.rules(&by_group))?;
+    let changes = reconcile::diff(&target.group, wanted, &ours, &in_group, &scope);
+    reconcile::check_quota(&changes, &in_group)?;
+    Ok(Prepared {
+        ec2,
+        target,
+        scope,
+        changes,
+    })
+}
+
+impl Prepared {
+    /// Carries out the changes.
+    pub async fn apply(&self, cancel: &CancellationToken) -> Result<Applied, AwsError> {
+        reconcile::apply(&self.ec2, &self.changes, &self.scope, cancel).await
+    }
+
+    /// The group's rules as they are now.
+    pub async fn rules(&self) -> Result<Vec<model::Rule>, AwsError> {
+        self.ec2
+            .rules(&model::RuleFilter::Group(self.target.group.clone()))
+            .await
+    }
+}
+
+/// This installation's rules of the stacks in `scope`, wherever they are, to revoke.
+pub struct Tagged {
+    ec2: Ec2,
+    /// Which EC2.
+    pub summary: Ec2Summary,
+    /// The rules.
+    pub rules: Vec<model::Rule>,
+}
+
+/// Finds this installation's rules of the stacks in `scope` by their tags (no instance or
+/// group lookup: a rule is found wherever it is).
+pub async fn tagged(
+    settings: &Settings,
+    node: Option<&NodeFacts>,
+    scope: &Scope,
+) -> Result<Tagged, AwsError> {
+    let zone = discover::zone_of(node);
+    let ec2 = Ec2::connect(settings.region.as_deref(), zone.as_deref()).await?;
+    let rules = reconcile::tagged(&ec2, scope).await?;
+    Ok(Tagged {
+        summary: Ec2Summary {
+            region: ec2.region.clone(),
+            endpoint: ec2.endpoint.clone(),
+        },
+        ec2,
+        rules,
+    })
+}
+
+impl Tagged {
+    /// Revokes them.
+    pub async fn revoke(&self, cancel: &CancellationToken) -> Result<Closed, AwsError> {
+        reconcile::revoke_all(&self.ec2, &self.rules, cancel).await
+    }
+}
+
+/// Which EC2 a teardown talked to.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ec2Summary {
+    /// The region.
+    pub region: String,
+    /// The endpoint override, if one is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+}
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,467 @@
+//! [`Ec2Api`] on the real SDK client: credentials and region from aws-config's standard
+//! chains, the endpoint override of `AWS_ENDPOINT_URL_EC2` / `AWS_ENDPOINT_URL`, rustls on
+//! ring for TLS, and the SDK's standard retry (throttling and 5xx answers are retried there).
+
+use std::collections::BTreeMap;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_ec2::config::http::HttpResponse as Response;
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification,
+};
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+
+use super::api::Ec2Api;
+use super::error::{Action, AwsError, RegionSource};
+use super::model::{Authorized, Group, Instance, NewRule, Revoked, Rule, RuleFilter};
+
+/// A connected EC2 client.
+pub struct Ec2 {
+    client: aws_sdk_ec2::Client,
+    /// The region.
+    pub region: String,
+    /// Where the region came from.
+    pub region_source: RegionSource,
+    /// The endpoint override in effect, if any.
+    pub endpoint: Option<String>,
+    attempts: u32,
+}
+
+impl Ec2 {
+    /// Loads credentials and region. `configured` is cluster.yaml's region; `zone` the
+    /// availability zone of the node's providerID, used when nothing else names a region.
+    pub async fn connect(configured: Option<&str>, zone: Option<&str>) -> Result<Self, AwsError> {
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .build_https();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+        if let Some(region) = configured {
+            loader = loader.region(aws_config::Region::new(region.to_owned()));
+        }
+        let config = loader.load().await;
+        let (region, region_source) = match (configured, config.region()) {
+            (Some(region), _) => (region.to_owned(), RegionSource::ClusterFile),
+            (None, Some(region)) => (region.to_string(), RegionSource::Environment),
+            (None, None) => match zone.and_then(region_of_zone) {
+                Some(region) => (region, RegionSource::ProviderId),
+                None => return Err(AwsError::NoRegion),
+            },
+        };
+        let attempts = config
+            .retry_config()
+            .map_or(3, aws_config::retry::RetryConfig::max_attempts);
+        let ec2 = aws_sdk_ec2::config::Builder::from(&config)
+            .region(aws_config::Region::new(region.clone()))
+            .build();
+        Ok(Self {
+            client: aws_sdk_ec2::Client::from_conf(ec2),
+            region,
+            region_source,
+            endpoint: endpoint_override(),
+            attempts,
+        })
+    }
+
+    fn fail<E>(&self, action: Action, err: &SdkError<E, Response>) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let SdkError::ServiceError(service) = err else {
+            return AwsError::Unreachable {
+                action,
+                endpoint: self
+                    .endpoint
+                    .clone()
+                    .unwrap_or_else(|| format!("ec2.{}.amazonaws.com", self.region)),
+                detail: innermost(err),
+            };
+        };
+        let code = service.err().code().unwrap_or_default().to_owned();
+        let message = service.err().message().unwrap_or_default().to_owned();
+        let status = service.raw().status().as_u16();
+        classify(action, code, message, status, self.attempts)
+    }
+}
+
+/// Sorts an EC2 error answer into the errors that name their fix.
+fn classify(action: Action, code: String, message: String, status: u16, attempts: u32) -> AwsError {
+    match code.as_str() {
+        "UnauthorizedOperation" | "AccessDenied" | "AccessDeniedException" => {
+            AwsError::Denied { action, code }
+        }
+        "AuthFailure"
+        | "InvalidClientTokenId"
+        | "ExpiredToken"
+        | "RequestExpired"
+        | "SignatureDoesNotMatch"
+        | "UnrecognizedClientException" => AwsError::Credentials {
+            action,
+            code,
+            message,
+        },
+        "RequestLimitExceeded" | "Throttling" | "ThrottlingException" => AwsError::Throttled {
+            action,
+            code,
+            attempts,
+        },
+        _ => AwsError::Service {
+            action,
+            message: if message.is_empty() {
+                "EC2 gave no message".into()
+            } else {
+                message
+            },
+            code: if code.is_empty() {
+                "no error code".into()
+            } else {
+                code
+            },
+            status: Some(status),
+        },
+    }
+}
+
+/// The innermost cause of a transport failure (a refused connection, missing credentials).
+fn innermost(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message = cause.to_string();
+        source = cause.source();
+    }
+    message
+}
+
+/// `eu-west-1` of `eu-west-1a`, `us-gov-west-1` of `us-gov-west-1b`, and `us-east-1` of a
+/// local zone such as `us-east-1-bos-1a`: the parts up to the first that starts with a digit.
+fn region_of_zone(zone: &str) -> Option<String> {
+    let parts: Vec<&str> = zone.split('-').collect();
+    let at = parts
+        .iter()
+        .position(|p| p.starts_with(|c: char| c.is_ascii_digit()))
+        .filter(|&at| at >= 2)?;
+    let number = parts[at].trim_end_matches(|c: char| c.is_ascii_lowercase());
+    if !number.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut region = parts[..at].join("-");
+    region.push('-');
+    region.push_str(number);
+    Some(region)
+}
+
+/// The endpoint override aws-config honours, for messages.
+fn endpoint_override() -> Option<String> {
+    let ignored = std::env::var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    if ignored {
+        return None;
+    }
+    ["AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+}
+
+fn tags(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
+}
+
+fn instance(raw: &aws_sdk_ec2::types::Instance) -> Instance {
+    let mut groups: Vec<String> = Vec::new();
+    let attached = raw.security_groups().iter().chain(
+        raw.network_interfaces()
+            .iter()
+            .flat_map(aws_sdk_ec2::types::InstanceNetworkInterface::groups),
+    );
+    for group in attached.filter_map(|g| g.group_id()) {
+        if !groups.iter().any(|known| known == group) {
+            groups.push(group.to_owned());
+        }
+    }
+    Instance {
+        id: raw.instance_id().unwrap_or_default().to_owned(),
+        state: raw
+            .state()
+            .and_then(|s| s.name())
+            .map_or_else(|| "unknown".into(), |n| n.as_str().to_owned()),
+        zone: raw
+            .placement()
+            .and_then(|p| p.availability_zone())
+            .map(str::to_owned),
+        private_ip: raw.private_ip_address().map(str::to_owned),
+        public_ip: raw.public_ip_address().map(str::to_owned),
+        groups,
+    }
+}
+
+fn instances(
+    reservations: &[aws_sdk_ec2::types::Reservation],
+) -> impl Iterator<Item = Instance> + '_ {
+    reservations
+        .iter()
+        .flat_map(aws_sdk_ec2::types::Reservation::instances)
+        .map(instance)
+}
+
+fn rule(raw: &aws_sdk_ec2::types::SecurityGroupRule) -> Rule {
+    Rule {
+        id: raw.security_group_rule_id().unwrap_or_default().to_owned(),
+        group: raw.group_id().unwrap_or_default().to_owned(),
+        egress: raw.is_egress().unwrap_or(false),
+        protocol: raw.ip_protocol().unwrap_or_default().to_owned(),
+        from_port: raw.from_port().unwrap_or(-1),
+        to_port: raw.to_port().unwrap_or(-1),
+        cidr: raw.cidr_ipv4().or(raw.cidr_ipv6()).map(str::to_owned),
+        description: raw.description().map(str::to_owned),
+        tags: tags(raw.tags()),
+    }
+}
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+impl Ec2Api for Ec2 {
+    async fn instance(&self, id: &str) -> Result<Option<Instance>, AwsError> {
+        let answer = self
+            .client
+            .describe_instances()
+            .instance_ids(id)
+            .send()
+            .await;
+        match answer {
+            Ok(out) => Ok(instances(out.reservations()).find(|i| i.id == id)),
+            Err(err)
+                if matches!(
+                    err.code(),
+                    Some("InvalidInstanceID.NotFound" | "InvalidInstanceID.Malformed")
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(self.fail(Action::DescribeInstances, &err)),
+        }
+    }
+
+    async fn instances_with_private_ip(&self, ip: &str) -> Result<Vec<Instance>, AwsError> {
+        let mut pages = self
+            .client
+            .describe_instances()
+            .filters(filter("private-ip-address", ip))
+            .into_paginator()
+            .send();
+        let mut found = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|err| self.fail(Action::DescribeInstances, &err))?;
+            found.extend(instances(page.reservations()).filter(|i| i.state != "terminated"));
+        }
+        Ok(found)
+    }
+
+    async fn groups(&self, ids: &[String]) -> Result<Vec<Group>, AwsError> {
+        let answer = self
+            .client
+            .describe_security_groups()
+            .set_group_ids(Some(ids.to_vec()))
+            .send()
+            .await;
+        match answer {
+            Ok(out) => Ok(out
+                .security_groups()
+                .iter()
+                .map(|g| Group {
+                    id: g.group_id().unwrap_or_default().to_owned(),
+                    name: g.group_name().unwrap_or_default().to_owned(),
+                    vpc: g.vpc_id().map(str::to_owned),
+                    owner: g.owner_id().map(str::to_owned),
+                    tags: tags(g.tags()),
+                })
+                .collect()),
+            Err(err) if err.code() == Some("InvalidGroup.NotFound") => Ok(Vec::new()),
+            Err(err) => Err(self.fail(Action::DescribeSecurityGroups, &err)),
+        }
+    }
+
+    async fn rules(&self, which: &RuleFilter) -> Result<Vec<Rule>, AwsError> {
+        let request = self.client.describe_security_group_rules();
+        let request = match which {
+            RuleFilter::Group(id) => request.filters(filter("group-id", id)),
+            RuleFilter::Tag(key, value) => request.filters(filter(&format!("tag:{key}"), value)),
+            RuleFilter::Id(id) => request.security_group_rule_ids(id),
+        };
+        let mut items = request.max_results(1000).into_paginator().items().send();
+        let mut found = Vec::new();
+        while let Some(item) = items.next().await {
+            match item {
+                Ok(raw) => found.push(rule(&raw)),
+                Err(err)
+                    if matches!(
+                        err.code(),
+                        Some("InvalidGroup.NotFound" | "InvalidSecurityGroupRuleId.NotFound")
+                    ) =>
+                {
+                    return Ok(Vec::new());
+                }
+                Err(err) => return Err(self.fail(Action::DescribeSecurityGroupRules, &err)),
+            }
+        }
+        Ok(found)
+    }
+
+    async fn authorize(&self, new: &NewRule) -> Result<Authorized, AwsError> {
+        let permission = IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(i32::from(new.port))
+            .to_port(i32::from(new.port));
+        let permission = if new.cidr.contains(':') {
+            permission.ipv6_ranges(
+                Ipv6Range::builder()
+                    .cidr_ipv6(&new.cidr)
+                    .description(&new.description)
+                    .build(),
+            )
+        } else {
+            permission.ip_ranges(
+                IpRange::builder()
+                    .cidr_ip(&new.cidr)
+                    .description(&new.description)
+                    .build(),
+            )
+        };
+        let mut tagging =
+            TagSpecification::builder().resource_type(ResourceType::SecurityGroupRule);
+        for (key, value) in &new.tags {
+            tagging = tagging.tags(Tag::builder().key(key).value(value).build());
+        }
+        let answer = self
+            .client
+            .authorize_security_group_ingress()
+            .group_id(&new.group)
+            .ip_permissions(permission.build())
+            .tag_specifications(tagging.build())
+            .send()
+            .await;
+        match answer {
+            Ok(out) => Ok(out
+                .security_group_rules()
+                .iter()
+                .find_map(|r| r.security_group_rule_id())
+                .map_or(Authorized::Duplicate, |id| {
+                    Authorized::Created(id.to_owned())
+                })),
+            Err(err) if err.code() == Some("InvalidPermission.Duplicate") => {
+                Ok(Authorized::Duplicate)
+            }
+            Err(err) => Err(self.fail(Action::AuthorizeSecurityGroupIngress, &err)),
+        }
+    }
+
+    async fn revoke(&self, group: &str, rule: &str) -> Result<Revoked, AwsError> {
+        let answer = self
+            .client
+            .revoke_security_group_ingress()
+            .group_id(group)
+            .security_group_rule_ids(rule)
+            .send()
+            .await;
+        match answer {
+            // A default VPC answers success and lists what it did not find.
+            Ok(out) if !out.unknown_ip_permissions().is_empty() => Ok(Revoked::AlreadyGone),
+            Ok(_) => Ok(Revoked::Revoked),
+            Err(err)
+                if matches!(
+                    err.code(),
+                    Some(
+                        "InvalidPermission.NotFound"
+                            | "InvalidSecurityGroupRuleId.NotFound"
+                            | "InvalidGroup.NotFound"
+                    )
+                ) =>
+            {
+                Ok(Revoked::AlreadyGone)
+            }
+            Err(err) => Err(self.fail(Action::RevokeSecurityGroupIngress, &err)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_region_of_a_zone() {
+        assert_eq!(region_of_zone("eu-west-1a").as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            region_of_zone("us-gov-west-1b").as_deref(),
+            Some("us-gov-west-1")
+        );
+        assert_eq!(
+            region_of_zone("us-east-1-bos-1a").as_deref(),
+            Some("us-east-1")
+        );
+        assert_eq!(region_of_zone("nowhere").as_deref(), None);
+    }
+
+    #[test]
+    fn errors_are_sorted_by_what_fixes_them() {
+        let denied = classify(
+            Action::AuthorizeSecurityGroupIngress,
+            "UnauthorizedOperation".into(),
+            "You are not authorized to perform this operation. Encoded authorization failure message: xyz".into(),
+            403,
+            3,
+        );
+        let text = denied.to_string();
+        assert!(text.contains("ec2:AuthorizeSecurityGroupIngress"), "{text}");
+        assert!(text.contains("ec2:CreateTags"), "{text}");
+        assert!(!text.contains("xyz"), "{text}");
+        assert!(matches!(
+            classify(
+                Action::DescribeInstances,
+                "AccessDenied".into(),
+                String::new(),
+                403,
+                3
+            ),
+            AwsError::Denied { .. }
+        ));
+        assert!(matches!(
+            classify(
+                Action::DescribeInstances,
+                "AuthFailure".into(),
+                "bad".into(),
+                401,
+                3
+            ),
+            AwsError::Credentials { .. }
+        ));
+        let throttled = classify(
+            Action::RevokeSecurityGroupIngress,
+            "RequestLimitExceeded".into(),
+            String::new(),
+            503,
+            3,
+        );
+        assert!(throttled.to_string().contains("after 3 attempts"));
+        let html = classify(
+            Action::DescribeSecurityGroupRules,
+            String::new(),
+            String::new(),
+            500,
+            3,
+        );
+        assert_eq!(
+            html.to_string(),
+            "ec2:DescribeSecurityGroupRules failed: EC2 gave no message (no error code, HTTP 500)"
+        );
+    }
+}

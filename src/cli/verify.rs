@@ -1,0 +1,105 @@
+//! `obsboot verify`.
+
+use std::fmt::Write as _;
+
+use clap::Args;
+
+use super::aws::{ProbeArgs, SecurityGroupArgs};
+use super::bootstrap::Format;
+use super::cluster::{self, ClusterArgs};
+use super::{StackArgs, print};
+use crate::selection::Selection;
+use crate::verify::EndpointReport;
+use crate::verify::command::{self, Params, Report};
+use crate::{Error, output};
+
+const AFTER_HELP: &str = "\
+Probes, from where it runs, each port the stacks expose on the control-plane node:
+  Bookinfo's productpage   GET /productpage -> 200 with the Bookinfo page
+  Grafana                  GET /api/health -> 200, and GET / -> 302 to /login
+  anything else            GET / -> any HTTP answer below 500
+The address is the node's public IP, from EC2 (or --url-base). A failure is placed in the
+layer at fault, with the next step: the pod is not ready (asked of the cluster), nothing
+listens on the node's port (connection refused), the security group does not admit the port
+from here (no answer; compared with the group's rules), or the service answers wrongly.
+Exits 1 when an endpoint fails.
+
+Examples:
+  obsboot verify
+  obsboot verify --url-base http://10.0.1.74      from inside the VPC
+  obsboot verify --stack grafana -o json";
+
+/// Arguments of `obsboot verify`.
+#[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct VerifyArgs {
+    /// Which stacks and templates.
+    #[command(flatten)]
+    pub stacks: StackArgs,
+    /// Which cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// The security group.
+    #[command(flatten)]
+    pub security_groups: SecurityGroupArgs,
+    /// How endpoints are probed.
+    #[command(flatten)]
+    pub probes: ProbeArgs,
+    /// What to print on standard output.
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+pub fn run(args: &VerifyArgs) -> Result<(), Error> {
+    let (platform, templates) = args.stacks.load()?;
+    let params = Params {
+        stacks: Selection::new(&platform, &args.stacks.only, &templates)?,
+        target: args.cluster.target(),
+        security_groups: args.security_groups.settings(&platform),
+        host: args.probes.url_base.clone(),
+        timeout: args.probes.probe_timeout,
+    };
+    let report = cluster::run(async |_| Ok(command::run(&params).await?))?;
+    match args.output {
+        Format::Json => print(&output::json(&report)?)?,
+        Format::Text => print(&summary(&report))?,
+    }
+    match report.failed() {
+        0 => Ok(()),
+        count => Err(Error::Unreachable { count, after: "" }),
+    }
+}
+
+fn summary(report: &Report) -> String {
+    let mut out = String::new();
+    if let Some(target) = &report.security_group {
+        let _ = writeln!(out, "compared with {target}");
+    }
+    results(&mut out, &report.endpoints);
+    out
+}
+
+/// Appends one line per endpoint, and for a failure its layer, cause and next step.
+pub fn results(out: &mut String, endpoints: &[EndpointReport]) {
+    for endpoint in endpoints {
+        let mark = if endpoint.passed { "ok  " } else { "FAIL" };
+        let _ = writeln!(
+            out,
+            "{mark} {:<24} {}",
+            endpoint.endpoint.description, endpoint.endpoint.url
+        );
+        for probe in &endpoint.probes {
+            let _ = writeln!(out, "       {}: {}", probe.url, probe.outcome);
+        }
+        if let (Some(layer), Some(cause), Some(next)) =
+            (endpoint.layer, &endpoint.cause, &endpoint.next_step)
+        {
+            let layer = serde_json::to_value(layer)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let _ = writeln!(out, "       at fault: {layer}: {cause}");
+            let _ = writeln!(out, "       next: {next}");
+        }
+    }
+}

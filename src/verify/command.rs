@@ -1,0 +1,123 @@
+//! `obsboot verify`: find where the exposed ports are (the control-plane node's public
+//! address, or `--url-base`), probe them, and place each failure.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{Context, EndpointReport, endpoints, verify};
+use crate::aws::{self, AwsError};
+use crate::k8s::{Cluster, K8sError, Target};
+use crate::render::{RenderError, Slots};
+use crate::selection::Selection;
+
+/// What `verify` needs.
+pub struct Params<'a> {
+    /// The stacks whose exposures are probed.
+    pub stacks: Selection<'a>,
+    /// The cluster.
+    pub target: Target,
+    /// How to find the security group; `None` when the user manages it.
+    pub security_groups: Option<aws::Settings>,
+    /// The host to probe (`--url-base`), instead of the node's public address.
+    pub host: Option<String>,
+    /// The bound on each probe.
+    pub timeout: Duration,
+}
+
+/// Why `verify` could not check.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The cluster could not be asked.
+    #[error(transparent)]
+    Kube(#[from] K8sError),
+    /// EC2 could not be asked.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// The stacks did not render.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// No address to probe.
+    #[error(
+        "no address to probe: {why}; pass --url-base http://<address the ports are reachable on>"
+    )]
+    NoHost {
+        /// Why none was found.
+        why: String,
+    },
+    /// The stacks expose nothing.
+    #[error("the selected stacks expose no port; nothing to verify")]
+    NothingExposed,
+}
+
+/// What `verify` found.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// The address probed.
+    pub host: String,
+    /// The security group compared with, when obsboot manages it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_group: Option<aws::Target>,
+    /// Each endpoint.
+    pub endpoints: Vec<EndpointReport>,
+}
+
+impl Report {
+    /// The endpoints that failed.
+    pub fn failed(&self) -> usize {
+        self.endpoints.iter().filter(|e| !e.passed).count()
+    }
+}
+
+/// Runs `verify`.
+pub async fn run(params: &Params<'_>) -> Result<Report, VerifyError> {
+    let plan = params.stacks.render(&Slots::default())?;
+    // With --url-base the cluster only helps place failures; without it, it names the node.
+    let cluster = match Cluster::connect(&params.target).await {
+        Ok(cluster) => Some(cluster),
+        Err(err) if params.host.is_some() => {
+            tracing::warn!("cannot ask the cluster why a probe fails: {err}");
+            None
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let mut located = None;
+    if let (Some(settings), Some(cluster)) = (&params.security_groups, &cluster) {
+        let nodes = cluster.nodes(&settings.node_selector).await?;
+        let node = settings.node(nodes)?;
+        located = Some(aws::locate(settings, node.as_ref()).await?);
+    }
+    let host = match (&params.host, &located) {
+        (Some(host), _) => host.clone(),
+        (None, Some((target, _))) => {
+            target
+                .public_ip
+                .clone()
+                .ok_or_else(|| VerifyError::NoHost {
+                    why: format!("instance {} has no public address", target.instance),
+                })?
+        }
+        (None, None) => {
+            let why = "obsboot does not manage the security group here, so it does not know the node's public address".into();
+            return Err(VerifyError::NoHost { why });
+        }
+    };
+    let endpoints = endpoints(&params.stacks.stacks, &host);
+    if endpoints.is_empty() {
+        return Err(VerifyError::NothingExposed);
+    }
+    let context = Context {
+        cluster: cluster.as_ref(),
+        objects: &plan.objects,
+        group: located
+            .as_ref()
+            .map(|(target, rules)| (target.group.as_str(), rules.as_slice())),
+    };
+    let endpoints = verify(&endpoints, params.timeout, &context).await;
+    Ok(Report {
+        host,
+        security_group: located.map(|(target, _)| target),
+        endpoints,
+    })
+}

@@ -1,0 +1,431 @@
+//! Bootstrap and teardown with the security group: the built binary against the simulated
+//! API server and moto (behind a fault proxy), through the real kube and AWS SDK clients.
+
+use crate::cluster::Sim;
+use crate::ec2::{Ec2, Fault};
+
+const SOURCE: &str = "203.0.113.0/24";
+
+/// A simulated cluster whose control-plane node (InternalIP 10.0.1.74, no providerID) is the
+/// moto instance with that private address, and stacks that allow 203.0.113.0/24.
+struct World {
+    ec2: Ec2,
+    sim: Sim,
+}
+
+impl World {
+    fn new() -> Self {
+        let ec2 = Ec2::start();
+        let mut sim = Sim::new();
+        sim.aws = ec2.env();
+        sim.scratch.edit(
+            "stacks/cluster.yaml",
+            "  sources: []",
+            &format!("  sources: [{SOURCE}]"),
+        );
+        Self { ec2, sim }
+    }
+
+    fn bootstrap(&self, extra: &[&str]) -> crate::harness::Run {
+        let mut args = vec!["--no-verify"];
+        args.extend_from_slice(extra);
+        self.sim.run("bootstrap", &args)
+    }
+
+    fn teardown(&self) -> String {
+        self.sim.run("teardown", &["--yes"]).success()
+    }
+}
+
+fn ours(tags: &std::collections::BTreeMap<String, String>) -> bool {
+    tags.get("obsboot.dev/managed").map(String::as_str) == Some("true")
+        && tags.get("obsboot.dev/cluster").map(String::as_str) == Some("obsboot")
+}
+
+#[test]
+fn bootstrap_opens_exactly_the_planned_rules_and_a_second_run_changes_nothing() {
+    let world = World::new();
+    let run = world.bootstrap(&[]);
+    let out = run.success();
+    let rules = world.ec2.rules(&world.ec2.group);
+    let opened: Vec<(i32, &str)> = rules.iter().map(|r| (r.port, r.cidr.as_str())).collect();
+    assert_eq!(opened, [(30080, SOURCE), (30300, SOURCE)], "{rules:?}");
+    assert!(rules.iter().all(|r| ours(&r.tags)), "{rules:?}");
+    assert_eq!(rules[0].tags["obsboot.dev/stack"], "bookinfo");
+    assert_eq!(rules[0].tags["obsboot.dev/workload"], "productpage-v1");
+    assert_eq!(
+        rules[0].description,
+        "obsboot: bookinfo/productpage-v1: Bookinfo productpage"
+    );
+    assert_eq!(rules[1].tags["obsboot.dev/stack"], "grafana");
+    // The simulated control-plane node was matched to the moto instance by its address.
+    let found = format!(
+        "instance {} (found by the private address 10.0.1.74 of node ip-10-0-1-74)",
+        world.ec2.master
+    );
+    assert!(
+        run_stderr_contains(&world, &found),
+        "the progress names the instance and how it was found"
+    );
+    assert!(
+        out.contains("2 rules opened, 0 unchanged, 0 revoked"),
+        "{out}"
+    );
+    let ip = world.ec2.public_ip();
+    assert!(
+        out.contains(&format!("http://{ip}:30080/productpage")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("http://{ip}:30300")), "{out}");
+    // Each rule went in its own request, and was read back.
+    let mutations = world.ec2.proxy.mutations();
+    assert_eq!(
+        mutations, ["AuthorizeSecurityGroupIngress"; 2],
+        "{mutations:?}"
+    );
+
+    world.ec2.proxy.clear();
+    let again = world.bootstrap(&[]).success();
+    assert!(again.contains("nothing changed"), "{again}");
+    assert!(
+        again.contains("0 rules opened, 2 unchanged, 0 revoked"),
+        "{again}"
+    );
+    assert_eq!(world.ec2.proxy.mutations(), Vec::<String>::new());
+    assert_eq!(world.ec2.rules(&world.ec2.group), rules);
+}
+
+/// Runs a bootstrap again (a no-op by then) to read what it prints on stderr.
+fn run_stderr_contains(world: &World, text: &str) -> bool {
+    let run = world.bootstrap(&[]);
+    run.stderr.contains(text) || {
+        eprintln!("{}", run.stderr);
+        false
+    }
+}
+
+#[test]
+fn a_rule_someone_else_made_stays_untouched_through_bootstrap_and_teardown() {
+    let world = World::new();
+    let same = world.ec2.authorize(&world.ec2.group, 30080, SOURCE, &[]);
+    let other = world
+        .ec2
+        .authorize(&world.ec2.group, 30080, "198.51.100.0/24", &[]);
+    // Tagged by someone for another installation: not ours either.
+    let staging = world.ec2.authorize(
+        &world.ec2.group,
+        30300,
+        "192.0.2.0/24",
+        &[
+            ("obsboot.dev/managed", "true"),
+            ("obsboot.dev/cluster", "staging"),
+            ("obsboot.dev/stack", "grafana"),
+        ],
+    );
+    let out = world.bootstrap(&[]).success();
+    assert!(
+        out.contains(&format!(
+            "already allowed by a rule obsboot does not own: tcp 30080 from {SOURCE} in {} ({same}); left as it is",
+            world.ec2.group
+        )),
+        "{out}"
+    );
+    assert!(out.contains("1 rules opened"), "{out}");
+    let after = world.ec2.rules(&world.ec2.group);
+    let foreign: Vec<&crate::ec2::Rule> = after
+        .iter()
+        .filter(|r| [&same, &other, &staging].contains(&&r.id))
+        .collect();
+    assert_eq!(foreign.len(), 3);
+    assert!(
+        foreign
+            .iter()
+            .filter(|r| r.id != staging)
+            .all(|r| r.tags.is_empty()),
+        "never tagged: {foreign:?}"
+    );
+
+    let out = world.teardown();
+    assert!(out.contains("1 security-group rules revoked"), "{out}");
+    let left: Vec<String> = world
+        .ec2
+        .rules(&world.ec2.group)
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let mut expected = vec![same, other, staging];
+    expected.sort();
+    let mut left_sorted = left.clone();
+    left_sorted.sort();
+    assert_eq!(left_sorted, expected);
+}
+
+#[test]
+fn teardown_closes_the_ports_first_and_twice_is_a_no_op() {
+    let world = World::new();
+    world.bootstrap(&[]).success();
+    world.ec2.proxy.clear();
+    let out = world.teardown();
+    assert!(out.contains("2 security-group rules revoked"), "{out}");
+    assert_eq!(world.ec2.summary(&world.ec2.group), []);
+    assert_eq!(
+        world.ec2.proxy.mutations(),
+        ["RevokeSecurityGroupIngress"; 2]
+    );
+    // Exposure was closed before any object was deleted: the first DELETE came after.
+    assert!(world.sim.ours().is_empty());
+    world.ec2.proxy.clear();
+    let again = world.teardown();
+    assert!(again.starts_with("teardown: nothing to delete"), "{again}");
+    assert_eq!(world.ec2.proxy.mutations(), Vec::<String>::new());
+}
+
+#[test]
+fn a_port_the_stacks_no_longer_expose_is_revoked() {
+    let world = World::new();
+    world.bootstrap(&[]).success();
+    world
+        .sim
+        .scratch
+        .edit("stacks/bookinfo.yaml", "hostPort: 30080", "hostPort: 30081");
+    let out = world.bootstrap(&[]).success();
+    assert!(
+        out.contains("1 rules opened, 1 unchanged, 1 revoked"),
+        "{out}"
+    );
+    assert!(
+        out.contains("revoked tcp 30080 from 203.0.113.0/24"),
+        "{out}"
+    );
+    assert_eq!(
+        world.ec2.summary(&world.ec2.group),
+        [
+            (30081, SOURCE.to_owned(), true),
+            (30300, SOURCE.to_owned(), true)
+        ]
+    );
+    // --allow-from replaces the sources: the old rules go, the new ones come.
+    let out = world
+        .bootstrap(&["--allow-from", "198.51.100.7/32"])
+        .success();
+    assert!(
+        out.contains("2 rules opened, 0 unchanged, 2 revoked"),
+        "{out}"
+    );
+    assert_eq!(
+        world.ec2.summary(&world.ec2.group),
+        [
+            (30081, "198.51.100.7/32".to_owned(), true),
+            (30300, "198.51.100.7/32".to_owned(), true)
+        ]
+    );
+}
+
+#[test]
+fn bootstrap_of_one_stack_leaves_the_other_stacks_rules() {
+    let world = World::new();
+    world.bootstrap(&[]).success();
+    world
+        .sim
+        .run("teardown", &["--yes", "--stack", "bookinfo"])
+        .success();
+    assert_eq!(
+        world.ec2.summary(&world.ec2.group),
+        [(30300, SOURCE.to_owned(), true)]
+    );
+}
+
+#[test]
+fn an_instance_with_two_groups_is_a_clear_error_before_anything_changes() {
+    let world = World::new();
+    let ssh = world.ec2.create_group("ssh");
+    world.ec2.set_master_groups(&[&world.ec2.group, &ssh]);
+    let err = world.bootstrap(&[]).failure();
+    assert!(
+        err.contains(&format!(
+            "EC2 instance {} has 2 security groups",
+            world.ec2.master
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{} (nodes)", world.ec2.group)),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{ssh} (ssh)")), "{err}");
+    assert!(
+        err.contains(
+            "aws.securityGroup: sg-... in cluster.yaml, or tag it obsboot.dev/ingress=true"
+        ),
+        "{err}"
+    );
+    assert!(
+        world.sim.writes().is_empty(),
+        "nothing applied: {:?}",
+        world.sim.writes()
+    );
+    assert_eq!(world.ec2.proxy.mutations(), Vec::<String>::new());
+
+    // Either way of choosing works.
+    world.ec2.tag_group(&ssh, "obsboot.dev/ingress", "true");
+    world.bootstrap(&[]).success();
+    assert_eq!(world.ec2.summary(&ssh).len(), 2);
+    assert_eq!(world.ec2.summary(&world.ec2.group), []);
+}
+
+#[test]
+fn the_default_group_is_used_only_when_named() {
+    let world = World::new();
+    let default = world.ec2.default_group();
+    let instance = world
+        .ec2
+        .launch(&world.ec2.subnet, "10.0.1.80", &[&default]);
+    let err = world.bootstrap(&["--instance-id", &instance]).failure();
+    assert!(err.contains("its VPC's default group"), "{err}");
+    assert!(
+        err.contains(&format!("aws.securityGroup: {default}")),
+        "{err}"
+    );
+    world.sim.scratch.edit(
+        "stacks/cluster.yaml",
+        "securityGroup: control-plane-node",
+        &format!("securityGroup: {default}"),
+    );
+    world.bootstrap(&["--instance-id", &instance]).success();
+    assert_eq!(world.ec2.summary(&default).len(), 2);
+}
+
+#[test]
+fn the_rule_quota_is_checked_before_anything_changes() {
+    let world = World::new();
+    for port in 0..59 {
+        world
+            .ec2
+            .authorize(&world.ec2.group, 20000 + port, "10.0.0.0/16", &[]);
+    }
+    world.ec2.proxy.clear();
+    let err = world.bootstrap(&[]).failure();
+    assert!(
+        err.contains("has 59 inbound IPv4 rules; adding 2 would exceed EC2's default quota of 60"),
+        "{err}"
+    );
+    assert!(world.sim.writes().is_empty());
+    assert_eq!(world.ec2.proxy.mutations(), Vec::<String>::new());
+}
+
+#[test]
+fn a_missing_permission_names_the_iam_action_and_is_not_retried() {
+    let world = World::new();
+    world.ec2.proxy.inject(Fault {
+        action: "AuthorizeSecurityGroupIngress",
+        times: u32::MAX,
+        status: 403,
+        code: "UnauthorizedOperation",
+        message: "You are not authorized to perform this operation. Encoded authorization failure message: SECRET-ENCODED",
+    });
+    let err = world.bootstrap(&[]).failure();
+    assert!(
+        err.contains(
+            "not permitted to call ec2:AuthorizeSecurityGroupIngress (UnauthorizedOperation)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("ec2:CreateTags"), "{err}");
+    assert!(err.contains("deploy.md"), "{err}");
+    let authorizes = world
+        .ec2
+        .proxy
+        .actions()
+        .iter()
+        .filter(|a| *a == "AuthorizeSecurityGroupIngress")
+        .count();
+    assert_eq!(authorizes, 1, "a denial is final");
+    assert_eq!(world.ec2.summary(&world.ec2.group), []);
+}
+
+#[test]
+fn throttling_is_retried_then_reported() {
+    let world = World::new();
+    world.ec2.proxy.inject(Fault {
+        action: "DescribeSecurityGroupRules",
+        times: 2,
+        status: 503,
+        code: "RequestLimitExceeded",
+        message: "Request limit exceeded.",
+    });
+    world.bootstrap(&[]).success();
+    assert_eq!(world.ec2.summary(&world.ec2.group).len(), 2);
+
+    world.ec2.proxy.clear();
+    world.ec2.proxy.inject(Fault {
+        action: "DescribeInstances",
+        times: u32::MAX,
+        status: 503,
+        code: "RequestLimitExceeded",
+        message: "Request limit exceeded.",
+    });
+    let err = world.bootstrap(&[]).failure();
+    assert!(
+        err.contains(
+            "EC2 kept throttling ec2:DescribeInstances (RequestLimitExceeded) after 3 attempts"
+        ),
+        "{err}"
+    );
+    let attempts = world
+        .ec2
+        .proxy
+        .actions()
+        .iter()
+        .filter(|a| *a == "DescribeInstances")
+        .count();
+    assert_eq!(attempts, 3);
+}
+
+#[test]
+fn rejected_credentials_and_an_unknown_instance_say_what_to_check() {
+    let world = World::new();
+    world.ec2.proxy.inject(Fault {
+        action: "DescribeInstances",
+        times: 1,
+        status: 401,
+        code: "AuthFailure",
+        message: "AWS was not able to validate the provided access credentials",
+    });
+    let err = world.bootstrap(&[]).failure();
+    assert!(
+        err.contains("EC2 rejected the credentials calling ec2:DescribeInstances (AuthFailure"),
+        "{err}"
+    );
+
+    let err = world
+        .bootstrap(&["--instance-id", "i-0123456789abcdef0"])
+        .failure();
+    assert!(
+        err.contains("EC2 instance i-0123456789abcdef0 (--instance-id) does not exist in region eu-west-1 (the region comes from AWS_REGION / the AWS profile)"),
+        "{err}"
+    );
+    // With the right id, the node's address no longer matters.
+    world
+        .bootstrap(&["--instance-id", &world.ec2.master])
+        .success();
+}
+
+#[test]
+fn skipping_security_groups_lists_the_ports_to_open_and_touches_no_ec2() {
+    let world = World::new();
+    let out = world.bootstrap(&["--skip-security-groups"]).success();
+    assert!(
+        out.contains("allow these inbound to the control-plane node yourself"),
+        "{out}"
+    );
+    assert!(
+        out.contains("tcp 30080 from 203.0.113.0/24 (bookinfo/productpage-v1)"),
+        "{out}"
+    );
+    assert_eq!(world.ec2.proxy.actions(), Vec::<String>::new());
+    world
+        .sim
+        .run("teardown", &["--yes", "--skip-security-groups"])
+        .success();
+    assert_eq!(world.ec2.proxy.actions(), Vec::<String>::new());
+}
