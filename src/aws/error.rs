@@ -289,3 +289,14 @@ pub enum AwsError {
     #[error("interrupted")]
     Interrupted,
 }
+
+impl AwsError {
+    /// Whether the run ended because the user interrupted it.
+    pub fn is_interrupt(&self) -> bool {
+        match self {
+            Self::Interrupted => true,
+            Self::Partial { source, .. } => source.is_interrupt(),
+            _ => false,
+        }
+    }
+}

@@ -37,6 +37,15 @@ pub const WORKLOAD_TAG: &str = "obsboot.dev/workload";
 /// Set to `true` on the security group to open ports in, when an instance has several.
 pub const INGRESS_GROUP_TAG: &str = "obsboot.dev/ingress";
 
+/// `1 rule`, `2 rules`.
+pub fn rules(count: usize) -> String {
+    if count == 1 {
+        "1 rule".into()
+    } else {
+        format!("{count} rules")
+    }
+}
+
 /// How the security group is found.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -139,7 +148,7 @@ impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "security group {} ({}) of instance {} (found by the {}) in region {} (from {})",
+            "security group {} ({}) of instance {} ({}) in region {} (from {})",
             self.group,
             self.group_name,
             self.instance,

@@ -108,6 +108,7 @@ impl BootstrapError {
         match self {
             Self::Interrupted { .. } | Self::Kube(K8sError::Interrupted) => true,
             Self::InPhase { source, .. } => source.is_interrupt(),
+            Self::Aws(err) => err.is_interrupt(),
             _ => false,
         }
     }
@@ -217,9 +218,9 @@ async fn expose(
         Some(prepared) => {
             let applied = prepared.apply(run.cancel).await?;
             run.progress.line(&format!(
-                "security group {}: {} rules opened, {} unchanged, {} revoked",
+                "security group {}: {} opened, {} unchanged, {} revoked",
                 prepared.target.group,
-                applied.opened.len(),
+                aws::rules(applied.opened.len()),
                 applied.unchanged.len(),
                 applied.revoked.len()
             ));
@@ -272,9 +273,9 @@ async fn prepare_security_group(
     let wanted = aws::wanted(&plan.ingress);
     let prepared = aws::prepare(settings, node.as_ref(), &wanted, scope).await?;
     run.progress.line(&format!(
-        "{}: {} rules to open, {} to revoke, {} already there",
+        "{}\n  {} to open, {} to revoke, {} already there",
         prepared.target,
-        prepared.changes.add.len(),
+        aws::rules(prepared.changes.add.len()),
         prepared.changes.revoke.len(),
         prepared.changes.keep.len() + prepared.changes.foreign.len()
     ));

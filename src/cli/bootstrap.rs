@@ -160,11 +160,11 @@ fn security_group(out: &mut String, report: &Report) {
         let applied = &sg.applied;
         let _ = writeln!(
             out,
-            "security group {} ({}) in {}: {} rules opened, {} unchanged, {} revoked",
+            "security group {} ({}) in {}: {} opened, {} unchanged, {} revoked",
             sg.target.group,
             sg.target.group_name,
             sg.target.region,
-            applied.opened.len(),
+            crate::aws::rules(applied.opened.len()),
             applied.unchanged.len(),
             applied.revoked.len()
         );

@@ -124,21 +124,20 @@ fn summary(report: &Report) -> String {
         .security_groups
         .as_ref()
         .map_or(0, |closed| closed.revoked.len());
-    let mut out = if report.deleted.is_empty()
-        && revoked == 0
-        && report.left_behind.iter().all(|l| l.kept)
-    {
-        format!(
-            "teardown: nothing to delete ({} planned objects already gone)\n",
-            report.already_gone.len()
-        )
-    } else {
-        format!(
-            "teardown complete: {} deleted, {} already gone, {revoked} security-group rules revoked\n",
-            report.deleted.len(),
-            report.already_gone.len()
-        )
-    };
+    let mut out =
+        if report.deleted.is_empty() && revoked == 0 && report.left_behind.iter().all(|l| l.kept) {
+            format!(
+                "teardown: nothing to delete ({} planned objects already gone)\n",
+                report.already_gone.len()
+            )
+        } else {
+            format!(
+                "teardown complete: {} deleted, {} already gone, {} revoked\n",
+                report.deleted.len(),
+                report.already_gone.len(),
+                crate::aws::rules(revoked).replace("rule", "security-group rule")
+            )
+        };
     if let Some(closed) = &report.security_groups {
         for rule in &closed.revoked {
             let _ = writeln!(out, "  revoked {rule}");

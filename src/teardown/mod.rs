@@ -224,9 +224,9 @@ pub async fn execute(
             source => TeardownError::Aws { source },
         })?;
         progress.line(&format!(
-            "security groups ({}): {} rules revoked, {} already gone",
+            "security groups ({}): {} revoked, {} already gone",
             tagged.summary.region,
-            closed.revoked.len(),
+            aws::rules(closed.revoked.len()),
             closed.already_gone.len()
         ));
         report.security_groups = Some(closed);

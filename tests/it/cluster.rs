@@ -694,7 +694,7 @@ fn a_crd_that_never_gets_established_times_out_naming_it() {
     );
 }
 
-fn interrupt(child: &Child) {
+pub fn interrupt(child: &Child) {
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -60,7 +60,7 @@ fn bootstrap_opens_exactly_the_planned_rules_and_a_second_run_changes_nothing() 
     assert_eq!(rules[1].tags["obsboot.dev/stack"], "grafana");
     // The simulated control-plane node was matched to the moto instance by its address.
     let found = format!(
-        "instance {} (found by the private address 10.0.1.74 of node ip-10-0-1-74)",
+        "instance {} (private address 10.0.1.74 of node ip-10-0-1-74)",
         world.ec2.master
     );
     assert!(
@@ -130,7 +130,7 @@ fn a_rule_someone_else_made_stays_untouched_through_bootstrap_and_teardown() {
         )),
         "{out}"
     );
-    assert!(out.contains("1 rules opened"), "{out}");
+    assert!(out.contains("1 rule opened"), "{out}");
     let after = world.ec2.rules(&world.ec2.group);
     let foreign: Vec<&crate::ec2::Rule> = after
         .iter()
@@ -146,7 +146,7 @@ fn a_rule_someone_else_made_stays_untouched_through_bootstrap_and_teardown() {
     );
 
     let out = world.teardown();
-    assert!(out.contains("1 security-group rules revoked"), "{out}");
+    assert!(out.contains("1 security-group rule revoked"), "{out}");
     let left: Vec<String> = world
         .ec2
         .rules(&world.ec2.group)
@@ -165,6 +165,7 @@ fn teardown_closes_the_ports_first_and_twice_is_a_no_op() {
     let world = World::new();
     world.bootstrap(&[]).success();
     world.ec2.proxy.clear();
+    world.sim.server.clear_journal();
     let out = world.teardown();
     assert!(out.contains("2 security-group rules revoked"), "{out}");
     assert_eq!(world.ec2.summary(&world.ec2.group), []);
@@ -172,8 +173,20 @@ fn teardown_closes_the_ports_first_and_twice_is_a_no_op() {
         world.ec2.proxy.mutations(),
         ["RevokeSecurityGroupIngress"; 2]
     );
-    // Exposure was closed before any object was deleted: the first DELETE came after.
     assert!(world.sim.ours().is_empty());
+    // Exposure was closed before any object was deleted.
+    let revoked = world.ec2.proxy.last_mutation_at().unwrap();
+    let first_delete = world
+        .sim
+        .server
+        .journal()
+        .into_iter()
+        .find(|r| r.method == "DELETE")
+        .unwrap();
+    assert!(
+        revoked < first_delete.at,
+        "a DELETE came before the last revoke"
+    );
     world.ec2.proxy.clear();
     let again = world.teardown();
     assert!(again.starts_with("teardown: nothing to delete"), "{again}");
@@ -190,7 +203,7 @@ fn a_port_the_stacks_no_longer_expose_is_revoked() {
         .edit("stacks/bookinfo.yaml", "hostPort: 30080", "hostPort: 30081");
     let out = world.bootstrap(&[]).success();
     assert!(
-        out.contains("1 rules opened, 1 unchanged, 1 revoked"),
+        out.contains("1 rule opened, 1 unchanged, 1 revoked"),
         "{out}"
     );
     assert!(
@@ -322,6 +335,7 @@ fn a_missing_permission_names_the_iam_action_and_is_not_retried() {
         status: 403,
         code: "UnauthorizedOperation",
         message: "You are not authorized to perform this operation. Encoded authorization failure message: SECRET-ENCODED",
+        ..Fault::default()
     });
     let err = world.bootstrap(&[]).failure();
     assert!(
@@ -352,6 +366,7 @@ fn throttling_is_retried_then_reported() {
         status: 503,
         code: "RequestLimitExceeded",
         message: "Request limit exceeded.",
+        ..Fault::default()
     });
     world.bootstrap(&[]).success();
     assert_eq!(world.ec2.summary(&world.ec2.group).len(), 2);
@@ -363,6 +378,7 @@ fn throttling_is_retried_then_reported() {
         status: 503,
         code: "RequestLimitExceeded",
         message: "Request limit exceeded.",
+        ..Fault::default()
     });
     let err = world.bootstrap(&[]).failure();
     assert!(
@@ -390,6 +406,7 @@ fn rejected_credentials_and_an_unknown_instance_say_what_to_check() {
         status: 401,
         code: "AuthFailure",
         message: "AWS was not able to validate the provided access credentials",
+        ..Fault::default()
     });
     let err = world.bootstrap(&[]).failure();
     assert!(
@@ -428,4 +445,92 @@ fn skipping_security_groups_lists_the_ports_to_open_and_touches_no_ec2() {
         .run("teardown", &["--yes", "--skip-security-groups"])
         .success();
     assert_eq!(world.ec2.proxy.actions(), Vec::<String>::new());
+}
+
+#[test]
+fn an_interrupt_while_opening_finishes_the_rule_in_flight_and_a_rerun_converges() {
+    let world = World::new();
+    world.ec2.proxy.inject(Fault {
+        action: "AuthorizeSecurityGroupIngress",
+        times: u32::MAX,
+        delay: std::time::Duration::from_millis(1500),
+        ..Fault::default()
+    });
+    let child = world.sim.spawn("bootstrap", &["--no-verify"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !world
+        .ec2
+        .proxy
+        .actions()
+        .iter()
+        .any(|a| a == "AuthorizeSecurityGroupIngress")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bootstrap never reached the security group"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    crate::cluster::interrupt(&child);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    // The request in flight completed; nothing was started after the signal.
+    let authorizes = world.ec2.proxy.mutations().len();
+    assert_eq!(authorizes, 1, "{:?}", world.ec2.proxy.mutations());
+    let rules = world.ec2.rules(&world.ec2.group);
+    assert_eq!(rules.len(), 1);
+    assert!(ours(&rules[0].tags));
+    assert!(
+        stderr.contains(&rules[0].id),
+        "the created rule is named: {stderr}"
+    );
+
+    world.ec2.proxy.clear();
+    let out = world.bootstrap(&[]).success();
+    assert!(out.contains("1 rule opened, 1 unchanged"), "{out}");
+    assert_eq!(world.ec2.summary(&world.ec2.group).len(), 2);
+}
+
+#[test]
+fn ipv6_sources_become_ipv6_rules() {
+    let world = World::new();
+    world
+        .bootstrap(&[
+            "--allow-from",
+            "2001:db8::/32",
+            "--stack",
+            "grafana",
+            "--stack",
+            "prometheus",
+        ])
+        .success();
+    assert_eq!(
+        world.ec2.summary(&world.ec2.group),
+        [(30300, "2001:db8::/32".to_owned(), true)]
+    );
+    world.sim.run("teardown", &["--yes"]).success();
+    assert_eq!(world.ec2.summary(&world.ec2.group), []);
+}
+
+#[test]
+fn every_page_of_rules_is_read() {
+    let world = World::new();
+    // Someone else's rules come first, so that ours are on later pages.
+    for port in 0..3 {
+        world
+            .ec2
+            .authorize(&world.ec2.group, 20000 + port, "10.0.0.0/16", &[]);
+    }
+    world.ec2.proxy.paginate(1);
+    world.bootstrap(&[]).success();
+    assert!(world.ec2.proxy.later_pages() > 0, "NextToken was followed");
+    world.ec2.proxy.clear();
+    let again = world.bootstrap(&[]).success();
+    assert!(again.contains("0 rules opened, 2 unchanged"), "{again}");
+    assert_eq!(world.ec2.proxy.mutations(), Vec::<String>::new());
+    let out = world.teardown();
+    assert!(out.contains("2 security-group rules revoked"), "{out}");
+    assert_eq!(world.ec2.summary(&world.ec2.group).len(), 3);
 }

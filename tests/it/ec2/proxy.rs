@@ -14,20 +14,26 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-/// An EC2 error answered in place of `action`, `times` times (`u32::MAX`: always).
-#[derive(Debug, Clone)]
+/// An EC2 error answered in place of `action`, `times` times (`u32::MAX`: always). With
+/// `status` 0 the request is forwarded after `delay` instead.
+#[derive(Debug, Clone, Default)]
 pub struct Fault {
     pub action: &'static str,
     pub times: u32,
     pub status: u16,
     pub code: &'static str,
     pub message: &'static str,
+    pub delay: std::time::Duration,
 }
 
 #[derive(Default)]
 struct State {
-    journal: Vec<String>,
+    journal: Vec<(String, std::time::Instant)>,
     faults: Vec<Fault>,
+    /// Rules per DescribeSecurityGroupRules page, when the proxy paginates (moto never does).
+    page_size: Option<usize>,
+    /// Pages served after the first, by NextToken.
+    later_pages: usize,
 }
 
 /// The running proxy.
@@ -69,7 +75,23 @@ impl Proxy {
 
     /// The actions received, in order (answered by a fault or not).
     pub fn actions(&self) -> Vec<String> {
-        self.state.lock().unwrap().journal.clone()
+        let state = self.state.lock().unwrap();
+        state
+            .journal
+            .iter()
+            .map(|(action, _)| action.clone())
+            .collect()
+    }
+
+    /// When the last request that changes EC2 arrived.
+    pub fn last_mutation_at(&self) -> Option<std::time::Instant> {
+        let state = self.state.lock().unwrap();
+        state
+            .journal
+            .iter()
+            .rev()
+            .find(|(action, _)| !action.starts_with("Describe"))
+            .map(|(_, at)| *at)
     }
 
     /// The actions that change EC2.
@@ -78,6 +100,16 @@ impl Proxy {
             .into_iter()
             .filter(|a| !a.starts_with("Describe"))
             .collect()
+    }
+
+    /// Splits DescribeSecurityGroupRules answers into pages of `size` rules, with NextToken.
+    pub fn paginate(&self, size: usize) {
+        self.state.lock().unwrap().page_size = Some(size);
+    }
+
+    /// How many pages after the first were asked for.
+    pub fn later_pages(&self) -> usize {
+        self.state.lock().unwrap().later_pages
     }
 
     pub fn clear(&self) {
@@ -121,7 +153,9 @@ async fn handle(
     let action = form_value(&body, "Action").unwrap_or_default();
     let fault = {
         let mut state = state.lock().unwrap();
-        state.journal.push(action.clone());
+        state
+            .journal
+            .push((action.clone(), std::time::Instant::now()));
         state
             .faults
             .iter_mut()
@@ -133,7 +167,9 @@ async fn handle(
                 f.clone()
             })
     };
-    if let Some(fault) = fault {
+    if let Some(fault) = fault.as_ref().filter(|f| f.status == 0) {
+        tokio::time::sleep(fault.delay).await;
+    } else if let Some(fault) = fault {
         let xml = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{}</Code><Message>{}</Message></Error></Errors><RequestID>fault-proxy</RequestID></Response>",
             fault.code, fault.message
@@ -145,19 +181,48 @@ async fn handle(
             .unwrap();
         return Ok(response);
     }
-    Ok(forward(parts, body, upstream).await.unwrap_or_else(|err| {
-        Response::builder()
-            .status(502)
-            .body(Full::new(Bytes::from(format!("proxy: {err}"))))
-            .unwrap()
-    }))
+    let paging = state
+        .lock()
+        .unwrap()
+        .page_size
+        .filter(|_| action == "DescribeSecurityGroupRules");
+    let token: usize = form_value(&body, "NextToken")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let answer = match forward(parts, body, upstream).await {
+        Ok(answer) => answer,
+        Err(err) => {
+            let response = Response::builder()
+                .status(502)
+                .body(Full::new(Bytes::from(format!("proxy: {err}"))))
+                .unwrap();
+            return Ok(response);
+        }
+    };
+    let Some(size) = paging else {
+        return Ok(Response::from_parts(answer.parts, Full::new(answer.body)));
+    };
+    if token > 0 {
+        state.lock().unwrap().later_pages += 1;
+    }
+    let text = String::from_utf8_lossy(&answer.body).into_owned();
+    let mut parts = answer.parts;
+    parts.headers.remove(hyper::header::CONTENT_LENGTH);
+    let response = Response::from_parts(parts, Full::new(Bytes::from(page(&text, token, size))));
+    Ok(response)
+}
+
+/// A forwarded answer with its whole body.
+struct Answer {
+    parts: hyper::http::response::Parts,
+    body: Bytes,
 }
 
 async fn forward(
     parts: hyper::http::request::Parts,
     body: Bytes,
     upstream: u16,
-) -> Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<Answer, Box<dyn std::error::Error + Send + Sync>> {
     let stream = TcpStream::connect(("127.0.0.1", upstream)).await?;
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
@@ -166,7 +231,54 @@ async fn forward(
     let response = sender.send_request(request).await?;
     let (parts, body) = response.into_parts();
     let body = body.collect().await?.to_bytes();
-    Ok(Response::from_parts(parts, Full::new(body)))
+    Ok(Answer { parts, body })
+}
+
+/// Page `token` (of `size` rules) of a DescribeSecurityGroupRules answer, with the token of
+/// the next page when there is one.
+fn page(xml: &str, token: usize, size: usize) -> String {
+    const OPEN: &str = "<securityGroupRuleSet>";
+    const CLOSE: &str = "</securityGroupRuleSet>";
+    let (Some(start), Some(end)) = (xml.find(OPEN), xml.rfind(CLOSE)) else {
+        return xml.to_owned();
+    };
+    let inner = &xml[start + OPEN.len()..end];
+    // Top-level <item>s; rules hold nested <item>s in their tagSet.
+    let mut items = Vec::new();
+    let (mut depth, mut from, mut at) = (0usize, 0usize, 0usize);
+    while at < inner.len() {
+        if inner[at..].starts_with("<item>") {
+            if depth == 0 {
+                from = at;
+            }
+            depth += 1;
+            at += "<item>".len();
+        } else if inner[at..].starts_with("</item>") {
+            depth -= 1;
+            at += "</item>".len();
+            if depth == 0 {
+                items.push(&inner[from..at]);
+            }
+        } else {
+            at += inner[at..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    let shown: String = items
+        .iter()
+        .skip(token * size)
+        .take(size)
+        .copied()
+        .collect();
+    let next = if (token + 1) * size < items.len() {
+        format!("<nextToken>{}</nextToken>", token + 1)
+    } else {
+        String::new()
+    };
+    format!(
+        "{}{OPEN}{shown}{CLOSE}{next}{}",
+        &xml[..start],
+        &xml[end + CLOSE.len()..]
+    )
 }
 
 /// The value of `key` in a form-encoded body.
