@@ -71,7 +71,7 @@ pub enum AwsError {
     NoRegion,
     /// No credentials could be loaded, or EC2 could not be reached.
     #[error(
-        "{action} could not be sent to EC2 ({endpoint}): {detail}; check the AWS credentials (AWS_ACCESS_KEY_ID / AWS_PROFILE / instance role) and the network, or pass --skip-security-groups to manage the security group yourself"
+        "{action} could not be sent to EC2 ({endpoint}): {detail}; check the AWS credentials (AWS_ACCESS_KEY_ID / AWS_PROFILE / instance role), the endpoint and the network, or pass --skip-security-groups to manage the security group yourself"
     )]
     Unreachable {
         /// The call.

@@ -534,3 +534,66 @@ fn every_page_of_rules_is_read() {
     assert!(out.contains("2 security-group rules revoked"), "{out}");
     assert_eq!(world.ec2.summary(&world.ec2.group).len(), 3);
 }
+
+#[test]
+fn a_malformed_endpoint_or_missing_credentials_are_clear_errors() {
+    let mut world = World::new();
+    for (key, value) in &mut world.sim.aws {
+        if key == "AWS_ENDPOINT_URL_EC2" {
+            *value = "not a url".into();
+        }
+    }
+    let err = world.bootstrap(&[]).failure();
+    assert!(
+        err.contains(
+            "ec2:DescribeInstances could not be sent to EC2 (not a url): invalid uri character"
+        ),
+        "{err}"
+    );
+    assert!(world.sim.writes().is_empty());
+    world
+        .sim
+        .aws
+        .retain(|(key, _)| !key.starts_with("AWS_ACCESS_KEY_ID") && !key.starts_with("AWS_SECRET"));
+    world
+        .sim
+        .aws
+        .retain(|(key, _)| key != "AWS_ENDPOINT_URL_EC2");
+    let err = world.bootstrap(&[]).failure();
+    assert!(
+        err.contains("no providers in chain provided credentials; check the AWS credentials"),
+        "{err}"
+    );
+}
+
+#[test]
+fn verify_probes_the_public_address_of_the_instance_and_compares_with_its_group() {
+    let world = World::new();
+    world.bootstrap(&[]).success();
+    // The moto instance's public address leads nowhere from here: the probes fail, but what
+    // they were compared with is the group bootstrap opened.
+    let run = world.sim.run(
+        "verify",
+        &[
+            "-o",
+            "json",
+            "--probe-timeout",
+            "1s",
+            "--stack",
+            "grafana",
+            "--stack",
+            "prometheus",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["host"], world.ec2.public_ip());
+    assert_eq!(json["securityGroup"]["group"], world.ec2.group.as_str());
+    assert_eq!(json["securityGroup"]["instance"], world.ec2.master.as_str());
+    let grafana = &json["endpoints"][0];
+    assert_eq!(
+        grafana["url"],
+        format!("http://{}:30300", world.ec2.public_ip())
+    );
+    assert_eq!(grafana["passed"], false);
+}
