@@ -8,6 +8,7 @@ use futures::{StreamExt, stream};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::aws;
 use crate::bootstrap::{BootstrapError, secrets};
 use crate::k8s::ready::{Readiness, readiness};
 use crate::k8s::{ApplyMode, CONCURRENCY, Cluster, K8sError, Target, is_ours, to_value};
@@ -20,6 +21,8 @@ pub struct Params<'a> {
     pub stacks: Selection<'a>,
     /// The cluster.
     pub target: Target,
+    /// How to find the security group, for `diff`; `None` leaves it out.
+    pub security_groups: Option<aws::Settings>,
 }
 
 /// The state of one planned object.
@@ -195,6 +198,16 @@ pub enum Change {
         /// `Kind namespace/name`.
         object: String,
     },
+    /// Bootstrap would open this security-group rule.
+    Open {
+        /// `tcp PORT from CIDR in GROUP (stack/workload)`.
+        rule: String,
+    },
+    /// Bootstrap would revoke this rule of obsboot's, which the plan no longer wants.
+    Revoke {
+        /// `tcp PORT from CIDR in GROUP (sgr-...)`.
+        rule: String,
+    },
 }
 
 /// Every change bootstrap would make to the objects of the plan (unchanged ones omitted).
@@ -217,7 +230,48 @@ pub async fn diff(params: &Params<'_>) -> Result<Vec<Change>, BootstrapError> {
     for change in changes {
         found.extend(change?);
     }
+    if let Some(settings) = &params.security_groups {
+        found.extend(rule_changes(&cluster, settings, params, &plan).await?);
+    }
     Ok(found)
+}
+
+/// The rules bootstrap would open and revoke, read from EC2 as bootstrap reads them.
+async fn rule_changes(
+    cluster: &Cluster,
+    settings: &aws::Settings,
+    params: &Params<'_>,
+    plan: &crate::plan::Plan,
+) -> Result<Vec<Change>, BootstrapError> {
+    let node = settings.node(cluster.nodes(&settings.node_selector).await?)?;
+    let scope = aws::Scope {
+        installation: settings.installation.clone(),
+        stacks: params
+            .stacks
+            .names()
+            .iter()
+            .map(|n| (*n).to_owned())
+            .collect(),
+    };
+    let prepared =
+        aws::prepare(settings, node.as_ref(), &aws::wanted(&plan.ingress), scope).await?;
+    let group = &prepared.target.group;
+    let open = prepared.changes.add.iter().map(|w| Change::Open {
+        rule: format!(
+            "tcp {} from {} in {group} ({}/{})",
+            w.port, w.cidr, w.stack, w.workload
+        ),
+    });
+    let revoke = prepared.changes.revoke.iter().map(|r| Change::Revoke {
+        rule: format!(
+            "tcp {} from {} in {} ({})",
+            r.from_port,
+            r.cidr.as_deref().unwrap_or_default(),
+            r.group,
+            r.id
+        ),
+    });
+    Ok(revoke.chain(open).collect())
 }
 
 async fn change(cluster: &Cluster, object: &Object) -> Result<Option<Change>, K8sError> {
@@ -291,6 +345,12 @@ pub fn diff_text(changes: &[Change]) -> String {
                 );
             }
             Change::Update { diff, .. } => out.push_str(diff),
+            Change::Open { rule } => {
+                let _ = writeln!(out, "+ open {rule}");
+            }
+            Change::Revoke { rule } => {
+                let _ = writeln!(out, "- revoke {rule}");
+            }
         }
     }
     if changes.is_empty() {

@@ -65,6 +65,7 @@ pub async fn instance<A: Ec2Api>(
     node: Option<&NodeFacts>,
     instance_id: Option<&str>,
 ) -> Result<Found, AwsError> {
+    let mut zone = None;
     let (id, found_from) = match (instance_id, node) {
         (Some(id), _) => (id.to_owned(), "--instance-id".to_owned()),
         (None, None) => {
@@ -79,6 +80,7 @@ pub async fn instance<A: Ec2Api>(
                         node: node.name.clone(),
                         provider_id: text.clone(),
                     })?;
+                zone = parsed.zone;
                 (parsed.instance, format!("providerID of node {}", node.name))
             }
             None => return by_private_ip(ec2, region, node).await,
@@ -93,6 +95,20 @@ pub async fn instance<A: Ec2Api>(
             region: region.0.to_owned(),
             region_source: region.1.clone(),
         })?;
+    if let (Some(named), Some(actual)) = (&zone, &instance.zone)
+        && named != actual
+    {
+        warn!(
+            "the node's providerID names zone {named}, but instance {} is in {actual}",
+            instance.id
+        );
+    }
+    if instance.state != "running" {
+        warn!(
+            "instance {} is {}: the ports obsboot opens answer only while it runs",
+            instance.id, instance.state
+        );
+    }
     if let (Some(node), Some(ip)) = (node.filter(|_| instance_id.is_some()), &instance.private_ip)
         && node
             .internal_ip

@@ -44,7 +44,13 @@ impl Wanted {
             "obsboot: {}/{}: {}",
             self.stack, self.workload, self.description
         );
-        text.truncate(DESCRIPTION_MAX);
+        if text.len() > DESCRIPTION_MAX {
+            let end = (0..=DESCRIPTION_MAX)
+                .rev()
+                .find(|&at| text.is_char_boundary(at))
+                .unwrap_or(0);
+            text.truncate(end);
+        }
         text
     }
 }

@@ -3,6 +3,7 @@
 //! ring for TLS, and the SDK's standard retry (throttling and 5xx answers are retried there).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_ec2::config::http::HttpResponse as Response;
@@ -35,7 +36,16 @@ impl Ec2 {
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(Provider::Rustls(CryptoMode::Ring))
             .build_https();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+        // No EC2 call obsboot makes takes long; an endpoint that stops answering must not
+        // hang the run (the SDK sets no operation timeout of its own).
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(Duration::from_secs(30))
+            .operation_timeout(Duration::from_secs(120))
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http)
+            .timeout_config(timeouts);
         if let Some(region) = configured {
             loader = loader.region(aws_config::Region::new(region.to_owned()));
         }

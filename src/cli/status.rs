@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use super::aws::{SecurityGroupArgs, SourceArgs};
 use super::bootstrap::Format;
 use super::cluster::{self, ClusterArgs};
 use super::{StackArgs, print};
@@ -21,11 +22,14 @@ Examples:
 
 const DIFF_HELP: &str = "\
 Each object is applied with a server-side dry run and compared with what is live, so the
-diff shows what the API server would store, defaults included. Changes nothing.
+diff shows what the API server would store, defaults included. The security group is read
+as bootstrap reads it: `+ open` and `- revoke` lines show the rules bootstrap would change
+(unless --skip-security-groups). Changes nothing.
 
 Examples:
   obsboot diff
-  obsboot diff --stack grafana --exit-code     exit status 1 when something would change";
+  obsboot diff --stack grafana --exit-code     exit status 1 when something would change
+  obsboot diff --allow-from 198.51.100.7/32    the rules a change of sources would make";
 
 /// Arguments of `obsboot status`.
 #[derive(Debug, Args)]
@@ -52,6 +56,12 @@ pub struct DiffArgs {
     /// Which cluster.
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Who may connect.
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// The security group.
+    #[command(flatten)]
+    pub security_groups: SecurityGroupArgs,
     /// Exit with status 1 when bootstrap would change something.
     #[arg(long)]
     pub exit_code: bool,
@@ -65,6 +75,7 @@ pub fn status(args: &StatusArgs) -> Result<(), Error> {
     let params = Params {
         stacks: Selection::new(&platform, &args.stacks.only, &templates)?,
         target: args.cluster.target(),
+        security_groups: None,
     };
     let status = cluster::run(async |_| Ok(inspect::status(&params).await?))?;
     match args.output {
@@ -74,10 +85,12 @@ pub fn status(args: &StatusArgs) -> Result<(), Error> {
 }
 
 pub fn diff(args: &DiffArgs) -> Result<(), Error> {
-    let (platform, templates) = args.stacks.load()?;
+    let (mut platform, templates) = args.stacks.load()?;
+    args.sources.apply(&mut platform)?;
     let params = Params {
         stacks: Selection::new(&platform, &args.stacks.only, &templates)?,
         target: args.cluster.target(),
+        security_groups: args.security_groups.settings(&platform),
     };
     let changes = cluster::run(async |_| Ok(inspect::diff(&params).await?))?;
     match args.output {

@@ -597,3 +597,43 @@ fn verify_probes_the_public_address_of_the_instance_and_compares_with_its_group(
     );
     assert_eq!(grafana["passed"], false);
 }
+
+#[test]
+fn diff_shows_the_rules_bootstrap_would_open_and_revoke_and_changes_none() {
+    let world = World::new();
+    let group = &world.ec2.group;
+    let before = world.sim.run("diff", &[]).success();
+    assert!(
+        before.contains(&format!(
+            "+ open tcp 30080 from {SOURCE} in {group} (bookinfo/productpage-v1)"
+        )),
+        "{before}"
+    );
+    assert!(
+        before.contains(&format!(
+            "+ open tcp 30300 from {SOURCE} in {group} (grafana/grafana)"
+        )),
+        "{before}"
+    );
+    world.bootstrap(&[]).success();
+    let after = world.sim.run("diff", &["--exit-code"]).success();
+    assert_eq!(after, "no changes: the cluster matches the plan\n");
+    world.ec2.proxy.clear();
+    let moved = world
+        .sim
+        .run("diff", &["--exit-code", "--allow-from", "198.51.100.7/32"]);
+    assert_eq!(moved.code, 1, "{}", moved.stderr);
+    assert_eq!(
+        moved.stdout.matches("- revoke tcp").count(),
+        2,
+        "{}",
+        moved.stdout
+    );
+    assert_eq!(
+        moved.stdout.matches("+ open tcp").count(),
+        2,
+        "{}",
+        moved.stdout
+    );
+    assert_eq!(world.ec2.proxy.mutations(), Vec::<String>::new());
+}
