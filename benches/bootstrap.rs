@@ -97,6 +97,7 @@ fn timed_bootstrap(kubeconfig: &std::path::Path) -> (f64, f64) {
             script,
             env!("CARGO_BIN_EXE_obsboot"),
             "bootstrap",
+            "--skip-security-groups",
             "--kubeconfig",
         ])
         .arg(kubeconfig)

@@ -322,17 +322,24 @@ async fn endpoints(
             url: e.url.clone(),
         })
         .collect();
-    let Some(verify) = verify else {
+    let Some(verify) = verify.filter(|_| !endpoints.is_empty()) else {
         return;
     };
-    let rules: Vec<crate::aws::model::Rule>;
-    let group = match security_group {
-        Some(prepared) => {
-            rules = prepared.rules().await.unwrap_or_default();
-            Some((prepared.target.group.as_str(), rules.as_slice()))
-        }
+    // The group's rules as they are now, to compare a failed probe with; unknown if they
+    // cannot be read (never taken for "no rules").
+    let rules = match security_group {
+        Some(prepared) => match prepared.rules().await {
+            Ok(rules) => Some((prepared.target.group.as_str(), rules)),
+            Err(err) => {
+                tracing::warn!("cannot read the security group's rules to compare with: {err}");
+                None
+            }
+        },
         None => None,
     };
+    let group = rules
+        .as_ref()
+        .map(|(group, rules)| (*group, rules.as_slice()));
     let context = crate::verify::Context {
         cluster: Some(&run.cluster),
         objects: &plan.objects,
