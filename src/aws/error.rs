@@ -263,15 +263,14 @@ pub enum AwsError {
     },
     /// A step failed after some rules were created; they are tagged, so teardown finds them.
     #[error(
-        "{source}; rules created before the failure, tagged so that teardown or the next bootstrap finds them: {}",
+        "{cause}; rules created before that, tagged so that teardown or the next bootstrap finds them: {}",
         if created.is_empty() { "none".to_owned() } else { created.join(", ") }
     )]
     Partial {
         /// The rules created, `sgr-... (tcp PORT from CIDR)`.
         created: Vec<String>,
-        /// Why.
-        #[source]
-        source: Box<AwsError>,
+        /// Why (part of this message, not a separate cause).
+        cause: Box<AwsError>,
     },
     /// EC2 created a rule that it then did not list.
     #[error(
@@ -295,7 +294,7 @@ impl AwsError {
     pub fn is_interrupt(&self) -> bool {
         match self {
             Self::Interrupted => true,
-            Self::Partial { source, .. } => source.is_interrupt(),
+            Self::Partial { cause, .. } => cause.is_interrupt(),
             _ => false,
         }
     }

@@ -283,9 +283,9 @@ pub async fn apply<A: Ec2Api>(
             .collect(),
         ..Applied::default()
     };
-    let partial = |applied: &Applied, source: AwsError| AwsError::Partial {
+    let partial = |applied: &Applied, cause: AwsError| AwsError::Partial {
         created: applied.opened.iter().map(ToString::to_string).collect(),
-        source: Box::new(source),
+        cause: Box::new(cause),
     };
     for rule in &changes.revoke {
         if cancel.is_cancelled() {

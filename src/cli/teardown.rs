@@ -27,7 +27,8 @@ nothing to do.
 Examples:
   obsboot teardown                         asks before deleting
   obsboot teardown --yes --keep-crds       no question (for scripts); keep the CRDs
-  obsboot teardown --stack bookinfo --yes  only the Bookinfo stack";
+  obsboot teardown --stack bookinfo --yes  only the Bookinfo stack
+  obsboot teardown --security-groups-only  the cluster is gone: close the ports it had";
 
 /// Arguments of `obsboot teardown`.
 #[derive(Debug, Args)]
@@ -45,6 +46,11 @@ pub struct TeardownArgs {
     /// Do not ask for confirmation (required when standard input is not a terminal).
     #[arg(short, long)]
     pub yes: bool,
+    /// Revoke only the security-group rules obsboot opened, found by their tags, without
+    /// asking the cluster (when it is gone or unreachable); the region comes from
+    /// cluster.yaml or the AWS environment.
+    #[arg(long, conflicts_with_all = ["skip_security_groups", "keep_crds"])]
+    pub security_groups_only: bool,
     /// Leave the CustomResourceDefinitions in place.
     #[arg(long)]
     pub keep_crds: bool,
@@ -66,6 +72,9 @@ pub fn run(args: &TeardownArgs, progress: Progress) -> Result<(), Error> {
         everything: args.stacks.only.is_empty(),
         security_groups: args.security_groups.settings(&platform),
     };
+    if args.security_groups_only {
+        return security_groups_only(args, &params, progress);
+    }
     let report = cluster::run(async |cancel| {
         let plan = teardown::plan(&params).await?;
         let rules = plan.rules.as_ref().map_or(0, |tagged| tagged.rules.len());
@@ -90,20 +99,57 @@ pub fn run(args: &TeardownArgs, progress: Progress) -> Result<(), Error> {
     Ok(())
 }
 
+/// `teardown --security-groups-only`.
+fn security_groups_only(
+    args: &TeardownArgs,
+    params: &Params<'_>,
+    progress: Progress,
+) -> Result<(), Error> {
+    let report = cluster::run(async |cancel| {
+        let Some(tagged) = teardown::tagged_rules(params).await? else {
+            return Ok(teardown::Report::default());
+        };
+        if tagged.rules.is_empty() {
+            progress.line(&format!(
+                "no security-group rule of obsboot's found in {}",
+                tagged.summary.region
+            ));
+        } else if !args.yes {
+            ask(&format!(
+                "Revoke {} obsboot opened in {}?",
+                crate::aws::rules(tagged.rules.len()).replace("rule", "security-group rule"),
+                tagged.summary.region
+            ))?;
+        }
+        Ok(teardown::revoke_rules(&tagged, &cancel).await?)
+    })?;
+    match args.output {
+        Format::Json => print(&output::json(&report)?),
+        Format::Text => print(&summary(&report)),
+    }
+}
+
 /// Asks on the terminal; refuses without one.
 fn confirm(existing: usize, rules: usize, url: &str, keep_crds: bool) -> Result<(), Error> {
-    if !io::stdin().is_terminal() {
-        return Err(Error::Unconfirmed {
-            reason: "standard input is not a terminal; pass --yes to tear down without a question",
-        });
-    }
     let crds = if keep_crds { " (CRDs kept)" } else { "" };
     let rules = match rules {
         0 => String::new(),
         1 => ", and revoke 1 security-group rule".into(),
         n => format!(", and revoke {n} security-group rules"),
     };
-    eprint!("Delete {existing} objects obsboot created on {url}{crds}{rules}? [y/N] ");
+    ask(&format!(
+        "Delete {existing} objects obsboot created on {url}{crds}{rules}?"
+    ))
+}
+
+/// Asks `question` on the terminal; refuses without one.
+fn ask(question: &str) -> Result<(), Error> {
+    if !io::stdin().is_terminal() {
+        return Err(Error::Unconfirmed {
+            reason: "standard input is not a terminal; pass --yes to tear down without a question",
+        });
+    }
+    eprint!("{question} [y/N] ");
     let _ = io::stderr().flush();
     let mut answer = String::new();
     io::stdin()

@@ -54,12 +54,21 @@ pub enum TeardownError {
     /// Finding or revoking the security-group rules failed; nothing in the cluster was
     /// deleted yet (the exposure is closed first).
     #[error(
-        "{source}; nothing in the cluster was deleted yet: fix this and run teardown again, or pass --skip-security-groups to leave the rules"
+        "failed to close the ports obsboot opened, so nothing in the cluster was deleted; fix the cause and run teardown again, or pass --skip-security-groups to leave the rules"
     )]
     Aws {
         /// Why.
         #[source]
         source: AwsError,
+    },
+    /// The cluster does not answer.
+    #[error(
+        "cannot reach the cluster; if it is gone for good, `obsboot teardown --security-groups-only` still closes the ports obsboot opened for it"
+    )]
+    Unreachable {
+        /// Why.
+        #[source]
+        source: K8sError,
     },
     /// Ctrl-C or SIGTERM.
     #[error("interrupted with {deleted} objects deleted; run teardown again to finish")]
@@ -95,7 +104,14 @@ impl Plan {
 /// Finds what to delete: the inventory's entries, the rendered objects, and whatever else
 /// carries obsboot's label in the kinds those use.
 pub async fn plan(params: &Params<'_>) -> Result<Plan, TeardownError> {
-    let cluster = Cluster::connect(&params.target).await?;
+    let cluster = Cluster::connect(&params.target)
+        .await
+        .map_err(|source| match source {
+            K8sError::Discover(_) if params.security_groups.is_some() => {
+                TeardownError::Unreachable { source }
+            }
+            source => source.into(),
+        })?;
     let inventory = Inventory::new(&cluster, params.stacks.installation());
     let found = inventory.read().await?;
     let has_inventory = found.is_some();
@@ -121,10 +137,7 @@ pub async fn plan(params: &Params<'_>) -> Result<Plan, TeardownError> {
             // The node only tells the region when nothing else does: none found is no error.
             let nodes = cluster.nodes(&settings.node_selector).await?;
             let node = settings.node(nodes).ok().flatten();
-            let scope = Scope {
-                installation: settings.installation.clone(),
-                stacks: names.iter().map(|n| (*n).to_owned()).collect(),
-            };
+            let scope = scope(params, settings);
             let tagged = aws::tagged(settings, node.as_ref(), &scope)
                 .await
                 .map_err(|source| TeardownError::Aws { source })?;
@@ -144,6 +157,47 @@ pub async fn plan(params: &Params<'_>) -> Result<Plan, TeardownError> {
         timeout: params.timeout,
         rules,
     })
+}
+
+/// The security-group rules teardown would revoke, found without the cluster (for
+/// `--security-groups-only`, when the cluster is gone or unreachable): by their tags, in the
+/// region of cluster.yaml or the AWS environment.
+pub async fn tagged_rules(params: &Params<'_>) -> Result<Option<aws::Tagged>, TeardownError> {
+    let Some(settings) = &params.security_groups else {
+        return Ok(None);
+    };
+    let scope = scope(params, settings);
+    let tagged = aws::tagged(settings, None, &scope)
+        .await
+        .map_err(|source| TeardownError::Aws { source })?;
+    Ok(Some(tagged))
+}
+
+/// Revokes `tagged` and reports it as a teardown that touched only EC2.
+pub async fn revoke_rules(
+    tagged: &aws::Tagged,
+    cancel: &CancellationToken,
+) -> Result<Report, TeardownError> {
+    let closed = tagged.revoke(cancel).await.map_err(|source| match source {
+        AwsError::Interrupted => TeardownError::Interrupted { deleted: 0 },
+        source => TeardownError::Aws { source },
+    })?;
+    Ok(Report {
+        security_groups: Some(closed),
+        ..Report::default()
+    })
+}
+
+fn scope(params: &Params<'_>, settings: &aws::Settings) -> Scope {
+    let names: Vec<&str> = if params.everything {
+        StackKind::ALL.iter().map(|kind| kind.name()).collect()
+    } else {
+        params.stacks.names()
+    };
+    Scope {
+        installation: settings.installation.clone(),
+        stacks: names.iter().map(|n| (*n).to_owned()).collect(),
+    }
 }
 
 /// Every object that carries obsboot's label and one of `stacks`' labels, in the kinds of

@@ -637,3 +637,110 @@ fn diff_shows_the_rules_bootstrap_would_open_and_revoke_and_changes_none() {
     );
     assert_eq!(world.ec2.proxy.mutations(), Vec::<String>::new());
 }
+
+fn set_provider_id(world: &World, provider_id: &str) {
+    world.sim.server.update_as(
+        "aws-cloud-controller-manager",
+        serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": "ip-10-0-1-74"},
+            "spec": {"providerID": provider_id},
+        }),
+    );
+}
+
+#[test]
+fn the_instance_is_found_by_the_nodes_provider_id_when_it_has_one() {
+    let world = World::new();
+    // Another instance than the one with the node's address: the providerID wins.
+    let other = world
+        .ec2
+        .launch(&world.ec2.subnet, "10.0.1.90", &[&world.ec2.group]);
+    set_provider_id(&world, &format!("aws:///eu-west-1a/{other}"));
+    let run = world.bootstrap(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "of instance {other} (providerID of node ip-10-0-1-74)"
+        )),
+        "{}",
+        run.stderr
+    );
+
+    set_provider_id(&world, "gce://project/europe-west1-b/node");
+    let err = world.bootstrap(&[]).failure();
+    assert!(
+        err.contains("node ip-10-0-1-74 has providerID \"gce://project/europe-west1-b/node\", which names no EC2 instance (expected aws:///<zone>/i-...); pass --instance-id"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_instance_without_a_public_address_gets_its_ports_but_no_urls() {
+    let world = World::new();
+    let private = world.ec2.create_subnet("10.0.3.0/24", false);
+    let instance = world.ec2.launch(&private, "10.0.3.10", &[&world.ec2.group]);
+    let run = world.bootstrap(&["--instance-id", &instance]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("instance {instance} has no public address: the ports opened are reachable only from inside its VPC")),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("http://"), "{}", run.stdout);
+    assert_eq!(world.ec2.summary(&world.ec2.group).len(), 2);
+}
+
+#[test]
+fn the_ports_can_be_closed_when_the_cluster_is_gone() {
+    let world = World::new();
+    world.bootstrap(&[]).success();
+    // The API server is unreachable now.
+    let closed = crate::web::Web::closed_port();
+    world.sim.scratch.write(
+        "kubeconfig",
+        &format!("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{closed}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: t\n"),
+    );
+    let err = world.sim.run("teardown", &["--yes"]).failure();
+    assert!(
+        err.contains("`obsboot teardown --security-groups-only` still closes the ports"),
+        "{err}"
+    );
+    let out = world
+        .sim
+        .run("teardown", &["--yes", "--security-groups-only"])
+        .success();
+    assert!(out.contains("2 security-group rules revoked"), "{out}");
+    assert_eq!(world.ec2.summary(&world.ec2.group), []);
+    let again = world
+        .sim
+        .run("teardown", &["--yes", "--security-groups-only"])
+        .success();
+    assert!(again.starts_with("teardown: nothing to delete"), "{again}");
+}
+
+#[test]
+fn teardown_that_cannot_close_the_ports_deletes_nothing() {
+    let world = World::new();
+    world.bootstrap(&[]).success();
+    world.ec2.proxy.inject(Fault {
+        action: "RevokeSecurityGroupIngress",
+        times: u32::MAX,
+        status: 403,
+        code: "UnauthorizedOperation",
+        message: "You are not authorized to perform this operation.",
+        ..Fault::default()
+    });
+    world.sim.server.clear_journal();
+    let err = world.sim.run("teardown", &["--yes"]).failure();
+    assert!(
+        err.contains(
+            "error: failed to close the ports obsboot opened, so nothing in the cluster was deleted"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("caused by: not permitted to call ec2:RevokeSecurityGroupIngress (UnauthorizedOperation)"), "{err}");
+    assert!(world.sim.writes().is_empty(), "{:?}", world.sim.writes());
+    assert_eq!(world.ec2.summary(&world.ec2.group).len(), 2);
+}

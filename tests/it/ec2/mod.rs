@@ -81,8 +81,8 @@ impl Ec2 {
                 .vpc_id
                 .unwrap()
         });
-        ec2.subnet = ec2.subnet("10.0.1.0/24", true);
-        let workers = ec2.subnet("10.0.2.0/24", false);
+        ec2.subnet = ec2.create_subnet("10.0.1.0/24", true);
+        let workers = ec2.create_subnet("10.0.2.0/24", false);
         ec2.group = ec2.create_group("nodes");
         ec2.master = ec2.launch(&ec2.subnet.clone(), "10.0.1.74", &[&ec2.group.clone()]);
         ec2.worker = ec2.launch(&workers, "10.0.2.15", &[&ec2.group.clone()]);
@@ -93,7 +93,7 @@ impl Ec2 {
         self.runtime.block_on(work(&self.client))
     }
 
-    fn subnet(&self, cidr: &str, public: bool) -> String {
+    pub fn create_subnet(&self, cidr: &str, public: bool) -> String {
         self.block(async |c| {
             let id = c
                 .create_subnet()
