@@ -244,15 +244,7 @@ async fn rule_changes(
     plan: &crate::plan::Plan,
 ) -> Result<Vec<Change>, BootstrapError> {
     let node = settings.node(cluster.nodes(&settings.node_selector).await?)?;
-    let scope = aws::Scope {
-        installation: settings.installation.clone(),
-        stacks: params
-            .stacks
-            .names()
-            .iter()
-            .map(|n| (*n).to_owned())
-            .collect(),
-    };
+    let scope = settings.scope(params.stacks.names());
     let prepared =
         aws::prepare(settings, node.as_ref(), &aws::wanted(&plan.ingress), scope).await?;
     let group = &prepared.target.group;

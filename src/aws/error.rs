@@ -263,13 +263,14 @@ pub enum AwsError {
     },
     /// A step failed after some rules were created; they are tagged, so teardown finds them.
     #[error(
-        "{cause}; rules created before that, tagged so that teardown or the next bootstrap finds them: {}",
+        "failed to change every planned rule; rules created before the failure (tagged, so that teardown or the next bootstrap finds them): {}",
         if created.is_empty() { "none".to_owned() } else { created.join(", ") }
     )]
     Partial {
-        /// The rules created, `sgr-... (tcp PORT from CIDR)`.
+        /// The rules created, `tcp PORT from CIDR in GROUP (sgr-...)`.
         created: Vec<String>,
-        /// Why (part of this message, not a separate cause).
+        /// Why.
+        #[source]
         cause: Box<AwsError>,
     },
     /// EC2 created a rule that it then did not list.

@@ -80,6 +80,14 @@ impl Settings {
         }
     }
 
+    /// This installation's rules of `stacks`.
+    pub fn scope<'s>(&self, stacks: impl IntoIterator<Item = &'s str>) -> Scope {
+        Scope {
+            installation: self.installation.clone(),
+            stacks: stacks.into_iter().map(str::to_owned).collect(),
+        }
+    }
+
     /// The label selector of the control-plane node, for messages.
     pub fn selector(&self) -> String {
         crate::k8s::nodes::selector(&self.node_selector)

@@ -55,6 +55,16 @@ impl Wanted {
     }
 }
 
+impl std::fmt::Display for Wanted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "tcp {} from {} ({}/{})",
+            self.port, self.cidr, self.stack, self.workload
+        )
+    }
+}
+
 /// Whose rules are in play: this installation's, of these stacks.
 #[derive(Debug, Clone)]
 pub struct Scope {

@@ -198,7 +198,7 @@ async fn a_failure_midway_names_the_rules_already_created() {
     let err = reconcile::apply(&fake, &changes, &scope, &CancellationToken::new())
         .await
         .unwrap_err();
-    let text = err.to_string();
+    let text = crate::report::format(&err);
     assert!(matches!(err, AwsError::Partial { .. }), "{text}");
     assert!(text.contains("sgr-new1"), "{text}");
     assert!(text.contains("RequestLimitExceeded"), "{text}");

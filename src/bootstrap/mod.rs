@@ -17,7 +17,7 @@ pub use mesh::unmeshed_pods;
 pub use phases::Phase;
 pub use report::Report;
 
-use crate::aws::{self, AwsError, Scope};
+use crate::aws::{self, AwsError};
 use crate::k8s::inventory::{Entry, Inventory};
 use crate::k8s::{ApplyMode, Cluster, Deleted, K8sError, Target, Until};
 use crate::progress::Progress;
@@ -232,21 +232,12 @@ async fn expose(
         }
         None => None,
     };
-    run.report.not_opened = plan
-        .ingress
-        .rules
-        .iter()
-        .filter(|_| security_group.is_none())
-        .map(|r| {
-            format!(
-                "tcp {} from {} ({}/{})",
-                r.port,
-                r.cidr,
-                r.stack.name(),
-                r.workload
-            )
-        })
-        .collect();
+    if security_group.is_none() {
+        run.report.not_opened = aws::wanted(&plan.ingress)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+    }
     run.report.closed = plan
         .ingress
         .closed
@@ -266,10 +257,7 @@ async fn prepare_security_group(
 ) -> Result<aws::Prepared, BootstrapError> {
     let nodes = run.cluster.nodes(&settings.node_selector).await?;
     let node = settings.node(nodes)?;
-    let scope = Scope {
-        installation: settings.installation.clone(),
-        stacks: names.iter().map(|n| (*n).to_owned()).collect(),
-    };
+    let scope = settings.scope(names.iter().copied());
     let wanted = aws::wanted(&plan.ingress);
     let prepared = aws::prepare(settings, node.as_ref(), &wanted, scope).await?;
     run.progress.line(&format!(

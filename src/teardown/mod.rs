@@ -194,10 +194,7 @@ fn scope(params: &Params<'_>, settings: &aws::Settings) -> Scope {
     } else {
         params.stacks.names()
     };
-    Scope {
-        installation: settings.installation.clone(),
-        stacks: names.iter().map(|n| (*n).to_owned()).collect(),
-    }
+    settings.scope(names)
 }
 
 /// Every object that carries obsboot's label and one of `stacks`' labels, in the kinds of
