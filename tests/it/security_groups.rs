@@ -744,3 +744,25 @@ fn teardown_that_cannot_close_the_ports_deletes_nothing() {
     assert!(world.sim.writes().is_empty(), "{:?}", world.sim.writes());
     assert_eq!(world.ec2.summary(&world.ec2.group).len(), 2);
 }
+
+#[test]
+fn a_revoke_that_finds_nothing_in_a_default_vpc_counts_as_already_gone() {
+    let world = World::new();
+    world.bootstrap(&[]).success();
+    // In a default VPC, EC2 answers success and lists what it did not find.
+    world.ec2.proxy.inject(Fault {
+        action: "RevokeSecurityGroupIngress",
+        times: 1,
+        status: 200,
+        body: Some(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<RevokeSecurityGroupIngressResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>fault-proxy</requestId><return>true</return><unknownIpPermissionSet><item><ipProtocol>tcp</ipProtocol><fromPort>30080</fromPort><toPort>30080</toPort><ipRanges><item><cidrIp>203.0.113.0/24</cidrIp></item></ipRanges></item></unknownIpPermissionSet></RevokeSecurityGroupIngressResponse>",
+        ),
+        ..Fault::default()
+    });
+    let out = world.teardown();
+    assert!(out.contains("1 security-group rule revoked"), "{out}");
+    assert!(
+        out.contains("already gone: tcp 30080 from 203.0.113.0/24"),
+        "{out}"
+    );
+}

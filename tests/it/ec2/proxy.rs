@@ -15,7 +15,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 /// An EC2 error answered in place of `action`, `times` times (`u32::MAX`: always). With
-/// `status` 0 the request is forwarded after `delay` instead.
+/// `status` 0 the request is forwarded after `delay` instead; with `body` set, that body is
+/// answered with `status` (a success moto never gives).
 #[derive(Debug, Clone, Default)]
 pub struct Fault {
     pub action: &'static str,
@@ -24,6 +25,7 @@ pub struct Fault {
     pub code: &'static str,
     pub message: &'static str,
     pub delay: std::time::Duration,
+    pub body: Option<&'static str>,
 }
 
 #[derive(Default)]
@@ -169,6 +171,18 @@ async fn handle(
     };
     if let Some(fault) = fault.as_ref().filter(|f| f.status == 0) {
         tokio::time::sleep(fault.delay).await;
+    } else if let Some(Fault {
+        status,
+        body: Some(body),
+        ..
+    }) = fault
+    {
+        let response = Response::builder()
+            .status(status)
+            .header("content-type", "text/xml;charset=UTF-8")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        return Ok(response);
     } else if let Some(fault) = fault {
         let xml = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{}</Code><Message>{}</Message></Error></Errors><RequestID>fault-proxy</RequestID></Response>",
