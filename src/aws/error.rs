@@ -247,7 +247,7 @@ pub enum AwsError {
     },
     /// The planned rules do not fit in the group.
     #[error(
-        "security group {group} has {existing} inbound {family} rules; adding {adding} would exceed EC2's default quota of {limit} per group; remove unused rules, or raise the quota (Service Quotas: \"Inbound or outbound rules per security group\") and use --skip-security-groups to open the ports yourself"
+        "security group {group} has {existing} inbound {family} rules; adding {adding} would exceed the quota of {limit} per group; remove unused rules, or raise the quota (Service Quotas: \"Inbound or outbound rules per security group\") and set aws.rulesPerGroup in cluster.yaml to it"
     )]
     RuleQuota {
         /// The group.

@@ -59,6 +59,8 @@ pub struct Settings {
     pub node_selector: BTreeMap<String, String>,
     /// `--instance-id`.
     pub instance_id: Option<String>,
+    /// The quota of inbound rules per group (cluster.yaml's `aws.rulesPerGroup`).
+    pub rules_per_group: usize,
 }
 
 impl Settings {
@@ -77,6 +79,7 @@ impl Settings {
                 .map(|(k, v)| (k.as_str().to_owned(), v.as_str().to_owned()))
                 .collect(),
             instance_id,
+            rules_per_group: usize::from(cluster.rules_per_group),
         }
     }
 
@@ -231,7 +234,7 @@ pub async fn prepare(
     let by_group = model::RuleFilter::Group(target.group.clone());
     let (ours, in_group) = tokio::try_join!(ec2.rules(&by_tag), ec2.rules(&by_group))?;
     let changes = reconcile::diff(&target.group, wanted, &ours, &in_group, &scope);
-    reconcile::check_quota(&changes, &in_group)?;
+    reconcile::check_quota(&changes, &in_group, settings.rules_per_group)?;
     Ok(Prepared {
         ec2,
         target,

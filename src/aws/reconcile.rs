@@ -13,8 +13,6 @@ use super::error::AwsError;
 use super::model::{Authorized, NewRule, Revoked, Rule, RuleFilter};
 use super::{CLUSTER_TAG, MANAGED_TAG, STACK_TAG, WORKLOAD_TAG};
 
-/// EC2's default quota of inbound rules per group, per address family.
-pub const RULES_PER_GROUP: usize = 60;
 /// EC2's longest rule description.
 const DESCRIPTION_MAX: usize = 255;
 /// Reads of a just-created rule before it counts as not visible (EC2 is eventually
@@ -220,8 +218,9 @@ fn dedup(wanted: &[Wanted]) -> Vec<&Wanted> {
         .collect()
 }
 
-/// Fails before the first mutation when the rules would not fit in the group.
-pub fn check_quota(changes: &Changes, in_group: &[Rule]) -> Result<(), AwsError> {
+/// Fails before the first mutation when the rules would not fit in the group's quota of
+/// `limit` inbound rules per address family.
+pub fn check_quota(changes: &Changes, in_group: &[Rule], limit: usize) -> Result<(), AwsError> {
     for (family, ipv6) in [("IPv4", false), ("IPv6", true)] {
         let revoked: BTreeSet<&str> = changes
             .revoke
@@ -238,13 +237,13 @@ pub fn check_quota(changes: &Changes, in_group: &[Rule]) -> Result<(), AwsError>
             .iter()
             .filter(|w| w.cidr.contains(':') == ipv6)
             .count();
-        if adding > 0 && existing + adding > RULES_PER_GROUP {
+        if adding > 0 && existing + adding > limit {
             return Err(AwsError::RuleQuota {
                 group: changes.group.clone(),
                 family,
                 existing,
                 adding,
-                limit: RULES_PER_GROUP,
+                limit,
             });
         }
     }

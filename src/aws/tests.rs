@@ -215,7 +215,7 @@ fn the_quota_is_checked_per_address_family_before_any_change() {
     let scope = scope(&["bookinfo"]);
     let in_group = fake.rules_now();
     let one = diff(&fake, &[want(30080, "203.0.113.0/24", "bookinfo")], &scope);
-    assert!(reconcile::check_quota(&one, &in_group).is_ok());
+    assert!(reconcile::check_quota(&one, &in_group, 60).is_ok());
     let two = diff(
         &fake,
         &[
@@ -224,15 +224,19 @@ fn the_quota_is_checked_per_address_family_before_any_change() {
         ],
         &scope,
     );
-    let err = reconcile::check_quota(&two, &in_group)
+    let err = reconcile::check_quota(&two, &in_group, 60)
         .unwrap_err()
         .to_string();
     assert!(
         err.contains("sg-1 has 59 inbound IPv4 rules; adding 2"),
         "{err}"
     );
+    assert!(
+        reconcile::check_quota(&two, &in_group, 100).is_ok(),
+        "a raised quota"
+    );
     let v6 = diff(&fake, &[want(30080, "2001:db8:1::/48", "bookinfo")], &scope);
-    assert!(reconcile::check_quota(&v6, &in_group).is_ok());
+    assert!(reconcile::check_quota(&v6, &in_group, 60).is_ok());
 }
 
 #[tokio::test]

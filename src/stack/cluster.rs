@@ -37,6 +37,51 @@ pub(super) struct AwsDecl {
     /// elsewhere).
     #[serde(default)]
     pub skip_security_groups: bool,
+    /// The account's quota of inbound rules per security group, if raised above EC2's
+    /// default.
+    #[serde(default)]
+    pub rules_per_group: Option<RulesPerGroup>,
+}
+
+/// EC2's quota of inbound rules per security group (per address family): 1 to 1000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RulesPerGroup(pub u16);
+
+/// EC2's default quota.
+pub const DEFAULT_RULES_PER_GROUP: u16 = 60;
+
+impl<'de> Deserialize<'de> for RulesPerGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Quota;
+
+        impl serde::de::Visitor<'_> for Quota {
+            type Value = RulesPerGroup;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number of rules from 1 to 1000")
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<RulesPerGroup, E> {
+                match u16::try_from(value) {
+                    Ok(n @ 1..=1000) => Ok(RulesPerGroup(n)),
+                    _ => Err(E::custom(format!(
+                        "{value} is not a rules-per-group quota: EC2 allows 1 to 1000 (the default is {DEFAULT_RULES_PER_GROUP})"
+                    ))),
+                }
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<RulesPerGroup, E> {
+                match u64::try_from(value) {
+                    Ok(value) => self.visit_u64(value),
+                    Err(_) => Err(E::custom(format!(
+                        "{value} is not a rules-per-group quota: EC2 allows 1 to 1000 (the default is {DEFAULT_RULES_PER_GROUP})"
+                    ))),
+                }
+            }
+        }
+
+        deserializer.deserialize_u64(Quota)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,6 +118,8 @@ pub struct Cluster {
     pub security_group: SecurityGroupRef,
     /// Whether the user manages the security group (obsboot then only reports the ports).
     pub skip_security_groups: bool,
+    /// The quota of inbound rules per group the pre-flight checks against.
+    pub rules_per_group: u16,
     /// Default sources for exposed ports.
     #[serde(skip)]
     pub sources: Vec<Located<Cidr>>,

@@ -192,6 +192,10 @@ fn cluster(doc: &Doc, parsed: ClusterFile, errors: &mut Vec<Diagnostic>) -> Clus
         region: parsed.aws.region,
         security_group: parsed.aws.security_group,
         skip_security_groups: parsed.aws.skip_security_groups,
+        rules_per_group: parsed
+            .aws
+            .rules_per_group
+            .map_or(super::cluster::DEFAULT_RULES_PER_GROUP, |quota| quota.0),
         sources,
     }
 }

@@ -983,3 +983,22 @@ fn missing_stacks_dir() {
         "error: failed to read stack directory \"nowhere\"\n  caused by: No such file or directory (os error 2)\n"
     );
 }
+
+/// A rule quota EC2 cannot have.
+#[test]
+fn rule_quota_out_of_range() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/cluster.yaml",
+        "  securityGroup: control-plane-node",
+        "  securityGroup: control-plane-node\n  rulesPerGroup: 5000",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/cluster.yaml:14:18: aws.rulesPerGroup: 5000 is not a rules-per-group quota: EC2 allows 1 to 1000 (the default is 60)
+   |
+14 |   rulesPerGroup: 5000
+   |                  ^^^^
+"
+    );
+}

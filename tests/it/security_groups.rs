@@ -319,11 +319,21 @@ fn the_rule_quota_is_checked_before_anything_changes() {
     world.ec2.proxy.clear();
     let err = world.bootstrap(&[]).failure();
     assert!(
-        err.contains("has 59 inbound IPv4 rules; adding 2 would exceed EC2's default quota of 60"),
+        err.contains("has 59 inbound IPv4 rules; adding 2 would exceed the quota of 60"),
         "{err}"
     );
     assert!(world.sim.writes().is_empty());
     assert_eq!(world.ec2.proxy.mutations(), Vec::<String>::new());
+    // A raised quota, declared, lets them in (moto's own limit is 60 as well, so one more).
+    world.ec2.authorize(&world.ec2.group, 30300, SOURCE, &[]);
+    world.sim.scratch.edit(
+        "stacks/cluster.yaml",
+        "  skipSecurityGroups: false",
+        "  skipSecurityGroups: false\n  rulesPerGroup: 61",
+    );
+    world
+        .bootstrap(&["--stack", "grafana", "--stack", "prometheus"])
+        .success();
 }
 
 #[test]
