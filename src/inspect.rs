@@ -48,6 +48,90 @@ pub struct Status {
     pub cluster: String,
     /// Every planned object, the generated Secrets included.
     pub objects: Vec<ObjectStatus>,
+    /// The security group and each planned rule's state, when obsboot manages it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_group: Option<GroupStatus>,
+}
+
+/// The security group against the ingress plan.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupStatus {
+    /// Which group, found how.
+    pub target: aws::Target,
+    /// Each planned rule, and each of ours the plan no longer wants.
+    pub rules: Vec<RuleStatus>,
+}
+
+/// The state of one rule.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleStatus {
+    /// `tcp PORT from CIDR`.
+    pub rule: String,
+    /// Its stack.
+    pub stack: String,
+    /// `open` (ours), `missing`, `foreign` (allowed by a rule obsboot does not own) or `stale`
+    /// (ours, no longer planned).
+    pub state: &'static str,
+    /// The rule's id, when it exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// Each planned rule's state in the security group, read as bootstrap reads it.
+async fn group_status(
+    cluster: &Cluster,
+    settings: &aws::Settings,
+    params: &Params<'_>,
+    plan: &crate::plan::Plan,
+) -> Result<GroupStatus, BootstrapError> {
+    let prepared = prepare(cluster, settings, params, plan).await?;
+    let changes = &prepared.changes;
+    let wanted = |w: &aws::Wanted, state, id: Option<&str>| RuleStatus {
+        rule: format!("tcp {} from {}", w.port, w.cidr),
+        stack: w.stack.clone(),
+        state,
+        id: id.map(str::to_owned),
+    };
+    let mut rules: Vec<RuleStatus> = changes
+        .keep
+        .iter()
+        .map(|(w, r)| wanted(w, "open", Some(&r.id)))
+        .chain(changes.add.iter().map(|w| wanted(w, "missing", None)))
+        .chain(
+            changes
+                .foreign
+                .iter()
+                .map(|(w, r)| wanted(w, "foreign", Some(&r.id))),
+        )
+        .collect();
+    rules.extend(changes.revoke.iter().map(|r| RuleStatus {
+        rule: format!(
+            "tcp {} from {}",
+            r.from_port,
+            r.cidr.as_deref().unwrap_or_default()
+        ),
+        stack: r.tags.get(aws::STACK_TAG).cloned().unwrap_or_default(),
+        state: "stale",
+        id: Some(r.id.clone()),
+    }));
+    Ok(GroupStatus {
+        target: prepared.target,
+        rules,
+    })
+}
+
+/// Finds the group and works out what bootstrap would change in it, reading only.
+async fn prepare(
+    cluster: &Cluster,
+    settings: &aws::Settings,
+    params: &Params<'_>,
+    plan: &crate::plan::Plan,
+) -> Result<aws::Prepared, BootstrapError> {
+    let node = settings.node(cluster.nodes(&settings.node_selector).await?)?;
+    let scope = settings.scope(params.stacks.names());
+    Ok(aws::prepare(settings, node.as_ref(), &aws::wanted(&plan.ingress), scope).await?)
 }
 
 /// Reads the state of every planned object.
@@ -76,9 +160,14 @@ pub async fn status(params: &Params<'_>) -> Result<Status, BootstrapError> {
             detail,
         });
     }
+    let security_group = match &params.security_groups {
+        Some(settings) => Some(group_status(&cluster, settings, params, &plan).await?),
+        None => None,
+    };
     Ok(Status {
         cluster: cluster.url,
         objects,
+        security_group,
     })
 }
 
@@ -174,6 +263,33 @@ pub fn status_table(status: &Status) -> String {
         count("missing"),
         count("foreign")
     );
+    if let Some(group) = &status.security_group {
+        let _ = writeln!(
+            out,
+            "security group {} ({}) in {}:",
+            group.target.group, group.target.group_name, group.target.region
+        );
+        for rule in &group.rules {
+            let what = match rule.state {
+                "open" => "open",
+                "missing" => "missing: bootstrap opens it",
+                "foreign" => "allowed by a rule obsboot does not own",
+                _ => "no longer planned: bootstrap revokes it",
+            };
+            let id = rule
+                .id
+                .as_deref()
+                .map(|id| format!(" ({id})"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {:<10} {} {what}{id}", rule.stack, rule.rule);
+        }
+        if group.rules.is_empty() {
+            let _ = writeln!(
+                out,
+                "  no rule planned (no source chosen), none of obsboot's there"
+            );
+        }
+    }
     out
 }
 
@@ -243,10 +359,7 @@ async fn rule_changes(
     params: &Params<'_>,
     plan: &crate::plan::Plan,
 ) -> Result<Vec<Change>, BootstrapError> {
-    let node = settings.node(cluster.nodes(&settings.node_selector).await?)?;
-    let scope = settings.scope(params.stacks.names());
-    let prepared =
-        aws::prepare(settings, node.as_ref(), &aws::wanted(&plan.ingress), scope).await?;
+    let prepared = prepare(cluster, settings, params, plan).await?;
     let group = &prepared.target.group;
     let open = prepared.changes.add.iter().map(|w| Change::Open {
         rule: format!(

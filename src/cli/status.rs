@@ -14,7 +14,9 @@ const STATUS_HELP: &str = "\
 Each planned object (and generated Secret) is one of: ready; waiting (with what it waits
 for, e.g. pods Pending: Unschedulable); failed; missing; or foreign (it exists but was not
 created by obsboot, so bootstrap would stop). Bookinfo Deployments whose pods run without a
-Linkerd proxy are shown as waiting. Changes nothing.
+Linkerd proxy are shown as waiting. Then each planned security-group rule: open, missing,
+allowed by a rule obsboot does not own, or (ours, no longer planned) to be revoked; unless
+--skip-security-groups. Changes nothing.
 
 Examples:
   obsboot status
@@ -41,6 +43,9 @@ pub struct StatusArgs {
     /// Which cluster.
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// The security group.
+    #[command(flatten)]
+    pub security_groups: SecurityGroupArgs,
     /// What to print on standard output.
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub output: Format,
@@ -75,7 +80,7 @@ pub fn status(args: &StatusArgs) -> Result<(), Error> {
     let params = Params {
         stacks: Selection::new(&platform, &args.stacks.only, &templates)?,
         target: args.cluster.target(),
-        security_groups: None,
+        security_groups: args.security_groups.settings(&platform),
     };
     let status = cluster::run(async |_| Ok(inspect::status(&params).await?))?;
     match args.output {

@@ -41,7 +41,10 @@ impl Sim {
         if waits && !extra.contains(&"--timeout") {
             args.extend(["--timeout", "20s"]);
         }
-        let ec2 = matches!(command, "bootstrap" | "teardown" | "verify" | "diff");
+        let ec2 = matches!(
+            command,
+            "bootstrap" | "teardown" | "verify" | "diff" | "status"
+        );
         if ec2 && self.aws.is_empty() {
             args.push("--skip-security-groups");
         }

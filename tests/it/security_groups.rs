@@ -776,3 +776,58 @@ fn a_revoke_that_finds_nothing_in_a_default_vpc_counts_as_already_gone() {
         "{out}"
     );
 }
+
+#[test]
+fn status_shows_each_planned_rule() {
+    let world = World::new();
+    let theirs = world.ec2.authorize(&world.ec2.group, 30300, SOURCE, &[]);
+    let before = world.sim.run("status", &[]).success();
+    let group = &world.ec2.group;
+    assert!(
+        before.contains(&format!("security group {group} (nodes) in eu-west-1:")),
+        "{before}"
+    );
+    assert!(
+        before.contains(&format!(
+            "  bookinfo   tcp 30080 from {SOURCE} missing: bootstrap opens it"
+        )),
+        "{before}"
+    );
+    assert!(
+        before.contains(&format!(
+            "  grafana    tcp 30300 from {SOURCE} allowed by a rule obsboot does not own ({theirs})"
+        )),
+        "{before}"
+    );
+    world.bootstrap(&[]).success();
+    world
+        .sim
+        .scratch
+        .edit("stacks/bookinfo.yaml", "hostPort: 30080", "hostPort: 30081");
+    let after = world.sim.run("status", &["-o", "json"]).success();
+    let json: serde_json::Value = serde_json::from_str(&after).unwrap();
+    let states: Vec<(String, String)> = json["securityGroup"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["rule"].as_str().unwrap().to_owned(),
+                r["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (format!("tcp 30081 from {SOURCE}"), "missing".to_owned()),
+            (format!("tcp 30300 from {SOURCE}"), "foreign".to_owned()),
+            (format!("tcp 30080 from {SOURCE}"), "stale".to_owned()),
+        ]
+    );
+    assert_eq!(
+        world.ec2.proxy.mutations().len(),
+        1,
+        "only the bootstrap changed EC2"
+    );
+}
