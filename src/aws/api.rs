@@ -11,9 +11,10 @@ pub trait Ec2Api {
     async fn instance(&self, id: &str) -> Result<Option<Instance>, AwsError>;
     /// DescribeInstances filtered on `private-ip-address`.
     async fn instances_with_private_ip(&self, ip: &str) -> Result<Vec<Instance>, AwsError>;
-    /// DescribeSecurityGroups by ids; a missing id is an error naming it.
+    /// DescribeSecurityGroups by ids; ids EC2 does not know are left out (the caller names
+    /// the missing group and where its id came from).
     async fn groups(&self, ids: &[String]) -> Result<Vec<Group>, AwsError>;
-    /// DescribeSecurityGroupRules.
+    /// DescribeSecurityGroupRules; a group or rule id EC2 does not know yields no rules.
     async fn rules(&self, filter: &RuleFilter) -> Result<Vec<Rule>, AwsError>;
     /// AuthorizeSecurityGroupIngress for one rule, tagged on creation.
     async fn authorize(&self, rule: &NewRule) -> Result<Authorized, AwsError>;

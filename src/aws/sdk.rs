@@ -277,6 +277,10 @@ impl Ec2Api for Ec2 {
     }
 
     async fn groups(&self, ids: &[String]) -> Result<Vec<Group>, AwsError> {
+        // No ids would describe every group of the region.
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let answer = self
             .client
             .describe_security_groups()
@@ -302,12 +306,15 @@ impl Ec2Api for Ec2 {
 
     async fn rules(&self, which: &RuleFilter) -> Result<Vec<Rule>, AwsError> {
         let request = self.client.describe_security_group_rules();
+        // Pages as large as EC2 allows; a lookup by id is one rule, without paging.
         let request = match which {
-            RuleFilter::Group(id) => request.filters(filter("group-id", id)),
-            RuleFilter::Tag(key, value) => request.filters(filter(&format!("tag:{key}"), value)),
+            RuleFilter::Group(id) => request.filters(filter("group-id", id)).max_results(1000),
+            RuleFilter::Tag(key, value) => request
+                .filters(filter(&format!("tag:{key}"), value))
+                .max_results(1000),
             RuleFilter::Id(id) => request.security_group_rule_ids(id),
         };
-        let mut items = request.max_results(1000).into_paginator().items().send();
+        let mut items = request.into_paginator().items().send();
         let mut found = Vec::new();
         while let Some(item) = items.next().await {
             match item {

@@ -46,6 +46,7 @@ fn ours(tags: &std::collections::BTreeMap<String, String>) -> bool {
 fn bootstrap_opens_exactly_the_planned_rules_and_a_second_run_changes_nothing() {
     let world = World::new();
     let run = world.bootstrap(&[]);
+    let stderr = run.stderr.clone();
     let out = run.success();
     let rules = world.ec2.rules(&world.ec2.group);
     let opened: Vec<(i32, &str)> = rules.iter().map(|r| (r.port, r.cidr.as_str())).collect();
@@ -63,10 +64,18 @@ fn bootstrap_opens_exactly_the_planned_rules_and_a_second_run_changes_nothing() 
         "instance {} (private address 10.0.1.74 of node ip-10-0-1-74)",
         world.ec2.master
     );
+    // Before any change: where, and in which account.
+    assert!(stderr.contains(&found), "{stderr}");
     assert!(
-        run_stderr_contains(&world, &found),
-        "the progress names the instance and how it was found"
+        stderr.contains(
+            "in region eu-west-1 (from AWS_REGION / the AWS profile), account 123456789012"
+        ),
+        "{stderr}"
     );
+    assert!(stderr.contains("2 rules to open, 0 to revoke"), "{stderr}");
+    let announced = stderr.find("2 rules to open").unwrap();
+    let first_phase = stderr.find("[1/6]").unwrap();
+    assert!(announced < first_phase, "{stderr}");
     assert!(
         out.contains("2 rules opened, 0 unchanged, 0 revoked"),
         "{out}"
@@ -93,15 +102,6 @@ fn bootstrap_opens_exactly_the_planned_rules_and_a_second_run_changes_nothing() 
     );
     assert_eq!(world.ec2.proxy.mutations(), Vec::<String>::new());
     assert_eq!(world.ec2.rules(&world.ec2.group), rules);
-}
-
-/// Runs a bootstrap again (a no-op by then) to read what it prints on stderr.
-fn run_stderr_contains(world: &World, text: &str) -> bool {
-    let run = world.bootstrap(&[]);
-    run.stderr.contains(text) || {
-        eprintln!("{}", run.stderr);
-        false
-    }
 }
 
 #[test]
@@ -235,16 +235,37 @@ fn a_port_the_stacks_no_longer_expose_is_revoked() {
 }
 
 #[test]
-fn bootstrap_of_one_stack_leaves_the_other_stacks_rules() {
+fn bootstrap_and_teardown_of_some_stacks_leave_the_other_stacks_rules() {
     let world = World::new();
     world.bootstrap(&[]).success();
+    // New sources for Grafana only: Bookinfo's rule is not in play.
+    let args = [
+        "--stack",
+        "prometheus",
+        "--stack",
+        "grafana",
+        "--allow-from",
+        "198.51.100.7/32",
+    ];
+    let out = world.bootstrap(&args).success();
+    assert!(
+        out.contains("1 rule opened, 0 unchanged, 1 revoked"),
+        "{out}"
+    );
+    assert_eq!(
+        world.ec2.summary(&world.ec2.group),
+        [
+            (30080, SOURCE.to_owned(), true),
+            (30300, "198.51.100.7/32".to_owned(), true)
+        ]
+    );
     world
         .sim
         .run("teardown", &["--yes", "--stack", "bookinfo"])
         .success();
     assert_eq!(
         world.ec2.summary(&world.ec2.group),
-        [(30300, SOURCE.to_owned(), true)]
+        [(30300, "198.51.100.7/32".to_owned(), true)]
     );
 }
 
