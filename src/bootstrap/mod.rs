@@ -40,6 +40,8 @@ pub struct Params<'a> {
     pub security_groups: Option<aws::Settings>,
     /// How to check the endpoints at the end; `None` skips the check.
     pub verify: Option<VerifyParams>,
+    /// Take the installation's lock even from a live holder (`--break-lock`).
+    pub break_lock: bool,
 }
 
 /// How bootstrap checks the endpoints once the ports are open.
@@ -121,6 +123,21 @@ pub async fn run(
     cancel: &CancellationToken,
 ) -> Result<Report, BootstrapError> {
     let cluster = Cluster::connect(&params.target).await?;
+    let lock = cluster
+        .lock(params.stacks.installation(), "bootstrap", params.break_lock)
+        .await?;
+    let result = locked(params, progress, cancel, cluster).await;
+    lock.release().await;
+    result
+}
+
+/// Bootstrap, with the installation's lock held.
+async fn locked(
+    params: &Params<'_>,
+    progress: Progress,
+    cancel: &CancellationToken,
+    cluster: Cluster,
+) -> Result<Report, BootstrapError> {
     let names = params.stacks.names();
     progress.line(&format!(
         "bootstrapping {} on {}",

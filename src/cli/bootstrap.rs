@@ -31,7 +31,9 @@ Everything is applied with server-side apply as field manager \"obsboot\" and la
 app.kubernetes.io/managed-by=obsboot; an inventory in kube-system records what was applied, so
 that a later run prunes what the stacks dropped and teardown works from any machine. An
 existing object without that label is never taken over (existing namespaces are used as
-they are). Run it again and nothing changes. Interrupted (Ctrl-C), it stops starting new
+they are). One run at a time: a second bootstrap or teardown of the installation stops and
+names the run that holds its lock (kube-system/obsboot-lock-<name>). Run it again and
+nothing changes. Interrupted (Ctrl-C), it stops starting new
 requests; run it again to finish.
 
 Examples:
@@ -76,6 +78,10 @@ pub struct BootstrapArgs {
     /// How long each phase may wait for its objects to be ready.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = cluster::timeout)]
     pub timeout: Duration,
+    /// Take the installation's lock even though another run holds it (only when that run is
+    /// gone: a lock nobody renews is taken over after 30s anyway).
+    #[arg(long)]
+    pub break_lock: bool,
     /// Take over fields that another field manager owns instead of stopping.
     #[arg(long)]
     pub force_conflicts: bool,
@@ -93,6 +99,7 @@ pub fn run(args: &BootstrapArgs, progress: Progress) -> Result<(), Error> {
         force_conflicts: args.force_conflicts,
         timeout: args.timeout,
         security_groups: args.security_groups.settings(&platform),
+        break_lock: args.break_lock,
         verify: (!args.no_verify).then(|| VerifyParams {
             host: args.probes.url_base.clone(),
             timeout: args.probes.probe_timeout,

@@ -31,6 +31,8 @@ Examples:
   obsboot teardown --security-groups-only  the cluster is gone: close the ports it had";
 
 /// Arguments of `obsboot teardown`.
+// Independent switches, as the command line has them.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct TeardownArgs {
@@ -51,6 +53,10 @@ pub struct TeardownArgs {
     /// cluster.yaml or the AWS environment.
     #[arg(long, conflicts_with_all = ["skip_security_groups", "keep_crds"])]
     pub security_groups_only: bool,
+    /// Take the installation's lock even though another run holds it (only when that run is
+    /// gone: a lock nobody renews is taken over after 30s anyway).
+    #[arg(long)]
+    pub break_lock: bool,
     /// Leave the CustomResourceDefinitions in place.
     #[arg(long)]
     pub keep_crds: bool,
@@ -71,6 +77,7 @@ pub fn run(args: &TeardownArgs, progress: Progress) -> Result<(), Error> {
         keep_crds: args.keep_crds,
         everything: args.stacks.only.is_empty(),
         security_groups: args.security_groups.settings(&platform),
+        break_lock: args.break_lock,
     };
     if args.security_groups_only {
         return security_groups_only(args, &params, progress);

@@ -181,6 +181,26 @@ pub enum K8sError {
         /// What is wrong.
         reason: String,
     },
+    /// Another run holds the installation's lock.
+    #[error(
+        "another obsboot run holds the lock kube-system/{name}: {} has held it for {}s (last renewed {}s ago); wait for it to finish, or if that run is gone for good, pass --break-lock (a lock nobody renews is taken over after {}s anyway)",
+        holder.identity, holder.held_for, holder.renewed_ago, super::lock::LEASE_SECONDS
+    )]
+    Locked {
+        /// The Lease.
+        name: String,
+        /// Who holds it.
+        holder: super::lock::Holder,
+    },
+    /// The lock could not be taken.
+    #[error("failed to take the lock kube-system/{name}")]
+    Lock {
+        /// The Lease.
+        name: String,
+        /// Why.
+        #[source]
+        source: ApiFailure,
+    },
     /// The user interrupted the run.
     #[error("interrupted")]
     Interrupted,

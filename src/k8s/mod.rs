@@ -12,6 +12,7 @@ mod delete;
 mod error;
 pub mod explain;
 pub mod inventory;
+pub mod lock;
 pub mod nodes;
 pub mod ready;
 mod retry;

@@ -40,6 +40,8 @@ pub struct Params<'a> {
     pub everything: bool,
     /// How to reach EC2 for the rules obsboot opened; `None` leaves security groups alone.
     pub security_groups: Option<aws::Settings>,
+    /// Take the installation's lock even from a live holder (`--break-lock`).
+    pub break_lock: bool,
 }
 
 /// Why teardown stopped.
@@ -92,6 +94,8 @@ pub struct Plan {
     timeout: Duration,
     /// The security-group rules to revoke, when obsboot manages them.
     pub rules: Option<aws::Tagged>,
+    /// The installation whose lock execute takes, and whether to break it.
+    lock: (String, bool),
 }
 
 impl Plan {
@@ -156,6 +160,7 @@ pub async fn plan(params: &Params<'_>) -> Result<Plan, TeardownError> {
         keep_crds: params.keep_crds,
         timeout: params.timeout,
         rules,
+        lock: (params.stacks.installation().to_owned(), params.break_lock),
     })
 }
 
@@ -257,8 +262,21 @@ async fn sweep(
     Ok(found)
 }
 
-/// Deletes what `plan` found, group by group, waiting for each to be gone.
+/// Deletes what `plan` found, group by group, waiting for each to be gone, holding the
+/// installation's lock.
 pub async fn execute(
+    plan: &Plan,
+    progress: Progress,
+    cancel: &CancellationToken,
+) -> Result<Report, TeardownError> {
+    let (installation, force) = &plan.lock;
+    let lock = plan.cluster.lock(installation, "teardown", *force).await?;
+    let result = execute_locked(plan, progress, cancel).await;
+    lock.release().await;
+    result
+}
+
+async fn execute_locked(
     plan: &Plan,
     progress: Progress,
     cancel: &CancellationToken,

@@ -104,16 +104,30 @@ impl Sim {
             .collect()
     }
 
-    /// The requests that changed the server's state, as `METHOD path`.
+    /// The requests that changed the server's state, as `METHOD path`, except those that
+    /// take and release obsboot's lock (every bootstrap and teardown does).
     pub fn writes(&self) -> Vec<String> {
         self.server
             .journal()
             .into_iter()
-            .filter(|r| r.write && !r.dry_run)
+            .filter(|r| r.write && !r.dry_run && !r.path.contains(LOCKS))
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
+    }
+
+    /// The requests on obsboot's lock, as `METHOD path`.
+    pub fn lock_requests(&self) -> Vec<String> {
+        self.server
+            .journal()
+            .into_iter()
+            .filter(|r| r.path.contains(LOCKS))
             .map(|r| format!("{} {}", r.method, r.path))
             .collect()
     }
 }
+
+/// Where the lock lives.
+const LOCKS: &str = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases";
 
 fn label<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
     object["metadata"]["labels"][key].as_str()
@@ -427,7 +441,11 @@ fn teardown_removes_everything_of_ours_keeps_foreign_objects_and_a_second_run_do
         "{}",
         again.stdout
     );
-    assert!(sim.server.journal().iter().all(|r| r.method != "DELETE"));
+    assert_eq!(
+        sim.writes(),
+        Vec::<String>::new(),
+        "only the lock is taken and given back"
+    );
 }
 
 #[test]
@@ -892,4 +910,191 @@ fn pods_the_injector_missed_are_detected_and_restarted_once_and_a_lasting_miss_i
         ),
         "{err}"
     );
+}
+
+fn lease(server: &ApiServer, holder: &str, renewed: &str) {
+    server.apply_as(
+        "test",
+        serde_json::json!({
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "obsboot-lock-obsboot", "namespace": "kube-system"},
+            "spec": {
+                "holderIdentity": holder,
+                "leaseDurationSeconds": 30,
+                "acquireTime": renewed,
+                "renewTime": renewed,
+            },
+        }),
+    );
+}
+
+fn timestamp(ago: Duration) -> String {
+    let now = k8s_openapi::jiff::Timestamp::now().as_second();
+    let then = now - i64::try_from(ago.as_secs()).unwrap();
+    k8s_openapi::jiff::Timestamp::from_second(then)
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_run_holding_the_lock_stops_a_second_one_before_it_changes_anything() {
+    let sim = Sim::new();
+    lease(
+        &sim.server,
+        "alice@bastion pid 4242 (bootstrap)",
+        &timestamp(Duration::from_secs(2)),
+    );
+    sim.server.clear_journal();
+    for command in ["bootstrap", "teardown"] {
+        let extra: &[&str] = if command == "teardown" {
+            &["--yes"]
+        } else {
+            &[]
+        };
+        let err = sim.run(command, extra).failure();
+        assert!(
+            err.contains("error: another obsboot run holds the lock kube-system/obsboot-lock-obsboot: alice@bastion pid 4242 (bootstrap) has held it for"),
+            "{err}"
+        );
+        assert!(err.contains("pass --break-lock"), "{err}");
+    }
+    assert!(sim.writes().is_empty(), "{:?}", sim.writes());
+    assert!(sim.ours().is_empty());
+    // The holder's lease is left as it was.
+    let lease = sim
+        .server
+        .get(
+            "coordination.k8s.io/v1",
+            "Lease",
+            Some("kube-system"),
+            "obsboot-lock-obsboot",
+        )
+        .unwrap();
+    assert_eq!(
+        lease["spec"]["holderIdentity"],
+        "alice@bastion pid 4242 (bootstrap)"
+    );
+
+    // --break-lock takes it, and the run gives it back when done.
+    sim.run("bootstrap", &["--break-lock"]).success();
+    assert!(
+        sim.server
+            .get(
+                "coordination.k8s.io/v1",
+                "Lease",
+                Some("kube-system"),
+                "obsboot-lock-obsboot"
+            )
+            .is_none()
+    );
+}
+
+#[test]
+fn a_lock_nobody_renews_is_taken_over() {
+    let sim = Sim::new();
+    lease(
+        &sim.server,
+        "bob@laptop pid 7 (teardown)",
+        &timestamp(Duration::from_secs(300)),
+    );
+    let run = sim.run("bootstrap", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("taking over lock kube-system/obsboot-lock-obsboot from bob@laptop pid 7 (teardown) (last renewed 30"),
+        "{}",
+        run.stderr
+    );
+    let requests = sim.lock_requests();
+    assert_eq!(
+        requests.first().map(String::as_str),
+        Some("POST /apis/coordination.k8s.io/v1/namespaces/kube-system/leases"),
+        "{requests:?}"
+    );
+    assert_eq!(
+        requests.last().map(String::as_str),
+        Some(
+            "DELETE /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/obsboot-lock-obsboot"
+        ),
+        "{requests:?}"
+    );
+}
+
+#[test]
+fn two_bootstraps_at_once_the_second_stops_and_the_first_finishes() {
+    let server = ApiServer::start_with(crate::apiserver::SimConfig {
+        pod_ready_after: Duration::from_secs(2),
+        ..crate::apiserver::SimConfig::standard()
+    });
+    let sim = Sim::with(server);
+    let first = sim.spawn("bootstrap", &[]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sim
+        .server
+        .get(
+            "coordination.k8s.io/v1",
+            "Lease",
+            Some("kube-system"),
+            "obsboot-lock-obsboot",
+        )
+        .is_none()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the first bootstrap never took the lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let err = sim.run("bootstrap", &[]).failure();
+    assert!(err.contains("another obsboot run holds the lock"), "{err}");
+    assert!(err.contains("(bootstrap) has held it for"), "{err}");
+    let output = first.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    sim.run("bootstrap", &[]).success();
+}
+
+#[test]
+fn a_long_run_keeps_renewing_its_lock() {
+    // Four phases wait for pods: longer than one renewal interval (10 s) in all.
+    let server = ApiServer::start_with(crate::apiserver::SimConfig {
+        pod_ready_after: Duration::from_secs(4),
+        ..crate::apiserver::SimConfig::standard()
+    });
+    let sim = Sim::with(server);
+    let child = sim.spawn("bootstrap", &["--timeout", "60s"]);
+    let lease = || {
+        sim.server.get(
+            "coordination.k8s.io/v1",
+            "Lease",
+            Some("kube-system"),
+            "obsboot-lock-obsboot",
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let renewed = loop {
+        assert!(Instant::now() < deadline, "the lease was never renewed");
+        if let Some(lease) = lease()
+            && lease["spec"]["renewTime"] != lease["spec"]["acquireTime"]
+        {
+            break lease;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        renewed["spec"]["holderIdentity"]
+            .as_str()
+            .unwrap()
+            .ends_with("(bootstrap)")
+    );
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(lease().is_none(), "released at the end");
 }
