@@ -27,7 +27,7 @@ const NAMESPACE: &str = "kube-system";
 pub struct Lock {
     api: Api<Lease>,
     name: String,
-    uid: Option<String>,
+    identity: String,
     renewing: JoinHandle<()>,
 }
 
@@ -137,12 +137,11 @@ impl Cluster {
             }
             Err(err) => return Err(failed(&err)),
         };
-        let uid = held.metadata.uid.clone();
         let renewing = tokio::spawn(renew(api.clone(), held));
         Ok(Lock {
             api,
             name,
-            uid,
+            identity: me,
             renewing,
         })
     }
@@ -165,21 +164,43 @@ async fn renew(api: Api<Lease>, mut lease: Lease) {
 }
 
 impl Lock {
-    /// Stops renewing and deletes the lease (only this one: by its uid). A lease that
-    /// cannot be deleted expires by itself.
+    /// Stops renewing and deletes the lease, if it is still this run's (someone may have
+    /// broken it meanwhile) and unchanged since it was read. A lease that cannot be deleted
+    /// expires by itself.
     pub async fn release(self) {
         self.renewing.abort();
+        let name = &self.name;
+        let live = match self.api.get_opt(name).await {
+            Ok(Some(live)) => live,
+            Ok(None) => return,
+            Err(err) => {
+                tracing::warn!(
+                    "failed to release lock {NAMESPACE}/{name}: {err}; it expires within {LEASE_SECONDS}s"
+                );
+                return;
+            }
+        };
+        let holder = live
+            .spec
+            .as_ref()
+            .and_then(|s| s.holder_identity.as_deref());
+        if holder != Some(self.identity.as_str()) {
+            tracing::warn!(
+                "lock {NAMESPACE}/{name} was taken over by {} during this run",
+                holder.unwrap_or("someone")
+            );
+            return;
+        }
         let params = DeleteParams {
             preconditions: Some(Preconditions {
-                uid: self.uid.clone(),
-                resource_version: None,
+                uid: live.metadata.uid.clone(),
+                resource_version: live.metadata.resource_version.clone(),
             }),
             ..DeleteParams::default()
         };
-        if let Err(err) = self.api.delete(&self.name, &params).await {
+        if let Err(err) = self.api.delete(name, &params).await {
             tracing::warn!(
-                "failed to release lock {NAMESPACE}/{}: {err}; it expires within {LEASE_SECONDS}s",
-                self.name
+                "failed to release lock {NAMESPACE}/{name}: {err}; it expires within {LEASE_SECONDS}s"
             );
         }
     }
