@@ -94,11 +94,7 @@ pub fn results(out: &mut String, endpoints: &[EndpointReport]) {
         if let (Some(layer), Some(cause), Some(next)) =
             (endpoint.layer, &endpoint.cause, &endpoint.next_step)
         {
-            let layer = serde_json::to_value(layer)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            let _ = writeln!(out, "       at fault: {layer}: {cause}");
+            let _ = writeln!(out, "       at fault: {}: {cause}", layer.as_str());
             let _ = writeln!(out, "       next: {next}");
         }
     }

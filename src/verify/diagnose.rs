@@ -29,6 +29,19 @@ pub enum Layer {
     Service,
 }
 
+impl Layer {
+    /// The name in reports (as in `-o json`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pod => "pod",
+            Self::HostPort => "host-port",
+            Self::SecurityGroup => "security-group",
+            Self::Network => "network",
+            Self::Service => "service",
+        }
+    }
+}
+
 /// What is known beyond the probes, to place a failure.
 #[derive(Default)]
 pub struct Context<'a> {
@@ -281,5 +294,23 @@ mod tests {
 
         let (_, cause, _) = security_group(30080, &Context::default());
         assert!(cause.contains("drops the packets"), "{cause}");
+    }
+}
+
+#[cfg(test)]
+mod layer_names {
+    use super::Layer;
+
+    #[test]
+    fn text_and_json_name_layers_alike() {
+        for layer in [
+            Layer::Pod,
+            Layer::HostPort,
+            Layer::SecurityGroup,
+            Layer::Network,
+            Layer::Service,
+        ] {
+            assert_eq!(serde_json::to_value(layer).unwrap(), layer.as_str());
+        }
     }
 }
