@@ -115,6 +115,16 @@ impl Sim {
             .collect()
     }
 
+    /// obsboot's lock, when some run holds it.
+    pub fn lock_lease(&self) -> Option<Value> {
+        self.server.get(
+            "coordination.k8s.io/v1",
+            "Lease",
+            Some("kube-system"),
+            "obsboot-lock-obsboot",
+        )
+    }
+
     /// The requests on obsboot's lock, as `METHOD path`.
     pub fn lock_requests(&self) -> Vec<String> {
         self.server
@@ -962,15 +972,7 @@ fn a_run_holding_the_lock_stops_a_second_one_before_it_changes_anything() {
     assert!(sim.writes().is_empty(), "{:?}", sim.writes());
     assert!(sim.ours().is_empty());
     // The holder's lease is left as it was.
-    let lease = sim
-        .server
-        .get(
-            "coordination.k8s.io/v1",
-            "Lease",
-            Some("kube-system"),
-            "obsboot-lock-obsboot",
-        )
-        .unwrap();
+    let lease = sim.lock_lease().unwrap();
     assert_eq!(
         lease["spec"]["holderIdentity"],
         "alice@bastion pid 4242 (bootstrap)"
@@ -978,16 +980,7 @@ fn a_run_holding_the_lock_stops_a_second_one_before_it_changes_anything() {
 
     // --break-lock takes it, and the run gives it back when done.
     sim.run("bootstrap", &["--break-lock"]).success();
-    assert!(
-        sim.server
-            .get(
-                "coordination.k8s.io/v1",
-                "Lease",
-                Some("kube-system"),
-                "obsboot-lock-obsboot"
-            )
-            .is_none()
-    );
+    assert!(sim.lock_lease().is_none());
 }
 
 #[test]
@@ -1029,16 +1022,7 @@ fn two_bootstraps_at_once_the_second_stops_and_the_first_finishes() {
     let sim = Sim::with(server);
     let first = sim.spawn("bootstrap", &[]);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while sim
-        .server
-        .get(
-            "coordination.k8s.io/v1",
-            "Lease",
-            Some("kube-system"),
-            "obsboot-lock-obsboot",
-        )
-        .is_none()
-    {
+    while sim.lock_lease().is_none() {
         assert!(
             Instant::now() < deadline,
             "the first bootstrap never took the lock"
@@ -1066,18 +1050,10 @@ fn a_long_run_keeps_renewing_its_lock() {
     });
     let sim = Sim::with(server);
     let child = sim.spawn("bootstrap", &["--timeout", "60s"]);
-    let lease = || {
-        sim.server.get(
-            "coordination.k8s.io/v1",
-            "Lease",
-            Some("kube-system"),
-            "obsboot-lock-obsboot",
-        )
-    };
     let deadline = Instant::now() + Duration::from_secs(40);
     let renewed = loop {
         assert!(Instant::now() < deadline, "the lease was never renewed");
-        if let Some(lease) = lease()
+        if let Some(lease) = sim.lock_lease()
             && lease["spec"]["renewTime"] != lease["spec"]["acquireTime"]
         {
             break lease;
@@ -1096,5 +1072,5 @@ fn a_long_run_keeps_renewing_its_lock() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(lease().is_none(), "released at the end");
+    assert!(sim.lock_lease().is_none(), "released at the end");
 }

@@ -87,6 +87,16 @@ impl Scratch {
         self.write(relative, &text.replacen(from, to, 1))
     }
 
+    /// Writes `kubeconfig` for an API server that does not answer (a closed port).
+    pub fn write_unreachable_kubeconfig(&self) -> &Self {
+        let closed = crate::ec2::moto::free_port();
+        let server = format!("http://127.0.0.1:{closed}");
+        self.write(
+            "kubeconfig",
+            &crate::apiserver::kubeconfig::render(&server, "t"),
+        )
+    }
+
     /// Runs `obsboot` with `args` in the scratch directory.
     pub fn run(&self, args: &[&str]) -> Run {
         obsboot(self.dir.path(), args)

@@ -728,11 +728,7 @@ fn the_ports_can_be_closed_when_the_cluster_is_gone() {
     let world = World::new();
     world.bootstrap(&[]).success();
     // The API server is unreachable now.
-    let closed = crate::web::Web::closed_port();
-    world.sim.scratch.write(
-        "kubeconfig",
-        &format!("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{closed}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: t\n"),
-    );
+    world.sim.scratch.write_unreachable_kubeconfig();
     let err = world.sim.run("teardown", &["--yes"]).failure();
     assert!(
         err.contains("`obsboot teardown --security-groups-only` still closes the ports"),

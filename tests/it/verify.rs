@@ -21,13 +21,7 @@ fn expose_on(scratch: &Scratch, bookinfo: u16, grafana: u16) {
 
 /// `obsboot verify` with no cluster to ask (its kubeconfig points at a closed port).
 fn verify(scratch: &Scratch, extra: &[&str]) -> Run {
-    let closed = Web::closed_port();
-    scratch.write(
-        "kubeconfig",
-        &format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{closed}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: t\n"
-        ),
-    );
+    scratch.write_unreachable_kubeconfig();
     let mut args = vec![
         "verify",
         "--stacks",

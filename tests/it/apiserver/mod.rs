@@ -66,7 +66,7 @@ mod incoming;
 mod journal;
 mod json;
 mod knobs;
-mod kubeconfig;
+pub mod kubeconfig;
 mod managed;
 mod metadata;
 mod objects;
