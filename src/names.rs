@@ -256,6 +256,37 @@ pub fn duration(text: &str) -> Result<(), NameError> {
     Ok(())
 }
 
+/// A proxy log filter as Linkerd's proxy reads `LINKERD2_PROXY_LOG`: comma-separated
+/// directives, each a level or `target=level` (`warn,linkerd=info,hickory=error`). A filter
+/// the proxy cannot parse would stop every meshed pod's proxy at start.
+pub fn proxy_log_filter(text: &str) -> Result<(), NameError> {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    if text.is_empty() {
+        return Err("must not be empty".into());
+    }
+    for directive in text.split(',') {
+        let (target, level) = match directive.rsplit_once('=') {
+            Some((target, level)) => (Some(target), level),
+            None => (None, directive),
+        };
+        if !LEVELS.iter().any(|l| l.eq_ignore_ascii_case(level)) {
+            return Err(format!(
+                "\"{directive}\" does not end in a level; expected directives such as warn or linkerd=info, with levels {}",
+                LEVELS.join(", ")
+            ));
+        }
+        let target_ok = target.is_none_or(|t| {
+            !t.is_empty()
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_:.-[]{}=".contains(c))
+        });
+        if !target_ok {
+            return Err(format!("\"{directive}\" has an invalid target"));
+        }
+    }
+    Ok(())
+}
+
 /// A full image reference: `repository[:tag][@sha256:<64 hex>]`.
 pub fn image_reference(text: &str) -> Result<(), NameError> {
     let (rest, digest) = match text.split_once('@') {
@@ -292,6 +323,27 @@ pub fn image_reference(text: &str) -> Result<(), NameError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxy_log_filters() {
+        for good in [
+            "warn",
+            "warn,linkerd=info,hickory=error",
+            "linkerd_proxy::inbound=DEBUG",
+        ] {
+            assert!(proxy_log_filter(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "loud",
+            "warn,",
+            "=info",
+            "linkerd=info hickory=error",
+            "warn\ninfo",
+        ] {
+            assert!(proxy_log_filter(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn dns_labels() {

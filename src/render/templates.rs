@@ -88,6 +88,8 @@ impl TemplateSet {
         env.add_filter("b64encode", |text: &str| {
             base64::engine::general_purpose::STANDARD.encode(text)
         });
+        env.add_filter("fromyaml", from_yaml);
+        env.add_filter("toyaml", to_yaml);
         // Templates compile when first used, on whichever thread renders them: a render of
         // one stack compiles only that stack's templates and what they import.
         let sources: HashMap<String, Arc<SourceFile>> = self
@@ -268,6 +270,31 @@ fn span_of(text: &str, range: std::ops::Range<usize>) -> Span {
         .get(range)
         .map_or(1, |s| s.lines().next().unwrap_or_default().chars().count());
     Span::new(line, col, len)
+}
+
+/// The template filter `fromyaml`: a value tree from YAML text, for templates that keep a
+/// tree (such as Linkerd's values) as readable YAML and read fields of it.
+fn from_yaml(text: &str) -> Result<Context, minijinja::Error> {
+    serde_yaml::from_str(text).map_err(|err| {
+        minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("fromyaml: the text is not YAML: {err}"),
+        )
+    })
+}
+
+/// The template filter `toyaml`: a value tree as block YAML with sorted keys, written as the
+/// rendered manifests are.
+fn to_yaml(value: &Context) -> Result<String, minijinja::Error> {
+    let json = serde_json::to_value(value).map_err(|err| {
+        minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("toyaml: the value has no YAML form: {err}"),
+        )
+    })?;
+    let mut out = String::new();
+    crate::yaml::emit::document(&mut out, &json);
+    Ok(out)
 }
 
 #[cfg(test)]

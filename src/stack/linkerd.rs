@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::fields::{Cidr, Domain, ImageRepository, ImageTag};
+use super::fields::{Cidr, Domain, ImageRepository, ImageTag, ProxyLogLevel};
 
 /// `spec:` of a Linkerd stack file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -30,6 +30,33 @@ pub struct LinkerdSpec {
     /// Where the identity certificates come from.
     #[serde(default)]
     pub certificates: Certificates,
+    /// The proxies' settings: the injector builds every meshed pod's proxy with them, and the
+    /// control plane's own proxies use them too.
+    #[serde(default)]
+    pub proxy: ProxySettings,
+}
+
+/// `spec.proxy`: how Linkerd's proxies log.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProxySettings {
+    /// The log filter (`LINKERD2_PROXY_LOG`), `warn,linkerd=info,hickory=error` by default.
+    #[serde(default)]
+    pub log_level: ProxyLogLevel,
+    /// The log format.
+    #[serde(default)]
+    pub log_format: LogFormat,
+}
+
+/// How the proxies write their log lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    /// Text lines.
+    #[default]
+    Plain,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The iptables flavour proxy-init uses; the node's kernel must support it.

@@ -25,7 +25,7 @@ pub use fields::{
 };
 pub use grafana::GrafanaSpec;
 pub use kind::StackKind;
-pub use linkerd::{Certificates, GatewayApi, IptablesMode, LinkerdSpec};
+pub use linkerd::{Certificates, GatewayApi, IptablesMode, LinkerdSpec, LogFormat, ProxySettings};
 pub use load::load;
 pub use prometheus::{PrometheusImages, PrometheusSpec, Storage, Volume};
 pub use spec::{NamespaceMeta, PodSecurity, SecretKind, SecretSpec, Spec};

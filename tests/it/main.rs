@@ -11,6 +11,7 @@ mod cluster;
 mod dashboards;
 mod errors;
 mod inventory;
+mod linkerd_config;
 mod monitoring;
 mod render;
 mod schemas;

@@ -135,6 +135,20 @@ checked_string!(
 );
 
 checked_string!(
+    /// A Linkerd proxy log filter (`warn,linkerd=info,hickory=error`).
+    ProxyLogLevel,
+    "proxy log level",
+    names::proxy_log_filter
+);
+
+impl Default for ProxyLogLevel {
+    /// Linkerd's default filter.
+    fn default() -> Self {
+        Self("warn,linkerd=info,hickory=error".to_owned())
+    }
+}
+
+checked_string!(
     /// A duration as Prometheus and Go write it (`15d`, `30s`, `24h0m0s`).
     Duration,
     "duration",
