@@ -194,6 +194,13 @@ fn bootstrap_comment(secrets: &[SecretSpec], slots: &[Slot]) -> String {
             let _ = writeln!(out, "#   {}: {slot}", slot.placeholder());
         }
     }
+    if !secrets.is_empty() || !slots.is_empty() {
+        out.push_str(
+            "# This render is for review: applied as it is (kubectl apply), Linkerd cannot start\n\
+             # (placeholder trust anchor and caBundles, no issuer) and pods that use the Secrets\n\
+             # above wait for them. Run `obsboot bootstrap` to install it.\n",
+        );
+    }
     out
 }
 

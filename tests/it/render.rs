@@ -538,3 +538,21 @@ fn help_teaches_by_example() {
     insta::assert_snapshot!("help", scratch.run(&["--help"]).success());
     insta::assert_snapshot!("render_help", scratch.run(&["render", "--help"]).success());
 }
+
+#[test]
+fn the_header_says_a_render_with_generated_material_is_for_review_only() {
+    let scratch = Scratch::new();
+    let warning =
+        "# This render is for review: applied as it is (kubectl apply), Linkerd cannot start";
+    let all = scratch.run(&["render"]).success();
+    assert!(all.contains(warning), "{}", &all[..2000.min(all.len())]);
+    for stack in ["prometheus", "bookinfo"] {
+        let alone = scratch.run(&["render", "--stack", stack]).success();
+        assert!(!alone.contains(warning), "{stack}");
+        assert!(
+            !alone.contains("obsboot-fills-at-bootstrap")
+                && !alone.contains("Secrets bootstrap creates"),
+            "the {stack} stack applies as it is rendered"
+        );
+    }
+}
