@@ -1,10 +1,12 @@
 //! Admission for client writes: the NamespaceLifecycle plugin (missing or terminating
-//! namespaces), admission webhooks that fail when their service has no ready endpoint, and
-//! the Linkerd proxy injector, which meshes pods only while it is serving.
+//! namespaces), the ServiceAccount plugin's token volume, admission webhooks that fail when
+//! their service has no ready endpoint, and the Linkerd proxy injector (simulated in
+//! [`injector`]), which reviews pods and Services only while it is serving.
 
 use serde_json::{Value, json};
 
 use super::catalog::ResourceType;
+use super::injector;
 use super::json;
 use super::selectors;
 use super::state::State;
@@ -34,52 +36,203 @@ pub fn namespace_lifecycle(
 
 /// Calls the admission webhooks registered for `operation` (`CREATE`, `UPDATE`, `DELETE`)
 /// on `object`: a webhook whose service has no ready endpoint fails the request unless its
-/// `failurePolicy` is `Ignore`; the Linkerd injector, when serving, meshes new pods.
+/// `failurePolicy` is `Ignore`; the Linkerd injector, when serving, reviews new pods and
+/// Services (see [`injector`]). A new pod first gets its service-account token, as the
+/// ServiceAccount admission plugin runs before the webhooks.
 pub fn webhooks(
     state: &State,
     rt: &ResourceType,
     operation: &str,
     object: &mut Value,
 ) -> Result<(), ApiError> {
+    let create = operation == "CREATE" && rt.group.is_empty();
+    if create && rt.kind == "Pod" {
+        service_account_token(state, object);
+    }
     for plural in [
         "mutatingwebhookconfigurations",
         "validatingwebhookconfigurations",
     ] {
         for config in state.store.list("admissionregistration.k8s.io", plural) {
+            let injector = json::name(config) == INJECTOR_CONFIG;
             for hook in json::array(config, "/webhooks") {
                 if !applies(state, hook, rt, operation, object) {
                     continue;
                 }
-                let serving = hook.pointer("/clientConfig/url").is_some()
-                    || service_ready(
-                        state,
-                        json::str_at(hook, "/clientConfig/service/namespace"),
-                        json::str_at(hook, "/clientConfig/service/name"),
-                    );
+                let namespace = json::str_at(hook, "/clientConfig/service/namespace");
+                let serving = if injector {
+                    injector_serving(state, namespace)
+                } else {
+                    hook.pointer("/clientConfig/url").is_some()
+                        || service_ready(
+                            state,
+                            namespace,
+                            json::str_at(hook, "/clientConfig/service/name"),
+                        )
+                };
                 if !serving {
                     if json::str_at(hook, "/failurePolicy") == "Ignore" {
                         continue;
                     }
                     return Err(unreachable_webhook(hook));
                 }
+                if injector && create && matches!(rt.kind.as_str(), "Pod" | "Service") {
+                    inject(state, hook, object)?;
+                }
             }
         }
     }
-    if rt.kind == "Pod" && rt.group.is_empty() && operation == "CREATE" {
-        let injector = state
-            .store
-            .get(
-                "admissionregistration.k8s.io",
-                "mutatingwebhookconfigurations",
-                "",
-                INJECTOR_CONFIG,
-            )
-            .map(|c| c.pointer("/webhooks/0").cloned().unwrap_or(Value::Null));
-        if let Some(hook) = injector {
-            inject(state, &hook, object);
+    Ok(())
+}
+
+/// Sends `object` to the Linkerd injector and applies its answer: the patch, the denial as
+/// kube-apiserver words it (apiserver/pkg/admission/plugin/webhook/errors/statuserror.go
+/// `ToStatusErr`: code 400 when the webhook gave none), or a failed call, which
+/// `failurePolicy: Ignore` lets through unchanged.
+fn inject(state: &State, hook: &Value, object: &mut Value) -> Result<(), ApiError> {
+    let name = json::str_at(hook, "/name");
+    if json::str_at(object, "/kind") == "Pod" && wants_proxy(state, object) {
+        let missed = state.missed_injections.fetch_update(
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+            |left| left.checked_sub(1),
+        );
+        if missed.is_ok() {
+            return Ok(());
         }
     }
-    Ok(())
+    let control_plane = match json::str_at(hook, "/clientConfig/service/namespace") {
+        "" => "linkerd",
+        ns => ns,
+    };
+    let version = state
+        .store
+        .get(
+            "apps",
+            "deployments",
+            control_plane,
+            "linkerd-proxy-injector",
+        )
+        .map(|d| json::str_at(d, "/spec/template/spec/containers/0/image").to_owned())
+        .and_then(|image| image.rsplit_once(':').map(|(_, tag)| tag.to_owned()))
+        .unwrap_or_default();
+    match injector::review(state, control_plane, &version, object) {
+        injector::Answer::Allow(ops) if ops.is_empty() => Ok(()),
+        injector::Answer::Allow(ops) => {
+            let mut ops = Value::Array(ops);
+            injector::without_nulls(&mut ops);
+            super::patch::json_patch(object, &ops).map_err(|err| {
+                ApiError::internal(&format!(
+                    "admission webhook {name:?} returned a patch that does not apply: {}",
+                    err.message
+                ))
+            })
+        }
+        injector::Answer::Deny(message) => Err(ApiError::new(
+            400,
+            "",
+            format!("admission webhook {name:?} denied the request: {message}"),
+        )),
+        injector::Answer::Crash(_) if json::str_at(hook, "/failurePolicy") == "Ignore" => Ok(()),
+        injector::Answer::Crash(_) => {
+            let service = json::str_at(hook, "/clientConfig/service/name");
+            Err(ApiError::internal(&format!(
+                "failed calling webhook {name:?}: failed to call webhook: Post \"https://{service}.{control_plane}.svc:443/?timeout=10s\": EOF"
+            )))
+        }
+    }
+}
+
+/// Whether a pod asks for a proxy it does not have yet (for the missed-injection knob).
+fn wants_proxy(state: &State, pod: &Value) -> bool {
+    let namespace = state
+        .store
+        .get("", "namespaces", "", json::namespace(pod))
+        .map(json::annotations)
+        .and_then(|a| a.get("linkerd.io/inject").cloned());
+    let wanted = match json::annotations(pod)
+        .get("linkerd.io/inject")
+        .map(String::as_str)
+    {
+        Some("enabled") => true,
+        Some(_) => false,
+        None => namespace.as_deref() == Some("enabled"),
+    };
+    let host_network = pod.pointer("/spec/hostNetwork").and_then(Value::as_bool) == Some(true);
+    let meshed = ["containers", "initContainers"]
+        .iter()
+        .flat_map(|list| json::array(pod, &format!("/spec/{list}")))
+        .any(|c| json::str_at(c, "/name") == "linkerd-proxy");
+    wanted && !host_network && !meshed
+}
+
+/// Where every container finds its service-account token.
+const TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// The ServiceAccount admission plugin (plugin/pkg/admission/serviceaccount/admission.go):
+/// a pod runs as `default` unless it names an account, and unless the pod or its account
+/// opts out, gets a projected `kube-api-access-<suffix>` volume (token, cluster CA,
+/// namespace) mounted read-only at the token path in every container that has nothing
+/// there. (A missing account is not refused here, as the plugin would.)
+fn service_account_token(state: &State, pod: &mut Value) {
+    let account = match json::str_at(pod, "/spec/serviceAccountName") {
+        "" => "default".to_owned(),
+        name => name.to_owned(),
+    };
+    json::set(pod, &["spec", "serviceAccountName"], account.clone().into());
+    let opted_out = match pod
+        .pointer("/spec/automountServiceAccountToken")
+        .and_then(Value::as_bool)
+    {
+        Some(automount) => !automount,
+        None => {
+            state
+                .store
+                .get("", "serviceaccounts", json::namespace(pod), &account)
+                .and_then(|sa| sa["automountServiceAccountToken"].as_bool())
+                == Some(false)
+        }
+    };
+    if opted_out {
+        return;
+    }
+    let seed = json::name(pod)
+        .bytes()
+        .chain(json::namespace(pod).bytes())
+        .fold(0_u64, |h, b| super::store::mix(h ^ u64::from(b)));
+    let volume = format!("kube-api-access-{}", super::writes::suffix(seed));
+    for list in ["initContainers", "containers"] {
+        let Some(containers) = pod["spec"][list].as_array_mut() else {
+            continue;
+        };
+        for container in containers {
+            let mounts = json::entry(container, &["volumeMounts"]);
+            if !mounts.is_array() {
+                *mounts = json!([]);
+            }
+            if let Some(mounts) = mounts.as_array_mut()
+                && !mounts
+                    .iter()
+                    .any(|m| json::str_at(m, "/mountPath") == TOKEN_PATH)
+            {
+                mounts.push(json!({"name": volume, "mountPath": TOKEN_PATH, "readOnly": true}));
+            }
+        }
+    }
+    let volumes = json::entry(pod, &["spec", "volumes"]);
+    if !volumes.is_array() {
+        *volumes = json!([]);
+    }
+    if let Some(volumes) = volumes.as_array_mut() {
+        volumes.push(json!({
+            "name": volume,
+            "projected": {"defaultMode": 420, "sources": [
+                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
+            ]},
+        }));
+    }
 }
 
 /// The 500 for a webhook whose service has no endpoints, as the apiserver words it.
@@ -163,97 +316,4 @@ fn injector_serving(state: &State, namespace: &str) -> bool {
         .get("apps", "deployments", namespace, "linkerd-proxy-injector")
         .is_some_and(|d| json::condition_true(d, "Available"));
     available && service_ready(state, namespace, "linkerd-proxy-injector")
-}
-
-/// Adds the `linkerd-proxy` native sidecar to a pod that asks for injection.
-fn inject(state: &State, hook: &Value, pod: &mut Value) {
-    let control_plane = match json::str_at(hook, "/clientConfig/service/namespace") {
-        "" => "linkerd",
-        ns => ns,
-    };
-    let namespace = json::namespace(pod).to_owned();
-    let ns_wants = state
-        .store
-        .get("", "namespaces", "", &namespace)
-        .map(json::annotations)
-        .and_then(|a| a.get("linkerd.io/inject").cloned());
-    let pod_wants = json::annotations(pod).get("linkerd.io/inject").cloned();
-    let wanted = match pod_wants.as_deref() {
-        Some("enabled") => true,
-        Some(_) => false,
-        None => ns_wants.as_deref() == Some("enabled"),
-    };
-    let host_network = pod.pointer("/spec/hostNetwork").and_then(Value::as_bool) == Some(true);
-    let meshed = ["containers", "initContainers"]
-        .iter()
-        .flat_map(|list| json::array(pod, &format!("/spec/{list}")))
-        .any(|c| json::str_at(c, "/name") == "linkerd-proxy");
-    if !wanted || host_network || meshed || !injector_serving(state, control_plane) {
-        return;
-    }
-    let missed = state.missed_injections.fetch_update(
-        std::sync::atomic::Ordering::Relaxed,
-        std::sync::atomic::Ordering::Relaxed,
-        |left| left.checked_sub(1),
-    );
-    if missed.is_ok() {
-        return;
-    }
-    let version = state
-        .store
-        .get(
-            "apps",
-            "deployments",
-            control_plane,
-            "linkerd-proxy-injector",
-        )
-        .map(|d| json::str_at(d, "/spec/template/spec/containers/0/image").to_owned())
-        .and_then(|image| image.rsplit_once(':').map(|(_, tag)| tag.to_owned()))
-        .unwrap_or_else(|| "stable".to_owned());
-    let sidecar = json!({
-        "name": "linkerd-proxy",
-        "image": format!("cr.l5d.io/linkerd/proxy:{version}"),
-        "imagePullPolicy": "IfNotPresent",
-        "restartPolicy": "Always",
-        "ports": [
-            {"containerPort": 4143, "name": "linkerd-proxy", "protocol": "TCP"},
-            {"containerPort": 4191, "name": "linkerd-admin", "protocol": "TCP"},
-        ],
-        "env": [{"name": "LINKERD2_PROXY_DESTINATION_SVC_ADDR", "value": format!("linkerd-dst-headless.{control_plane}.svc.cluster.local.:8086")}],
-        "resources": {},
-        "terminationMessagePath": "/dev/termination-log",
-        "terminationMessagePolicy": "File",
-    });
-    let init = json::entry(pod, &["spec", "initContainers"]);
-    if !init.is_array() {
-        *init = json!([]);
-    }
-    if let Some(list) = init.as_array_mut() {
-        list.insert(0, sidecar);
-    }
-    let annotations = [
-        ("linkerd.io/proxy-version", version.clone()),
-        (
-            "linkerd.io/created-by",
-            format!("linkerd/proxy-injector {version}"),
-        ),
-    ];
-    for (key, value) in annotations {
-        json::set(pod, &["metadata", "annotations", key], value.into());
-    }
-    let mut labels = vec![
-        ("linkerd.io/control-plane-ns", control_plane.to_owned()),
-        ("linkerd.io/workload-ns", namespace),
-    ];
-    if let (Some((kind, owner, _)), Some(hash)) = (
-        json::controller_of(pod),
-        json::labels(pod).get("pod-template-hash").cloned(),
-    ) && kind == "ReplicaSet"
-        && let Some(deployment) = owner.strip_suffix(&format!("-{hash}"))
-    {
-        labels.push(("linkerd.io/proxy-deployment", deployment.to_owned()));
-    }
-    for (key, value) in labels {
-        json::set(pod, &["metadata", "labels", key], value.into());
-    }
 }

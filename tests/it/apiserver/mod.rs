@@ -7,7 +7,8 @@
 //! watches with bookmarks and 410 expiry, deletion with finalizers and garbage collection,
 //! namespace termination, immutable fields, RBAC denials, admission webhooks, and simulated
 //! controllers (Deployments, ReplicaSets, DaemonSets, StatefulSets, Jobs, the scheduler,
-//! kubelets, EndpointSlices and Endpoints, CRD establishment, the Linkerd proxy injector).
+//! kubelets, EndpointSlices and Endpoints, CRD establishment), and the Linkerd proxy
+//! injector's webhook.
 //! Tests steer it through knobs (readiness per workload, CRD establishment, denied verbs,
 //! latency) and injected faults, read its state directly, and wait on it without polling.
 //!
@@ -26,10 +27,14 @@
 //! - Authentication is one bearer token for the user `kubernetes-admin`, who may do
 //!   everything a test has not denied. Events are not recorded. Graceful deletion of pods
 //!   completes at once, and Secrets' `stringData` is folded into `data`.
-//! - Webhooks are not called: a webhook whose Service has no ready endpoint fails (or is
-//!   skipped, with `failurePolicy: Ignore`) the requests its rules cover, and the Linkerd
-//!   injector meshes pods while its Deployment is Available and its Service has a ready
-//!   endpoint.
+//! - Webhooks other than Linkerd's proxy injector are not called: one whose Service has no
+//!   ready endpoint fails (or is skipped, with `failurePolicy: Ignore`) the requests its
+//!   rules cover. The injector is called while its Deployment is Available and its Service
+//!   has a ready endpoint: [`injector`] stands in for it, built from upstream's source, and
+//!   consumes the live linkerd-config as the real one does, denying or (when upstream
+//!   panics) failing the call with upstream's outcome; it lists what it simplifies. Of the
+//!   other admission plugins, NamespaceLifecycle and ServiceAccount's token volume are
+//!   simulated.
 //! - Controllers are quick and simple: a rolling update scales the old ReplicaSet down as
 //!   new pods turn Ready (no surge pacing), a DaemonSet replaces one outdated pod at a time,
 //!   claims bind at once without PersistentVolume objects, the scheduler checks node
@@ -63,6 +68,7 @@ mod handlers;
 mod http;
 mod immutability;
 mod incoming;
+pub mod injector;
 mod journal;
 mod json;
 mod knobs;

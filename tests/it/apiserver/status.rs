@@ -76,9 +76,13 @@ impl ApiError {
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
             "code": self.code,
         });
+        // An empty reason is left out, as metav1.Status's `omitempty` does (a webhook's
+        // denial carries none).
+        if !self.reason.is_empty() {
+            body["reason"] = self.reason.clone().into();
+        }
         let mut details = self.details.clone();
         if let Some(seconds) = self.retry_after {
             details.insert("retryAfterSeconds".into(), seconds.into());

@@ -1,5 +1,6 @@
-//! Admission webhooks: the Linkerd proxy injector meshes pods only while it serves, and a
-//! `Fail` webhook without endpoints refuses the writes it covers.
+//! Admission webhooks: the Linkerd proxy injector meshes pods only while it serves, builds
+//! them from linkerd-config as upstream does, and a `Fail` webhook without endpoints refuses
+//! the writes it covers.
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
@@ -7,6 +8,25 @@ use serde_json::{Value, json};
 
 use super::{SETTLE, block_on, client, deployment, status_of};
 use crate::apiserver::{ApiServer, View};
+use crate::harness::repo;
+
+/// The values tree at upstream's defaults, as far as the injector reads it.
+pub fn upstream_defaults() -> String {
+    std::fs::read_to_string(repo().join("tests/it/fixtures/linkerd/upstream-default-values.yaml"))
+        .expect("read the upstream defaults")
+}
+
+/// linkerd-config with `values`, and the trust roots with `anchors`, in `linkerd`.
+pub fn linkerd_config(server: &ApiServer, values: &str, anchors: &str) {
+    server.apply_as("obsboot", json!({
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "linkerd-config", "namespace": "linkerd"},
+        "data": {"values": values},
+    }));
+    server.apply_as("obsboot", json!({
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "linkerd-identity-trust-roots", "namespace": "linkerd"},
+        "data": {"ca-bundle.crt": anchors},
+    }));
+}
 
 /// Linkerd's proxy injector webhook configuration, as its chart renders it.
 fn injector_config() -> Value {
@@ -27,14 +47,14 @@ fn injector_config() -> Value {
 }
 
 /// Whether the pod has the Linkerd proxy.
-fn meshed(pod: &Value) -> bool {
+pub fn meshed(pod: &Value) -> bool {
     pod["spec"]["initContainers"]
         .as_array()
         .is_some_and(|c| c.iter().any(|c| c["name"] == "linkerd-proxy"))
 }
 
 /// The live pods labelled `app`.
-fn app_pods<'a>(v: &View<'a>, app: &str) -> Vec<&'a Value> {
+pub fn app_pods<'a>(v: &View<'a>, app: &str) -> Vec<&'a Value> {
     v.list("v1", "Pod")
         .into_iter()
         .filter(|p| {
@@ -45,7 +65,7 @@ fn app_pods<'a>(v: &View<'a>, app: &str) -> Vec<&'a Value> {
 
 /// The `bookinfo` namespace (asking for injection) and the `linkerd` namespace (opted out
 /// of webhooks), with the injector's webhook configuration.
-fn meshed_namespace(server: &ApiServer) {
+pub fn meshed_namespace(server: &ApiServer) {
     server.apply_as(
         "obsboot",
         json!({
@@ -58,10 +78,11 @@ fn meshed_namespace(server: &ApiServer) {
         "metadata": {"name": "linkerd", "labels": {"config.linkerd.io/admission-webhooks": "disabled"}},
     }));
     server.apply_as("obsboot", injector_config());
+    linkerd_config(server, &upstream_defaults(), "IdentityTrustAnchorsPEM");
 }
 
 /// Starts the injector's Deployment and Service and waits until they serve.
-fn start_injector(server: &ApiServer) {
+pub fn start_injector(server: &ApiServer) {
     let mut injector = deployment("linkerd", "linkerd-proxy-injector", 1);
     injector["spec"]["template"]["spec"]["containers"][0]["image"] =
         "cr.l5d.io/linkerd/controller:edge-25.1.1".into();
@@ -126,15 +147,21 @@ fn pods_are_meshed_only_once_the_injector_serves() {
         .into_iter()
         .find(|p| p["metadata"]["labels"]["app"] == "productpage" && meshed(p))
         .unwrap();
-    let proxy = &pod["spec"]["initContainers"][0];
+    assert_eq!(pod["spec"]["initContainers"][0]["name"], "linkerd-init");
+    let proxy = &pod["spec"]["initContainers"][1];
     assert_eq!(
         (&proxy["name"], &proxy["restartPolicy"]),
         (&json!("linkerd-proxy"), &json!("Always"))
     );
-    assert_eq!(proxy["image"], "cr.l5d.io/linkerd/proxy:edge-25.1.1");
     assert_eq!(
-        pod["metadata"]["annotations"]["linkerd.io/proxy-version"],
-        "edge-25.1.1"
+        proxy["image"], "cr.l5d.io/linkerd/proxy:dev-undefined",
+        "linkerd-config's image, at its linkerdVersion"
+    );
+    let annotations = &pod["metadata"]["annotations"];
+    assert_eq!(annotations["linkerd.io/proxy-version"], "dev-undefined");
+    assert_eq!(
+        annotations["linkerd.io/created-by"], "linkerd/proxy-injector edge-25.1.1",
+        "the injector's own version"
     );
     assert_eq!(
         pod["metadata"]["labels"]["linkerd.io/control-plane-ns"],
@@ -145,7 +172,7 @@ fn pods_are_meshed_only_once_the_injector_serves() {
         "productpage"
     );
     assert_eq!(
-        pod["status"]["initContainerStatuses"][0]["ready"], true,
+        pod["status"]["initContainerStatuses"][1]["ready"], true,
         "the sidecar runs"
     );
 }

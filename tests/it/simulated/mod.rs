@@ -6,6 +6,7 @@ mod crud;
 mod discovery;
 mod faults;
 mod injection;
+mod injector;
 mod namespaces;
 mod platform;
 mod scheduling;

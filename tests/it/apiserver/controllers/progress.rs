@@ -173,5 +173,46 @@ fn conditions_for(
             &format!("ReplicaSet {new_name:?} is progressing."),
         );
     }
+    replica_failure(&mut conditions, r.sets, new_name);
     conditions
+}
+
+/// Copies a ReplicaSet's `ReplicaFailure` onto the Deployment, the new ReplicaSet's first,
+/// or removes it (pkg/controller/deployment/progress.go `syncRolloutStatus` and
+/// `getReplicaFailures`, deployment/util `ReplicaSetToDeploymentCondition` and
+/// `SetDeploymentCondition`: unchanged while its status and reason are).
+fn replica_failure(conditions: &mut Vec<Value>, sets: &[Value], new_name: &str) {
+    let failure = sets
+        .iter()
+        .filter(|rs| json::name(rs) == new_name)
+        .chain(sets.iter())
+        .find_map(|rs| json::condition(rs, "ReplicaFailure"));
+    let existing = conditions
+        .iter()
+        .position(|c| json::str_at(c, "/type") == "ReplicaFailure");
+    let Some(failure) = failure else {
+        if let Some(i) = existing {
+            conditions.remove(i);
+        }
+        return;
+    };
+    let field = |name: &str| json::str_at(failure, &format!("/{name}")).to_owned();
+    if let Some(i) = existing {
+        let current = &conditions[i];
+        if json::str_at(current, "/status") == field("status")
+            && json::str_at(current, "/reason") == field("reason")
+        {
+            return;
+        }
+        conditions.remove(i);
+    }
+    let at = field("lastTransitionTime");
+    conditions.push(json!({
+        "type": "ReplicaFailure",
+        "status": field("status"),
+        "reason": field("reason"),
+        "message": field("message"),
+        "lastUpdateTime": at,
+        "lastTransitionTime": at,
+    }));
 }

@@ -1,5 +1,11 @@
 //! The ReplicaSet controller: creates pods `<rs>-<5 chars>` from the template (through
 //! admission, so the Linkerd injector sees them), deletes surplus ones, reports status.
+//!
+//! A pod creation that fails is recorded as kube-controller-manager does
+//! (pkg/controller/replicaset/replica_set.go `manageReplicas` returns the create error;
+//! replica_set_utils.go `calculateStatus`): condition `ReplicaFailure` True, reason
+//! `FailedCreate`, the error's text as message, set once and kept until a sync succeeds,
+//! which removes it.
 
 use std::time::Duration;
 
@@ -9,8 +15,7 @@ use tokio::time::Instant;
 use super::super::json;
 use super::super::state::State;
 use super::super::writes::suffix;
-use super::templates;
-use super::{Changes, KCM, Memory, create, delete, write_status};
+use super::{Changes, KCM, Memory, conditions, create, delete, templates, write_status};
 
 /// How long a ReplicaSet waits before retrying a pod creation that admission refused.
 const RETRY: Duration = Duration::from_millis(100);
@@ -32,10 +37,12 @@ pub fn reconcile(state: &mut State, memory: &mut Memory, changes: &Changes) {
             .pointer("/spec/template")
             .cloned()
             .unwrap_or_else(|| json!({}));
+        let mut failure = None;
         for _ in owned.len()..desired {
             let name = format!("{}-{}", json::name(&rs), suffix(state.store.next_random()));
             let pod = templates::pod(&template, &rs, &name, &[]);
-            if create(state, "", "pods", pod, KCM).is_err() {
+            if let Err(err) = create(state, "", "pods", pod, KCM) {
+                failure = Some(err.message);
                 memory.wake_at(Instant::now() + RETRY);
                 break;
             }
@@ -67,6 +74,10 @@ pub fn reconcile(state: &mut State, memory: &mut Memory, changes: &Changes) {
         if let Some(map) = status.as_object_mut() {
             map.retain(|k, v| k == "replicas" || v.as_u64() != Some(0));
         }
+        let conditions = replica_failure(&rs, failure);
+        if !conditions.is_empty() {
+            status["conditions"] = Value::Array(conditions);
+        }
         if let Some(current) = state
             .store
             .get("apps", "replicasets", &namespace, json::name(&rs))
@@ -75,4 +86,26 @@ pub fn reconcile(state: &mut State, memory: &mut Memory, changes: &Changes) {
             write_status(state, "apps", "replicasets", &current, status, KCM);
         }
     }
+}
+
+/// The ReplicaSet's conditions after a sync that failed with `failure` (or succeeded).
+fn replica_failure(rs: &Value, failure: Option<String>) -> Vec<Value> {
+    let mut conditions = conditions::of(rs);
+    let existing = conditions
+        .iter()
+        .position(|c| json::str_at(c, "/type") == "ReplicaFailure");
+    match (failure, existing) {
+        (Some(message), None) => conditions.push(json!({
+            "type": "ReplicaFailure",
+            "status": "True",
+            "reason": "FailedCreate",
+            "message": message,
+            "lastTransitionTime": json::now(),
+        })),
+        (None, Some(i)) => {
+            conditions.remove(i);
+        }
+        _ => {}
+    }
+    conditions
 }
