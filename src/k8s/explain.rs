@@ -1,15 +1,24 @@
 //! Why a workload is not ready, in its pods' words: unschedulable (with the node selector and
-//! tolerations the scheduler weighed), image pulls failing, containers not ready.
+//! tolerations the scheduler weighed), image pulls failing, containers not ready; or, when an
+//! admission webhook refuses its pods so that none exists, its ReplicaSet's and what to do.
 
 use std::fmt::Write as _;
 
+use k8s_openapi::api::admissionregistration::v1::{
+    MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
+};
+use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 use serde_json::Value;
 
 use super::client::Cluster;
 use super::error::{ApiFailure, K8sError};
+use super::ready;
 use crate::render::ObjectKey;
+
+/// The webhook of Linkerd's proxy-injector.
+const LINKERD_INJECTOR: &str = "linkerd-proxy-injector.linkerd.io";
 
 /// At most this many pods are described; the rest are counted.
 const SHOWN: usize = 3;
@@ -40,6 +49,93 @@ pub async fn pods(cluster: &Cluster, key: &ObjectKey, object: &Value) -> Option<
         let _ = write!(out, "; and {} more pods", troubled.len() - SHOWN);
     }
     Some(out)
+}
+
+/// When an admission webhook refuses the pods of the Deployment `key` (live state `object`):
+/// which ReplicaSet cannot create them, the webhook's words, and what to do.
+pub async fn refused(cluster: &Cluster, key: &ObjectKey, object: &Value) -> Option<String> {
+    let failure = ready::condition(object, "ReplicaFailure").filter(|c| c.status == "True")?;
+    let denial = ready::denial(failure.message)?;
+    let namespace = key.namespace.as_deref()?;
+    let uid = object.pointer("/metadata/uid").and_then(Value::as_str)?;
+    let sets: Api<ReplicaSet> = Api::namespaced(cluster.client().clone(), namespace);
+    let set = sets
+        .list(&ListParams::default())
+        .await
+        .ok()?
+        .items
+        .into_iter()
+        .filter(|rs| {
+            rs.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|o| o.uid == uid)
+        })
+        .find(|rs| {
+            rs.status
+                .iter()
+                .flat_map(|s| s.conditions.iter().flatten())
+                .any(|c| c.type_ == "ReplicaFailure" && c.status == "True")
+        })
+        .and_then(|rs| rs.metadata.name);
+    let which = set.map_or_else(
+        || "its ReplicaSet cannot create them".to_owned(),
+        |name| format!("its ReplicaSet {namespace}/{name} cannot create them"),
+    );
+    let next = next_step(cluster, denial.webhook).await;
+    Some(format!(
+        "admission webhook \"{}\" refuses its pods ({which}): {}; {next}",
+        denial.webhook, denial.message
+    ))
+}
+
+/// What to do about a webhook's refusal. For Linkerd's injector: the configuration it reads,
+/// in the namespace its Service runs in.
+async fn next_step(cluster: &Cluster, webhook: &str) -> String {
+    let service = webhook_service(cluster, webhook).await;
+    if webhook == LINKERD_INJECTOR {
+        let namespace = service.map_or_else(|| "linkerd".to_owned(), |(ns, _)| ns);
+        return format!(
+            "the Linkerd proxy-injector builds every proxy from the ConfigMap linkerd-config in namespace {namespace} (and the trust anchors in linkerd-identity-trust-roots), and a value it needs there is missing or has the wrong type: correct it (obsboot renders linkerd-config from the Linkerd stack) and run bootstrap again; see deploy.md, troubleshooting"
+        );
+    }
+    let by = service.map_or_else(String::new, |(ns, name)| {
+        format!(" (served by Service {ns}/{name})")
+    });
+    format!(
+        "the webhook{by} refuses every such pod until what it names is changed; change it and run bootstrap again"
+    )
+}
+
+/// The namespace and name of the Service behind the admission webhook `webhook`.
+async fn webhook_service(cluster: &Cluster, webhook: &str) -> Option<(String, String)> {
+    let client = cluster.client().clone();
+    let mutating: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
+    let validating: Api<ValidatingWebhookConfiguration> = Api::all(client);
+    let params = ListParams::default();
+    let mut services = Vec::new();
+    if let Ok(list) = mutating.list(&params).await {
+        services.extend(
+            list.items
+                .into_iter()
+                .flat_map(|c| c.webhooks.into_iter().flatten())
+                .map(|w| (w.name, w.client_config.service)),
+        );
+    }
+    if let Ok(list) = validating.list(&params).await {
+        services.extend(
+            list.items
+                .into_iter()
+                .flat_map(|c| c.webhooks.into_iter().flatten())
+                .map(|w| (w.name, w.client_config.service)),
+        );
+    }
+    services
+        .into_iter()
+        .find(|(name, _)| name == webhook)
+        .and_then(|(_, service)| service)
+        .map(|s| (s.namespace, s.name))
 }
 
 /// The pods that `workload` (a Deployment, DaemonSet or StatefulSet named by `key`, as JSON,

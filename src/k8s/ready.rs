@@ -69,6 +69,47 @@ fn deployment(object: &Value) -> Readiness {
             progressing.message
         ));
     }
+    // The ReplicaSet controller could not create pods, and the Deployment controller copied
+    // its condition here. A webhook's denial stands until its cause is fixed; other causes
+    // (a quota, say) may pass, so they only say why the wait goes on.
+    let failure = condition(object, "ReplicaFailure").filter(|c| c.status == "True");
+    if let Some(failure) = &failure
+        && let Some(denial) = denial(failure.message)
+    {
+        return Readiness::Failed(format!(
+            "admission webhook \"{}\" refuses its pods: {}",
+            denial.webhook, denial.message
+        ));
+    }
+    let why = failure
+        .map(|f| format!("; its pods cannot be created: {}: {}", f.reason, f.message))
+        .unwrap_or_default();
+    match deployment_counts(object) {
+        Readiness::Waiting(what) => Readiness::Waiting(what + &why),
+        other => other,
+    }
+}
+
+/// A pod creation an admission webhook refused, from the API server's error text
+/// (apiserver/pkg/admission/plugin/webhook/errors/statuserror.go `ToStatusErr`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial<'a> {
+    /// The webhook's name (`linkerd-proxy-injector.linkerd.io`).
+    pub webhook: &'a str,
+    /// What the webhook said.
+    pub message: &'a str,
+}
+
+/// The webhook denial a create error's text reports, if it is one.
+pub fn denial(error: &str) -> Option<Denial<'_>> {
+    let rest = error.strip_prefix("admission webhook \"")?;
+    let (webhook, message) = rest.split_once("\" denied the request")?;
+    let message = message.strip_prefix(": ").unwrap_or("without explanation");
+    Some(Denial { webhook, message })
+}
+
+/// A Deployment's readiness from its replica counts.
+fn deployment_counts(object: &Value) -> Readiness {
     let desired = number(object, &["spec", "replicas"]).unwrap_or(1);
     let status = |field| number(object, &["status", field]).unwrap_or(0);
     let (updated, replicas, available) = (
@@ -232,6 +273,50 @@ mod tests {
                 "progress deadline exceeded: ReplicaSet \"a-1\" has timed out progressing.".into()
             )
         );
+    }
+
+    #[test]
+    fn a_deployment_whose_pods_a_webhook_refuses_has_failed_and_other_failures_say_why() {
+        let failure = |reason: &str, message: &str| {
+            json!({"observedGeneration": 1, "replicas": 0, "conditions": [
+                {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable"},
+                {"type": "ReplicaFailure", "status": "True", "reason": reason, "message": message},
+            ]})
+        };
+        let refused = failure(
+            "FailedCreate",
+            "admission webhook \"linkerd-proxy-injector.linkerd.io\" denied the request: template: patch/templates/patch.json:125:16: nil pointer",
+        );
+        assert_eq!(
+            readiness("apps", "Deployment", &deploy(1, &refused)),
+            Readiness::Failed(
+                "admission webhook \"linkerd-proxy-injector.linkerd.io\" refuses its pods: template: patch/templates/patch.json:125:16: nil pointer".into()
+            )
+        );
+        let quota = failure(
+            "FailedCreate",
+            "pods \"a-1-x\" is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2",
+        );
+        assert_eq!(
+            readiness("apps", "Deployment", &deploy(1, &quota)),
+            Readiness::Waiting(
+                "0 of 2 replicas updated; its pods cannot be created: FailedCreate: pods \"a-1-x\" is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2".into()
+            )
+        );
+        let mut stale = refused.clone();
+        stale["observedGeneration"] = 0.into();
+        assert!(
+            !readiness("apps", "Deployment", &deploy(1, &stale)).is_settled(),
+            "a condition about an older generation waits for the controller"
+        );
+        assert_eq!(
+            denial("admission webhook \"v.example.com\" denied the request without explanation"),
+            Some(Denial {
+                webhook: "v.example.com",
+                message: "without explanation"
+            })
+        );
+        assert_eq!(denial("pods \"x\" is forbidden"), None);
     }
 
     #[test]

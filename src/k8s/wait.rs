@@ -88,9 +88,13 @@ impl Cluster {
                         match readiness(&key.group, &key.kind, &value) {
                             Readiness::Ready => return Ok(()),
                             Readiness::Failed(reason) => {
+                                let reason = match explain::refused(self, key, &value).await {
+                                    Some(refusal) => refusal,
+                                    None => with_pods(self, key, &value, reason).await,
+                                };
                                 return Err(K8sError::Failed {
                                     object: key.to_string(),
-                                    reason: with_pods(self, key, &value, reason).await,
+                                    reason,
                                 });
                             }
                             Readiness::Waiting(what) => said = what,

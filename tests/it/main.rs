@@ -12,6 +12,7 @@ mod dashboards;
 mod errors;
 mod inventory;
 mod linkerd_config;
+mod meshing;
 mod monitoring;
 mod render;
 mod schemas;
