@@ -60,6 +60,16 @@ pub enum Error {
         /// How many.
         count: usize,
     },
+    /// `status --exit-code` found something to attend to.
+    #[error(
+        "{objects} object(s) not ready, {certificates} certificate(s) inside the renewal window or expired (see above)"
+    )]
+    NotReady {
+        /// Objects not ready.
+        objects: usize,
+        /// Certificates due or expired.
+        certificates: usize,
+    },
     /// Standard input could not be read.
     #[error("failed to read the answer from standard input")]
     Stdin(#[source] io::Error),

@@ -13,7 +13,10 @@ use crate::bootstrap::{BootstrapError, secrets};
 use crate::k8s::ready::{Readiness, readiness};
 use crate::k8s::{ApplyMode, CONCURRENCY, Cluster, K8sError, Target, is_ours, to_value};
 use crate::render::{Object, Slots};
+use crate::secrets::SecretData;
+use crate::secrets::status::{CertificateStatus, State};
 use crate::selection::Selection;
+use crate::stack::{SecretKind, SecretSpec};
 
 /// What `status` and `diff` look at.
 pub struct Params<'a> {
@@ -48,6 +51,11 @@ pub struct Status {
     pub cluster: String,
     /// Every planned object, the generated Secrets included.
     pub objects: Vec<ObjectStatus>,
+    /// Every certificate in the generated Secrets, with its end of validity.
+    pub certificates: Vec<CertificateStatus>,
+    /// The renewal window (`spec.certificates.renewBefore` of the Linkerd stack), in days.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renew_before_days: Option<i64>,
     /// The security group and each planned rule's state, when obsboot manages it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub security_group: Option<GroupStatus>,
@@ -146,8 +154,10 @@ pub async fn status(params: &Params<'_>) -> Result<Status, BootstrapError> {
         .into_iter()
         .collect::<Result<_, _>>()?;
     let mut objects = objects;
+    let mut live = Vec::with_capacity(plan.secrets.len());
     for spec in &plan.secrets {
-        let (state, detail) = match secrets::read(&cluster, spec).await {
+        let read = secrets::read(&cluster, spec).await;
+        let (state, detail) = match &read {
             Ok(Some(_)) => ("ready", String::new()),
             Ok(None) => ("missing", "bootstrap generates it".into()),
             Err(K8sError::NotOurs { .. }) => ("foreign", "exists, not created by obsboot".into()),
@@ -159,7 +169,32 @@ pub async fn status(params: &Params<'_>) -> Result<Status, BootstrapError> {
             state,
             detail,
         });
+        live.push((spec, read.ok().flatten()));
     }
+    anchor_detail(&mut objects, &live);
+    let linkerd = params
+        .stacks
+        .stacks
+        .iter()
+        .find_map(|stack| match &stack.spec {
+            crate::stack::Spec::Linkerd(linkerd) => Some(&linkerd.certificates),
+            _ => None,
+        });
+    let renew_before_days =
+        linkerd.map(|certificates| crate::secrets::renewal::window(certificates).whole_days());
+    let certificates = linkerd
+        .map(|certificates| {
+            let secrets: Vec<(&SecretSpec, Option<&SecretData>)> = live
+                .iter()
+                .map(|(spec, data)| (*spec, data.as_ref()))
+                .collect();
+            crate::secrets::status::certificates(
+                &secrets,
+                certificates,
+                time::OffsetDateTime::now_utc(),
+            )
+        })
+        .unwrap_or_default();
     let security_group = match &params.security_groups {
         Some(settings) => Some(group_status(&cluster, settings, params, &plan).await?),
         None => None,
@@ -167,6 +202,8 @@ pub async fn status(params: &Params<'_>) -> Result<Status, BootstrapError> {
     Ok(Status {
         cluster: cluster.url,
         objects,
+        certificates,
+        renew_before_days,
         security_group,
     })
 }
@@ -231,6 +268,85 @@ async fn unmeshed(cluster: &Cluster, object: &Object) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// One line per certificate: its state, its end, which it is and where, and what happens.
+fn certificates_table(out: &mut String, status: &Status) {
+    let Some(days) = status
+        .renew_before_days
+        .filter(|_| !status.certificates.is_empty())
+    else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "certificates (due: inside the {days}-day renewal window, spec.certificates.renewBefore):"
+    );
+    let ends: Vec<String> = status
+        .certificates
+        .iter()
+        .map(|c| {
+            let date = c.not_after.get(..10).unwrap_or_default();
+            match c.days_left {
+                1 => format!("{date} (1 day left)"),
+                left if left >= 0 => format!("{date} ({left} days left)"),
+                -1 => format!("{date} (1 day ago)"),
+                left => format!("{date} ({} days ago)", -left),
+            }
+        })
+        .collect();
+    let width = ends.iter().map(String::len).max().unwrap_or(0);
+    for (certificate, end) in status.certificates.iter().zip(&ends) {
+        let state = match certificate.state {
+            State::Valid => "valid",
+            State::Due => "due",
+            State::Expired => "expired",
+            State::Replaced => "replaced",
+        };
+        let _ = write!(
+            out,
+            "  {state:<8} {end:<width$}  {} ({})",
+            certificate.certificate, certificate.secret
+        );
+        if !certificate.detail.is_empty() {
+            let _ = write!(out, ": {}", certificate.detail);
+        }
+        out.push('\n');
+    }
+}
+
+/// Whether something in `status` needs attention: an object not ready, or a certificate
+/// inside its renewal window or expired (`status --exit-code`).
+pub fn needs_attention(status: &Status) -> (usize, usize) {
+    let objects = status.objects.iter().filter(|o| o.state != "ready").count();
+    let certificates = status
+        .certificates
+        .iter()
+        .filter(|c| matches!(c.state, State::Due | State::Expired))
+        .count();
+    (objects, certificates)
+}
+
+/// A missing trust-anchor Secret next to an existing issuer is not generated (a new anchor
+/// would break mTLS between meshed pods): says so instead of "bootstrap generates it".
+fn anchor_detail(objects: &mut [ObjectStatus], live: &[(&SecretSpec, Option<SecretData>)]) {
+    let issuer_exists = live
+        .iter()
+        .any(|(spec, data)| spec.kind == SecretKind::LinkerdIssuer && data.is_some());
+    let Some((anchor, _)) = live
+        .iter()
+        .find(|(spec, data)| spec.kind == SecretKind::LinkerdTrustAnchor && data.is_none())
+    else {
+        return;
+    };
+    let name = secrets::key(anchor).to_string();
+    if let Some(object) = objects
+        .iter_mut()
+        .find(|o| o.object == name && o.state == "missing")
+        && issuer_exists
+    {
+        object.detail = "the issuer predates it, so bootstrap does not make it (a new trust anchor would break mTLS between meshed pods): the issuer cannot be renewed; see deploy.md, \"Rotating the trust anchor\"".into();
+    }
+}
+
 /// Formats `status` as a table with a summary line.
 pub fn status_table(status: &Status) -> String {
     let width = status
@@ -263,6 +379,7 @@ pub fn status_table(status: &Status) -> String {
         count("missing"),
         count("foreign")
     );
+    certificates_table(&mut out, status);
     if let Some(group) = &status.security_group {
         let _ = writeln!(
             out,
@@ -335,7 +452,8 @@ pub async fn diff(params: &Params<'_>) -> Result<Vec<Change>, BootstrapError> {
             values.push((spec, data));
         }
     }
-    let slots = crate::secrets::slot_values(values.iter().map(|(s, d)| (s, d)));
+    let now = time::OffsetDateTime::now_utc();
+    let slots = crate::secrets::slot_values(values.iter().map(|(s, d)| (s, d)), now);
     let plan = params.stacks.render(&Slots::with_values(slots))?;
     let changes: Vec<Result<Option<Change>, K8sError>> = stream::iter(&plan.objects)
         .map(|object| change(&cluster, object))

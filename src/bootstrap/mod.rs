@@ -96,6 +96,14 @@ pub enum BootstrapError {
         "the selected stacks render no objects; refusing to bootstrap (and prune) to an empty platform"
     )]
     Empty,
+    /// A renewed Secret changed between reading and writing it.
+    #[error(
+        "failed to renew {object}: it changed since bootstrap read it (another run renewing it?), so it was left as it is; run bootstrap again"
+    )]
+    RenewalConflict {
+        /// `Secret namespace/name`.
+        object: String,
+    },
     /// Pods still lack the proxy after a restart.
     #[error("{} still run without a Linkerd proxy after a restart ({}); check that the proxy-injector webhook is reachable from the API server (see deploy.md)", if pods.len() == 1 { "a pod" } else { "pods" }, pods.join(", "))]
     Unmeshed {
@@ -122,6 +130,8 @@ pub async fn run(
     progress: Progress,
     cancel: &CancellationToken,
 ) -> Result<Report, BootstrapError> {
+    // Certificates the user brings must outlast the renewal window: checked before anything.
+    crate::secrets::check_provided_expiry(&params.stacks.stacks, time::OffsetDateTime::now_utc())?;
     let cluster = Cluster::connect(&params.target).await?;
     let lock = cluster
         .lock(params.stacks.installation(), "bootstrap", params.break_lock)
@@ -147,11 +157,12 @@ async fn locked(
 
     let specs = params.stacks.secrets();
     let inventory = Inventory::new(&cluster, params.stacks.installation());
+    let now = time::OffsetDateTime::now_utc();
     let (prepared, recorded) = tokio::try_join!(
-        secrets::prepare(&cluster, &specs, &params.stacks.stacks),
+        secrets::prepare(&cluster, &specs, &params.stacks.stacks, now),
         async { Ok(inventory.read().await?.unwrap_or_default()) },
     )?;
-    let slots = crate::secrets::slot_values(prepared.iter().map(|p| (&p.spec, &p.data)));
+    let slots = crate::secrets::slot_values(prepared.iter().map(|p| (&p.spec, &p.data)), now);
     let plan = params.stacks.render(&Slots::with_values(slots))?;
     if plan.objects.is_empty() {
         return Err(BootstrapError::Empty);
@@ -171,6 +182,7 @@ async fn locked(
         prepared,
         applied: 0,
         injector_serves: false,
+        early: std::collections::HashMap::new(),
     };
     let to_apply = run.leave_alone(&all);
     // The security group is found and checked before anything changes.
@@ -370,6 +382,9 @@ struct Run<'a, 'p> {
     applied: usize,
     /// Whether this run has seen the proxy-injector serve.
     injector_serves: bool,
+    /// Objects applied ahead of their phase (webhook configurations whose caBundle must
+    /// trust a renewed certificate before its Secret changes), and what that did.
+    early: std::collections::HashMap<crate::render::ObjectKey, Action>,
 }
 
 impl Run<'_, '_> {
@@ -426,7 +441,12 @@ impl Run<'_, '_> {
                 .copied()
                 .filter(|o| Phase::of(o) == phase)
                 .collect();
-            self.phase(phase, &counter, &objects).await.map_err(|err| {
+            let done = if phase == Phase::Secrets {
+                self.secrets_phase(&counter, to_apply).await
+            } else {
+                self.phase(phase, &counter, &objects).await
+            };
+            done.map_err(|err| {
                 if err.is_interrupt() {
                     BootstrapError::Interrupted {
                         phase: phase.title(),
@@ -444,6 +464,80 @@ impl Run<'_, '_> {
         Ok(())
     }
 
+    /// The generated Secrets: creates what is missing, then writes the renewals. A renewed
+    /// webhook certificate must be trusted before it can be served, so the webhook
+    /// configurations (whose caBundle now holds the new certificate and the old one) are
+    /// applied first; see `secrets::renewal` for why this leaves no window.
+    async fn secrets_phase(
+        &mut self,
+        counter: &str,
+        to_apply: &[&Object],
+    ) -> Result<(), BootstrapError> {
+        if self.cancel.is_cancelled() {
+            return Err(K8sError::Interrupted.into());
+        }
+        let created = secrets::create(&self.cluster, &self.prepared).await?;
+        let renewed_webhook = self.prepared.iter().any(|p| {
+            p.source == secrets::Source::Renewed
+                && matches!(p.spec.kind, crate::stack::SecretKind::WebhookTls { .. })
+        });
+        if renewed_webhook {
+            let webhooks: Vec<&Object> = to_apply
+                .iter()
+                .copied()
+                .filter(|o| {
+                    o.key.group == "admissionregistration.k8s.io"
+                        && matches!(self.before.get(&o.key), Some(Before::Ours(_)))
+                })
+                .collect();
+            let mode = ApplyMode {
+                force: self.params.force_conflicts,
+                dry_run: false,
+            };
+            let (applied, failure) =
+                apply::apply_all(&self.cluster, &webhooks, &self.before, mode, self.cancel).await;
+            self.early.extend(applied);
+            if let Some(err) = failure {
+                return Err(err);
+            }
+        }
+        let mut renewed = Vec::new();
+        for prepared in &self.prepared {
+            if prepared.source == secrets::Source::Renewed {
+                secrets::replace(&self.cluster, prepared).await?;
+            }
+            let object = secrets::key(&prepared.spec).to_string();
+            let renewal = prepared.renewal.as_ref().map(|(renewal, _)| {
+                renewed.push(format!(
+                    "  renewed {object}: the {} was {}; the new one is valid until {}",
+                    renewal.certificate,
+                    renewal.reason,
+                    renewal.expiry.date()
+                ));
+                report::RenewalReport::from(renewal)
+            });
+            self.report.secrets.push(report::SecretReport {
+                object,
+                source: prepared.source,
+                renewal,
+            });
+        }
+        let reused = self.prepared.len() - created - renewed.len();
+        let counts = if renewed.is_empty() {
+            format!("{created} created, {reused} reused")
+        } else {
+            format!(
+                "{created} created, {} renewed, {reused} reused",
+                renewed.len()
+            )
+        };
+        self.progress.line(&format!("{counter}: {counts}"));
+        for renewal in &renewed {
+            self.progress.line(renewal);
+        }
+        Ok(())
+    }
+
     /// Carries out one phase.
     async fn phase(
         &mut self,
@@ -455,20 +549,6 @@ impl Run<'_, '_> {
             return Err(K8sError::Interrupted.into());
         }
         let started = Instant::now();
-        if phase == Phase::Secrets {
-            let created = secrets::create(&self.cluster, &self.prepared).await?;
-            for p in &self.prepared {
-                self.report.secrets.push(report::SecretReport {
-                    object: secrets::key(&p.spec).to_string(),
-                    source: p.source,
-                });
-            }
-            self.progress.line(&format!(
-                "{counter}: {created} created, {} reused",
-                self.prepared.len() - created
-            ));
-            return Ok(());
-        }
         if phase == Phase::Apps && self.meshed_apps() {
             self.injector_serving().await?;
         }
@@ -483,6 +563,11 @@ impl Run<'_, '_> {
         self.applied += applied.len();
         let mut counts = [0usize; 2];
         for (key, action) in &applied {
+            // Applied ahead of this phase: what that did is what this run did to it.
+            let action = match self.early.get(key) {
+                Some(early) if *action == Action::Unchanged => early,
+                _ => action,
+            };
             match action {
                 Action::Created => counts[0] += 1,
                 Action::Configured => counts[1] += 1,

@@ -1,11 +1,13 @@
 //! What a bootstrap did, for the closing summary and `-o json`.
 
 use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
 
 use super::apply::Action;
 use super::phases::Phase;
 use super::secrets::Source;
 use crate::aws::{Applied, Target};
+use crate::secrets::renewal::Renewal;
 use crate::verify::EndpointReport;
 
 /// The whole run.
@@ -71,7 +73,7 @@ impl Report {
     /// Whether the run changed anything in the cluster.
     pub fn changed(&self) -> bool {
         self.objects.iter().any(|o| o.action != Action::Unchanged)
-            || self.secrets.iter().any(|s| s.source == Source::Generated)
+            || self.secrets.iter().any(|s| s.source != Source::Reused)
             || !self.pruned.is_empty()
             || !self.restarted.is_empty()
             || self
@@ -122,8 +124,37 @@ pub struct ObjectReport {
 pub struct SecretReport {
     /// `Secret namespace/name`.
     pub object: String,
-    /// Created now or reused.
+    /// Created now, renewed now, or reused.
     pub source: Source,
+    /// For a renewal: what was replaced and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renewal: Option<RenewalReport>,
+}
+
+/// A certificate renewed.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenewalReport {
+    /// Which certificate.
+    pub certificate: String,
+    /// Why it was replaced.
+    pub reason: String,
+    /// When the replaced one ends (RFC 3339).
+    pub previous_not_after: String,
+    /// When the new one ends (RFC 3339).
+    pub not_after: String,
+}
+
+impl From<&Renewal> for RenewalReport {
+    fn from(renewal: &Renewal) -> Self {
+        let at = |time: time::OffsetDateTime| time.format(&Rfc3339).unwrap_or_default();
+        Self {
+            certificate: renewal.certificate.clone(),
+            reason: renewal.reason.clone(),
+            previous_not_after: at(renewal.previous_expiry),
+            not_after: at(renewal.expiry),
+        }
+    }
 }
 
 /// A planned object left to its owner.

@@ -14,13 +14,20 @@ const STATUS_HELP: &str = "\
 Each planned object (and generated Secret) is one of: ready; waiting (with what it waits
 for, e.g. pods Pending: Unschedulable); failed; missing; or foreign (it exists but was not
 created by obsboot, so bootstrap would stop). Bookinfo Deployments whose pods run without a
-Linkerd proxy are shown as waiting. Then each planned security-group rule: open, missing,
-allowed by a rule obsboot does not own, or (ours, no longer planned) to be revoked; unless
---skip-security-groups. Changes nothing.
+Linkerd proxy are shown as waiting. Then every certificate in the generated Secrets (Linkerd's
+trust anchor and identity issuer, each webhook's serving certificate) with the day it ends:
+valid, due (inside the renewal window, spec.certificates.renewBefore of the Linkerd stack,
+60 days unless set: the next bootstrap renews it), or expired. Then each planned
+security-group rule: open, missing, allowed by a rule obsboot does not own, or (ours, no
+longer planned) to be revoked; unless --skip-security-groups. Changes nothing.
+
+Exit status: 0; with --exit-code, 1 when an object is not ready or a certificate is due or
+expired.
 
 Examples:
   obsboot status
-  obsboot status -o json | jq '.objects[] | select(.state != \"ready\")'";
+  obsboot status --exit-code                   for a cron job or a CI check
+  obsboot status -o json | jq '.certificates[] | {certificate, notAfter, state}'";
 
 const DIFF_HELP: &str = "\
 Each object is applied with a server-side dry run and compared with what is live, so the
@@ -46,6 +53,10 @@ pub struct StatusArgs {
     /// The security group.
     #[command(flatten)]
     pub security_groups: SecurityGroupArgs,
+    /// Exit with status 1 when an object is not ready or a certificate is inside its renewal
+    /// window or expired.
+    #[arg(long)]
+    pub exit_code: bool,
     /// What to print on standard output.
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub output: Format,
@@ -84,9 +95,17 @@ pub fn status(args: &StatusArgs) -> Result<(), Error> {
     };
     let status = cluster::run(async |_| Ok(inspect::status(&params).await?))?;
     match args.output {
-        Format::Json => print(&output::json(&status)?),
-        Format::Text => print(&inspect::status_table(&status)),
+        Format::Json => print(&output::json(&status)?)?,
+        Format::Text => print(&inspect::status_table(&status))?,
     }
+    let (objects, certificates) = inspect::needs_attention(&status);
+    if args.exit_code && objects + certificates > 0 {
+        return Err(Error::NotReady {
+            objects,
+            certificates,
+        });
+    }
+    Ok(())
 }
 
 pub fn diff(args: &DiffArgs) -> Result<(), Error> {

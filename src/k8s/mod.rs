@@ -15,7 +15,7 @@ pub mod inventory;
 pub mod lock;
 pub mod nodes;
 pub mod ready;
-mod retry;
+pub mod retry;
 mod wait;
 
 pub use apply::{ApplyMode, is_ours, is_secret};

@@ -100,7 +100,11 @@ pub fn check(objects: &mut [Object], secrets: &[SecretSpec]) -> Vec<Diagnostic> 
             pods.push(pod);
         }
     }
-    for secret in secrets {
+    // The trust anchor's key is bootstrap's own, to sign issuers: no pod is meant to use it.
+    let for_pods = secrets
+        .iter()
+        .filter(|s| s.kind != crate::stack::SecretKind::LinkerdTrustAnchor);
+    for secret in for_pods {
         if !used_secrets.contains(&(secret.namespace.clone(), secret.name.clone())) {
             tracing::warn!(
                 "bootstrap creates Secret {}/{}, but no rendered pod uses it",

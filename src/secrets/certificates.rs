@@ -6,6 +6,7 @@ use rcgen::{
     KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
 };
 use time::{Duration, OffsetDateTime};
+use x509_parser::certificate::X509Certificate;
 use x509_parser::pem::parse_x509_pem;
 use x509_parser::prelude::FromDer;
 
@@ -15,8 +16,11 @@ const TRUST_ANCHOR_DAYS: i64 = 3650;
 const ISSUER_DAYS: i64 = 365;
 /// A webhook serving certificate's lifetime: one year, as Linkerd's chart generates.
 const WEBHOOK_DAYS: i64 = 365;
+/// The shortest lifetime bootstrap gives a certificate it renews; a renewal window must be
+/// shorter, or every run would renew.
+pub const SHORTEST_LIFETIME_DAYS: u64 = 365;
 /// How far back validity starts, so that nodes whose clocks lag still accept it.
-const CLOCK_SKEW: Duration = Duration::minutes(5);
+pub const CLOCK_SKEW: Duration = Duration::minutes(5);
 
 /// A certificate with its private key, both PEM.
 pub struct Pair {
@@ -26,39 +30,57 @@ pub struct Pair {
     pub key: String,
 }
 
-/// The identity issuer and the anchor that signed it. The anchor's key is not kept: the
-/// cluster never needs it, and without it nothing can mint a second issuer.
+/// A trust anchor and the issuer it signed.
 pub struct Identity {
-    /// The trust anchor certificate.
-    pub trust_anchor: String,
+    /// The trust anchor certificate and key.
+    pub trust_anchor: Pair,
     /// The issuer certificate and key.
     pub issuer: Pair,
 }
 
 /// Generates a trust anchor and an issuer for identities in `trust_domain`, whose identity
-/// service runs in `namespace` (the issuer's name is `identity.<namespace>.<trust_domain>`).
+/// service runs in `namespace`.
 pub fn identity(namespace: &str, trust_domain: &str) -> Result<Identity, rcgen::Error> {
-    let now = OffsetDateTime::now_utc();
-    let anchor_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-    let anchor_params = ca(
+    let trust_anchor = trust_anchor(namespace, trust_domain)?;
+    let issuer = issuer(namespace, trust_domain, &trust_anchor)?;
+    Ok(Identity {
+        trust_anchor,
+        issuer,
+    })
+}
+
+/// Generates a self-signed trust anchor, `root.<namespace>.<trust_domain>`.
+pub fn trust_anchor(namespace: &str, trust_domain: &str) -> Result<Pair, rcgen::Error> {
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let params = ca(
         &format!("root.{namespace}.{trust_domain}"),
         1,
-        now,
+        OffsetDateTime::now_utc(),
         TRUST_ANCHOR_DAYS,
     )?;
-    let anchor = anchor_params.self_signed(&anchor_key)?;
-    let issuer_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-    let issuer_name = format!("identity.{namespace}.{trust_domain}");
-    let mut issuer_params = ca(&issuer_name, 0, now, ISSUER_DAYS)?;
-    issuer_params.subject_alt_names = CertificateParams::new(vec![issuer_name])?.subject_alt_names;
-    let signer = Issuer::new(anchor_params, anchor_key);
-    let issuer = issuer_params.signed_by(&issuer_key, &signer)?;
-    Ok(Identity {
-        trust_anchor: anchor.pem(),
-        issuer: Pair {
-            certificate: issuer.pem(),
-            key: issuer_key.serialize_pem(),
-        },
+    let certificate = params.self_signed(&key)?;
+    Ok(Pair {
+        certificate: certificate.pem(),
+        key: key.serialize_pem(),
+    })
+}
+
+/// Generates an issuer, `identity.<namespace>.<trust_domain>`, signed by `anchor` (whose
+/// subject and key identifier it names as its issuer's, so that any verifier chains it).
+pub fn issuer(namespace: &str, trust_domain: &str, anchor: &Pair) -> Result<Pair, rcgen::Error> {
+    let anchor_key = KeyPair::from_pem(&anchor.key)?;
+    let signer = Issuer::from_ca_cert_pem(&anchor.certificate, anchor_key)?;
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let name = format!("identity.{namespace}.{trust_domain}");
+    let mut params = ca(&name, 0, OffsetDateTime::now_utc(), ISSUER_DAYS)?;
+    params.subject_alt_names = CertificateParams::new(vec![name])?.subject_alt_names;
+    // RFC 5280 wants it in every certificate that is not self-signed; strict verifiers
+    // (openssl -x509_strict) refuse one without.
+    params.use_authority_key_identifier_extension = true;
+    let certificate = params.signed_by(&key, &signer)?;
+    Ok(Pair {
+        certificate: certificate.pem(),
+        key: key.serialize_pem(),
     })
 }
 
@@ -75,6 +97,9 @@ pub fn webhook(dns_name: &str) -> Result<Pair, rcgen::Error> {
         KeyUsagePurpose::KeyCertSign,
     ];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    // Its own key identifier as its issuer's: during a renewal the caBundle holds two
+    // certificates of the same name, and verifiers pick the signer by this identifier.
+    params.use_authority_key_identifier_extension = true;
     params.not_before = now - CLOCK_SKEW;
     params.not_after = now + Duration::days(WEBHOOK_DAYS);
     let certificate = params.self_signed(&key)?;
@@ -82,6 +107,114 @@ pub fn webhook(dns_name: &str) -> Result<Pair, rcgen::Error> {
         certificate: certificate.pem(),
         key: key.serialize_pem(),
     })
+}
+
+/// What obsboot needs to know of a certificate: whose it is and when it is valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validity {
+    /// The subject, such as `CN=identity.linkerd.cluster.local`.
+    pub subject: String,
+    /// The start of validity.
+    pub not_before: OffsetDateTime,
+    /// The end of validity.
+    pub not_after: OffsetDateTime,
+}
+
+impl Validity {
+    /// Reads the first certificate of `pem`.
+    pub fn of(pem: &str) -> Result<Self, String> {
+        let (_, block) =
+            parse_x509_pem(pem.as_bytes()).map_err(|e| format!("not a PEM certificate ({e})"))?;
+        let (_, cert) = X509Certificate::from_der(&block.contents)
+            .map_err(|e| format!("not an X.509 certificate ({e})"))?;
+        let at = |time: x509_parser::time::ASN1Time| {
+            OffsetDateTime::from_unix_timestamp(time.timestamp())
+                .map_err(|e| format!("a validity date out of range ({e})"))
+        };
+        Ok(Self {
+            subject: cert.subject().to_string(),
+            not_before: at(cert.validity().not_before)?,
+            not_after: at(cert.validity().not_after)?,
+        })
+    }
+
+    /// Whether it has expired at `now`.
+    pub fn expired(&self, now: OffsetDateTime) -> bool {
+        self.not_after <= now
+    }
+
+    /// Whether it expires within `window` of `now` (or has expired).
+    pub fn expires_within(&self, window: Duration, now: OffsetDateTime) -> bool {
+        self.not_after - now <= window
+    }
+
+    /// Whole days from `now` until it expires (negative once expired).
+    pub fn days_left(&self, now: OffsetDateTime) -> i64 {
+        (self.not_after - now).whole_days()
+    }
+
+    /// `2027-05-01 (in 364 days)`, or `2026-05-01 (expired 3 days ago)`.
+    pub fn expiry(&self, now: OffsetDateTime) -> String {
+        let days = self.days_left(now);
+        let when = match days {
+            _ if self.expired(now) => match -days {
+                0 => "expired today".to_owned(),
+                1 => "expired 1 day ago".to_owned(),
+                ago => format!("expired {ago} days ago"),
+            },
+            0 => "today".to_owned(),
+            1 => "in 1 day".to_owned(),
+            days => format!("in {days} days"),
+        };
+        format!("{} ({when})", self.not_after.date())
+    }
+}
+
+/// The PEM blocks of each certificate in `bundle`, each with its trailing newline.
+pub fn split_bundle(bundle: &str) -> Vec<String> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut blocks = Vec::new();
+    let mut rest = bundle;
+    while let Some(at) = rest.find(END) {
+        let block = &rest[..at + END.len()];
+        if let Some(begin) = block.find(BEGIN) {
+            blocks.push(format!("{}\n", &block[begin..]));
+        }
+        rest = &rest[at + END.len()..];
+    }
+    blocks
+}
+
+/// Whether `certificate` was signed by the key of `ca` (the first certificate of each PEM).
+pub fn signed_by(certificate: &str, ca: &str) -> bool {
+    let parse = |pem: &str| {
+        parse_x509_pem(pem.as_bytes())
+            .ok()
+            .map(|(_, block)| block.contents)
+    };
+    let (Some(cert_der), Some(ca_der)) = (parse(certificate), parse(ca)) else {
+        return false;
+    };
+    match (
+        X509Certificate::from_der(&cert_der),
+        X509Certificate::from_der(&ca_der),
+    ) {
+        (Ok((_, cert)), Ok((_, ca))) => cert.verify_signature(Some(ca.public_key())).is_ok(),
+        _ => false,
+    }
+}
+
+/// Whether `key` (PEM) is the private key of `certificate` (PEM).
+pub fn key_matches(certificate: &str, key: &str) -> bool {
+    let Ok((_, block)) = parse_x509_pem(certificate.as_bytes()) else {
+        return false;
+    };
+    let Ok((_, cert)) = X509Certificate::from_der(&block.contents) else {
+        return false;
+    };
+    KeyPair::from_pem(key)
+        .is_ok_and(|key| cert.public_key().subject_public_key.data.as_ref() == key.public_key_raw())
 }
 
 fn ca(
@@ -158,14 +291,15 @@ mod tests {
     #[test]
     fn the_issuer_is_a_ca_chained_to_the_anchor_with_linkerds_name() {
         let identity = identity("linkerd", "cluster.local").unwrap();
-        let (_, anchor_subject, anchor_ca, anchor_days) = parsed(&identity.trust_anchor);
+        let (_, anchor_subject, anchor_ca, anchor_days) =
+            parsed(&identity.trust_anchor.certificate);
         let (_, issuer_subject, issuer_ca, issuer_days) = parsed(&identity.issuer.certificate);
         assert_eq!(anchor_subject, "CN=root.linkerd.cluster.local");
         assert_eq!(issuer_subject, "CN=identity.linkerd.cluster.local");
         assert!(anchor_ca && issuer_ca);
         assert_eq!((anchor_days, issuer_days), (3650, 365));
         check_provided(
-            &identity.trust_anchor,
+            &identity.trust_anchor.certificate,
             &identity.issuer.certificate,
             &identity.issuer.key,
         )
@@ -179,7 +313,7 @@ mod tests {
         let other = identity("linkerd", "cluster.local").unwrap();
         assert_eq!(
             check_provided(
-                &other.trust_anchor,
+                &other.trust_anchor.certificate,
                 &one.issuer.certificate,
                 &one.issuer.key
             ),
@@ -187,7 +321,7 @@ mod tests {
         );
         assert_eq!(
             check_provided(
-                &one.trust_anchor,
+                &one.trust_anchor.certificate,
                 &one.issuer.certificate,
                 &other.issuer.key
             ),

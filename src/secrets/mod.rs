@@ -1,9 +1,12 @@
-//! Material bootstrap generates and keeps in the cluster: Linkerd's identity issuer (with the
-//! trust anchor that signed it), the webhooks' serving certificates, Grafana's administrator
-//! password. Values live in [`SecretData`], whose `Debug` shows key names only, so that no
-//! log line or error can carry them.
+//! Material bootstrap generates and keeps in the cluster: Linkerd's trust anchor (with its
+//! key) and identity issuer, the webhooks' serving certificates, Grafana's administrator
+//! password; and, as certificates near their end, their renewal ([`renewal`]). Values live in
+//! [`SecretData`], whose `Debug` shows key names only, so that no log line or error can
+//! carry them.
 
 pub mod certificates;
+pub mod renewal;
+pub mod status;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,11 +21,14 @@ use crate::stack::{SecretKind, SecretSpec, Spec, Stack};
 
 /// The length of a generated password: 32 letters and digits, about 190 bits.
 const PASSWORD_LENGTH: usize = 32;
-/// The key under which the issuer Secret also keeps the trust anchor certificate, so that a
-/// later run fills the trust-roots slots without the anchor's key.
+/// The key under which the issuer Secret also keeps the trust roots (the anchor certificate,
+/// or during a rotation by hand the old and the new one), which fill the trust-roots slots.
 pub const TRUST_ANCHOR_KEY: &str = "ca.crt";
+/// The key under which a webhook's Secret keeps the certificate a renewal replaced, which
+/// stays in the webhook's caBundle while pods may still serve it ([`renewal::ca_bundle`]).
+pub const PREVIOUS_KEY: &str = "previous.crt";
 
-/// Why material could not be made.
+/// Why material could not be made, read or renewed.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
     /// Certificate generation failed.
@@ -50,6 +56,61 @@ pub enum SecretsError {
     Provided {
         /// The stack file.
         file: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A certificate the user brings expires within the renewal window (or has expired).
+    #[error(
+        "the {what} in {} (spec.certificates.{field}), {subject}, is valid until {expiry}, inside the {window_days}-day renewal window (spec.certificates.renewBefore); obsboot does not renew certificates you bring: {todo}, then run bootstrap again",
+        path.display()
+    )]
+    ProvidedExpiring {
+        /// `trust anchor` or `issuer certificate`.
+        what: &'static str,
+        /// The `spec.certificates` field.
+        field: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The certificate's subject.
+        subject: String,
+        /// Its end of validity, with the days left.
+        expiry: String,
+        /// The renewal window, in days.
+        window_days: i64,
+        /// What to do.
+        todo: &'static str,
+    },
+    /// A certificate stored in a Secret does not parse.
+    #[error(
+        "{object} holds a {key} that is not a usable certificate ({reason}); delete the Secret to have bootstrap generate it again"
+    )]
+    Unreadable {
+        /// `Secret namespace/name`.
+        object: String,
+        /// The key.
+        key: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The issuer must be renewed, and the trust anchor's key is not there to sign it.
+    #[error(
+        "the identity issuer in {issuer} is valid until {expiry} and must be renewed, but the trust anchor's private key is not stored: {anchor} does not exist (the installation predates it, or it was deleted). Bootstrap will not make a new trust anchor, which would break mTLS between the pods already meshed; rotate the trust anchor by hand as deploy.md describes (\"Rotating the trust anchor\"), storing the new one in {anchor}"
+    )]
+    AnchorKeyMissing {
+        /// `Secret namespace/name` of the issuer.
+        issuer: String,
+        /// `Secret namespace/name` of the anchor.
+        anchor: String,
+        /// The issuer's end of validity, with the days left.
+        expiry: String,
+    },
+    /// The stored trust anchor cannot sign an issuer that proxies would trust.
+    #[error(
+        "{anchor} cannot sign Linkerd's identity issuer: {reason}; see \"Rotating the trust anchor\" in deploy.md"
+    )]
+    AnchorUnusable {
+        /// `Secret namespace/name` of the anchor.
+        anchor: String,
         /// What is wrong.
         reason: String,
     },
@@ -103,80 +164,115 @@ pub fn required_keys(spec: &SecretSpec) -> Vec<&'static str> {
     keys
 }
 
-/// Makes the contents of the Secret `spec` (of one of `stacks`): fresh material, or for the
-/// Linkerd issuer the certificate files the stack names.
-pub fn generate(spec: &SecretSpec, stacks: &[&Stack]) -> Result<SecretData, SecretsError> {
-    let failed = |what: &str| {
-        let what = what.to_owned();
-        move |source| SecretsError::Generate { what, source }
-    };
+/// The keys a Secret of `spec` may also hold.
+pub fn optional_keys(spec: &SecretSpec) -> &'static [&'static str] {
+    match spec.kind {
+        SecretKind::WebhookTls { .. } => &[PREVIOUS_KEY],
+        _ => &[],
+    }
+}
+
+/// The Linkerd stack among `stacks`, and its settings.
+pub fn linkerd<'a>(stacks: &[&'a Stack]) -> Option<(&'a Stack, &'a crate::stack::LinkerdSpec)> {
+    stacks.iter().find_map(|stack| match &stack.spec {
+        Spec::Linkerd(linkerd) => Some((*stack, linkerd)),
+        _ => None,
+    })
+}
+
+/// Makes the contents of the Secret `spec` (of one of `stacks`) from nothing: fresh material,
+/// or for the Linkerd issuer the certificate files the stack names, or an issuer signed by
+/// `anchor` (the stored or just generated trust anchor, when bootstrap generates them).
+pub fn generate(
+    spec: &SecretSpec,
+    stacks: &[&Stack],
+    anchor: Option<&SecretData>,
+) -> Result<SecretData, SecretsError> {
     match &spec.kind {
         SecretKind::GrafanaAdmin => {
             let password = Alphanumeric.sample_string(&mut rand::rng(), PASSWORD_LENGTH);
             Ok(SecretData::new([("admin-password".to_owned(), password)]))
         }
-        SecretKind::WebhookTls { service } => {
-            let dns = format!("{service}.{}.svc", spec.namespace);
-            let pair = certificates::webhook(&dns)
-                .map_err(failed(&format!("the serving certificate for {dns}")))?;
+        SecretKind::WebhookTls { service } => webhook(&spec.namespace, service),
+        SecretKind::LinkerdTrustAnchor => {
+            let (_, linkerd) = linkerd(stacks).ok_or_else(no_linkerd)?;
+            let pair = certificates::trust_anchor(&spec.namespace, linkerd.trust_domain.as_str())
+                .map_err(failed("the Linkerd trust anchor"))?;
             Ok(SecretData::new([
                 ("tls.crt".to_owned(), pair.certificate),
                 ("tls.key".to_owned(), pair.key),
             ]))
         }
         SecretKind::LinkerdIssuer => {
-            let Some((stack, linkerd)) = stacks.iter().find_map(|stack| match &stack.spec {
-                Spec::Linkerd(linkerd) => Some((stack, linkerd)),
-                _ => None,
-            }) else {
-                return Err(SecretsError::Provided {
-                    file: "the selected stacks".into(),
-                    reason: "the identity issuer needs the Linkerd stack, which is not selected"
-                        .into(),
-                });
+            let (stack, linkerd) = linkerd(stacks).ok_or_else(no_linkerd)?;
+            if !linkerd.certificates.generated() {
+                let (trust_anchor, certificate, key) = provided(stack, &linkerd.certificates)?;
+                return Ok(issuer_data(trust_anchor, certificate, key));
+            }
+            let anchor = match anchor {
+                Some(anchor) => pair(anchor),
+                None => certificates::trust_anchor(&spec.namespace, linkerd.trust_domain.as_str())
+                    .map_err(failed("the Linkerd trust anchor"))?,
             };
-            let (trust_anchor, certificate, key) = if linkerd.certificates.generated() {
-                let identity =
-                    certificates::identity(&spec.namespace, linkerd.trust_domain.as_str())
-                        .map_err(failed("the Linkerd trust anchor and identity issuer"))?;
-                (
-                    identity.trust_anchor,
-                    identity.issuer.certificate,
-                    identity.issuer.key,
-                )
-            } else {
-                provided(stack, &linkerd.certificates)?
-            };
-            Ok(SecretData::new([
-                (TRUST_ANCHOR_KEY.to_owned(), trust_anchor),
-                ("crt.pem".to_owned(), certificate),
-                ("key.pem".to_owned(), key),
-            ]))
+            let issuer =
+                certificates::issuer(&spec.namespace, linkerd.trust_domain.as_str(), &anchor)
+                    .map_err(failed("the Linkerd identity issuer"))?;
+            Ok(issuer_data(
+                anchor.certificate,
+                issuer.certificate,
+                issuer.key,
+            ))
         }
     }
 }
 
-fn provided(
+/// A fresh serving certificate for the webhook `service` in `namespace`.
+pub(crate) fn webhook(namespace: &str, service: &str) -> Result<SecretData, SecretsError> {
+    let dns = format!("{service}.{namespace}.svc");
+    let pair = certificates::webhook(&dns)
+        .map_err(failed(&format!("the serving certificate for {dns}")))?;
+    Ok(SecretData::new([
+        ("tls.crt".to_owned(), pair.certificate),
+        ("tls.key".to_owned(), pair.key),
+    ]))
+}
+
+/// The issuer Secret's contents.
+pub(crate) fn issuer_data(trust_roots: String, certificate: String, key: String) -> SecretData {
+    SecretData::new([
+        (TRUST_ANCHOR_KEY.to_owned(), trust_roots),
+        ("crt.pem".to_owned(), certificate),
+        ("key.pem".to_owned(), key),
+    ])
+}
+
+/// The certificate and key of a `tls.crt`/`tls.key` Secret.
+pub(crate) fn pair(data: &SecretData) -> certificates::Pair {
+    certificates::Pair {
+        certificate: data.get("tls.crt").unwrap_or_default().to_owned(),
+        key: data.get("tls.key").unwrap_or_default().to_owned(),
+    }
+}
+
+fn failed(what: &str) -> impl FnOnce(rcgen::Error) -> SecretsError {
+    let what = what.to_owned();
+    move |source| SecretsError::Generate { what, source }
+}
+
+fn no_linkerd() -> SecretsError {
+    SecretsError::Provided {
+        file: "the selected stacks".into(),
+        reason: "Linkerd's certificates need the Linkerd stack, which is not selected".into(),
+    }
+}
+
+/// Reads the certificate files the Linkerd stack names and checks that they work together:
+/// the trust roots, the issuer certificate and its key.
+pub(crate) fn provided(
     stack: &Stack,
     certificates: &crate::stack::Certificates,
 ) -> Result<(String, String, String), SecretsError> {
-    let dir = stack
-        .file
-        .path
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let read = |field: &'static str, name: &Option<String>| {
-        let path = dir.join(name.as_deref().unwrap_or_default());
-        fs::read_to_string(&path).map_err(|source| SecretsError::ReadFile {
-            field,
-            path,
-            source,
-        })
-    };
-    let anchor = read("trustAnchor", &certificates.trust_anchor)?;
-    let issuer = read("issuerCertificate", &certificates.issuer_certificate)?;
-    let key = read("issuerKey", &certificates.issuer_key)?;
+    let [(_, anchor), (_, issuer), (_, key)] = read_provided(stack, certificates)?;
     certificates::check_provided(&anchor, &issuer, &key).map_err(|reason| {
         SecretsError::Provided {
             file: stack.file.path.display().to_string(),
@@ -186,9 +282,90 @@ fn provided(
     Ok((anchor, issuer, key))
 }
 
-/// What the templates' slots hold, given the contents of every planned Secret.
+/// The three named files, each with its path.
+fn read_provided(
+    stack: &Stack,
+    certificates: &crate::stack::Certificates,
+) -> Result<[(PathBuf, String); 3], SecretsError> {
+    let dir = stack
+        .file
+        .path
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let read = |field: &'static str, name: &Option<String>| {
+        let path = dir.join(name.as_deref().unwrap_or_default());
+        match fs::read_to_string(&path) {
+            Ok(text) => Ok((path, text)),
+            Err(source) => Err(SecretsError::ReadFile {
+                field,
+                path,
+                source,
+            }),
+        }
+    };
+    Ok([
+        read("trustAnchor", &certificates.trust_anchor)?,
+        read("issuerCertificate", &certificates.issuer_certificate)?,
+        read("issuerKey", &certificates.issuer_key)?,
+    ])
+}
+
+/// Refuses certificate files the user brings that expire within the renewal window, naming
+/// the file and what to do; before bootstrap changes anything.
+pub fn check_provided_expiry(
+    stacks: &[&Stack],
+    now: time::OffsetDateTime,
+) -> Result<(), SecretsError> {
+    let Some((stack, linkerd)) = linkerd(stacks) else {
+        return Ok(());
+    };
+    let certificates = &linkerd.certificates;
+    if certificates.generated() {
+        return Ok(());
+    }
+    let window = renewal::window(certificates);
+    let [(anchor_path, anchor), (issuer_path, issuer), _] = read_provided(stack, certificates)?;
+    let checks = [
+        (
+            "trust anchor",
+            "trustAnchor",
+            anchor_path,
+            anchor,
+            "rotate the trust anchor as deploy.md describes (\"Rotating the trust anchor\")",
+        ),
+        (
+            "issuer certificate",
+            "issuerCertificate",
+            issuer_path,
+            issuer,
+            "issue a new issuer certificate and key from your trust anchor and replace both files",
+        ),
+    ];
+    for (what, field, path, pem, todo) in checks {
+        // A file that does not parse is reported by the full check, with the others.
+        let Ok(validity) = certificates::Validity::of(&pem) else {
+            continue;
+        };
+        if validity.expires_within(window, now) {
+            return Err(SecretsError::ProvidedExpiring {
+                what,
+                field,
+                path,
+                subject: validity.subject.clone(),
+                expiry: validity.expiry(now),
+                window_days: window.whole_days(),
+                todo,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What the templates' slots hold, given the contents of every planned Secret at `now`.
 pub fn slot_values<'a>(
     secrets: impl IntoIterator<Item = (&'a SecretSpec, &'a SecretData)>,
+    now: time::OffsetDateTime,
 ) -> BTreeMap<Slot, String> {
     let mut values = BTreeMap::new();
     for (spec, data) in secrets {
@@ -199,16 +376,16 @@ pub fn slot_values<'a>(
                 }
             }
             SecretKind::WebhookTls { service } => {
-                if let Some(certificate) = data.get("tls.crt") {
+                if let Some(bundle) = renewal::ca_bundle(data, now) {
                     values.insert(
                         Slot::WebhookCaBundle {
                             service: service.clone(),
                         },
-                        certificate.to_owned(),
+                        bundle,
                     );
                 }
             }
-            SecretKind::GrafanaAdmin => {}
+            SecretKind::GrafanaAdmin | SecretKind::LinkerdTrustAnchor => {}
         }
     }
     values
@@ -236,7 +413,7 @@ mod tests {
         let generated: Vec<(SecretSpec, SecretData)> = specs
             .into_iter()
             .map(|spec| {
-                let data = generate(&spec, &stacks).unwrap();
+                let data = generate(&spec, &stacks, None).unwrap();
                 (spec, data)
             })
             .collect();
@@ -255,7 +432,10 @@ mod tests {
             .unwrap();
         assert_eq!(password.len(), 32);
         assert!(password.chars().all(|c| c.is_ascii_alphanumeric()));
-        let slots = slot_values(generated.iter().map(|(spec, data)| (spec, data)));
+        let slots = slot_values(
+            generated.iter().map(|(spec, data)| (spec, data)),
+            time::OffsetDateTime::now_utc(),
+        );
         assert_eq!(slots.len(), 4, "the trust anchor and three CA bundles");
         assert!(slots[&Slot::LinkerdTrustAnchor].starts_with("-----BEGIN CERTIFICATE-----"));
     }
@@ -275,8 +455,8 @@ mod tests {
             .iter()
             .find(|s| s.kind == SecretKind::GrafanaAdmin)
             .unwrap();
-        let one = generate(grafana, &stacks).unwrap();
-        let two = generate(grafana, &stacks).unwrap();
+        let one = generate(grafana, &stacks, None).unwrap();
+        let two = generate(grafana, &stacks, None).unwrap();
         assert_ne!(one.get("admin-password"), two.get("admin-password"));
     }
 }

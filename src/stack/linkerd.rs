@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::fields::{Cidr, Domain, ImageRepository, ImageTag, ProxyLogLevel};
+use super::fields::{Cidr, Domain, Duration, ImageRepository, ImageTag, ProxyLogLevel};
 
 /// `spec:` of a Linkerd stack file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -92,9 +92,23 @@ pub struct Certificates {
     pub issuer_certificate: Option<String>,
     /// The issuer's private key (PEM).
     pub issuer_key: Option<String>,
+    /// How long before expiry bootstrap renews a certificate it generated (and refuses one
+    /// the user brings); 60 days, when `linkerd check` starts to warn, unless set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renew_before: Option<Duration>,
 }
 
+/// The renewal window without `renewBefore`: `linkerd check` warns from 60 days before expiry.
+pub const DEFAULT_RENEW_BEFORE_DAYS: u64 = 60;
+
 impl Certificates {
+    /// The renewal window, in seconds.
+    pub fn renew_before_seconds(&self) -> u64 {
+        self.renew_before
+            .as_ref()
+            .map_or(DEFAULT_RENEW_BEFORE_DAYS * 86_400, Duration::seconds)
+    }
+
     /// Whether bootstrap generates the certificates.
     pub fn generated(&self) -> bool {
         self.trust_anchor.is_none()

@@ -25,10 +25,11 @@ pub use fields::{
 };
 pub use grafana::GrafanaSpec;
 pub use kind::StackKind;
+pub use linkerd::DEFAULT_RENEW_BEFORE_DAYS;
 pub use linkerd::{Certificates, GatewayApi, IptablesMode, LinkerdSpec, LogFormat, ProxySettings};
 pub use load::load;
 pub use prometheus::{PrometheusImages, PrometheusSpec, Storage, Volume};
-pub use spec::{NamespaceMeta, PodSecurity, SecretKind, SecretSpec, Spec};
+pub use spec::{NamespaceMeta, PodSecurity, SecretKind, SecretSpec, Spec, TRUST_ANCHOR_SECRET};
 pub use workload::{Exposure, Workload};
 
 use crate::diagnostic::Diagnostics;

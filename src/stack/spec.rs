@@ -114,6 +114,9 @@ impl Spec {
 pub enum SecretKind {
     /// Grafana's administrator password (key `admin-password`).
     GrafanaAdmin,
+    /// Linkerd's trust anchor with its private key (`tls.crt`, `tls.key`), kept so that
+    /// bootstrap can sign a new issuer before the old one expires.
+    LinkerdTrustAnchor,
     /// Linkerd's identity issuer: certificate and key (`crt.pem`, `key.pem`), signed by the
     /// trust anchor.
     LinkerdIssuer,
@@ -123,6 +126,10 @@ pub enum SecretKind {
         service: String,
     },
 }
+
+/// The Secret that keeps the trust anchor and its key, named as in Linkerd's documented
+/// set-up for rotating the issuer automatically (cert-manager's CA issuer reads it).
+pub const TRUST_ANCHOR_SECRET: &str = "linkerd-trust-anchor";
 
 /// A Secret that bootstrap creates (and keeps on later runs); rendered manifests only
 /// reference it.
@@ -155,7 +162,9 @@ impl SecretSpec {
         match self.kind {
             SecretKind::GrafanaAdmin => &["admin-password"],
             SecretKind::LinkerdIssuer => &["crt.pem", "key.pem"],
-            SecretKind::WebhookTls { .. } => &["tls.crt", "tls.key"],
+            SecretKind::LinkerdTrustAnchor | SecretKind::WebhookTls { .. } => {
+                &["tls.crt", "tls.key"]
+            }
         }
     }
 }
@@ -172,7 +181,7 @@ impl Spec {
                     SecretKind::GrafanaAdmin,
                 )]
             }
-            Self::Linkerd(_) => {
+            Self::Linkerd(linkerd) => {
                 let webhook = |service: &str| {
                     SecretSpec::new(
                         StackKind::Linkerd,
@@ -183,17 +192,30 @@ impl Spec {
                         },
                     )
                 };
-                vec![
+                // The anchor's key is kept only where bootstrap made the anchor; a user who
+                // brings certificates keeps their anchor's key themselves.
+                let anchor = linkerd.certificates.generated().then(|| {
                     SecretSpec::new(
                         StackKind::Linkerd,
                         namespace,
-                        "linkerd-identity-issuer",
-                        SecretKind::LinkerdIssuer,
-                    ),
-                    webhook("linkerd-proxy-injector"),
-                    webhook("linkerd-sp-validator"),
-                    webhook("linkerd-policy-validator"),
-                ]
+                        TRUST_ANCHOR_SECRET,
+                        SecretKind::LinkerdTrustAnchor,
+                    )
+                });
+                anchor
+                    .into_iter()
+                    .chain([
+                        SecretSpec::new(
+                            StackKind::Linkerd,
+                            namespace,
+                            "linkerd-identity-issuer",
+                            SecretKind::LinkerdIssuer,
+                        ),
+                        webhook("linkerd-proxy-injector"),
+                        webhook("linkerd-sp-validator"),
+                        webhook("linkerd-policy-validator"),
+                    ])
+                    .collect()
             }
             Self::Bookinfo(_) | Self::Prometheus(_) => Vec::new(),
         }

@@ -11,6 +11,8 @@ use crate::field_path::FieldPath;
 
 /// Prometheus's scrape timeout; a shorter interval would be refused.
 const SCRAPE_TIMEOUT_SECONDS: u64 = 10;
+/// A day, the least renewal window: bootstrap runs when someone runs it, not on a timer.
+const DAY_SECONDS: u64 = 86_400;
 
 /// Checks every stack's settings against the others'.
 pub(super) fn check_specs(raw: &[RawStack], errors: &mut Vec<Diagnostic>) {
@@ -59,6 +61,9 @@ fn check_certificates(
 ) {
     let certificates = &linkerd.certificates;
     let path = FieldPath::root().key("spec").key("certificates");
+    if let Some(window) = &certificates.renew_before {
+        check_renew_before(doc, &path.key("renewBefore"), window, errors);
+    }
     if certificates.generated() {
         return;
     }
@@ -91,4 +96,34 @@ fn check_certificates(
             );
         }
     }
+}
+
+/// A renewal window must leave time to run bootstrap, and be shorter than the lifetime of the
+/// certificates bootstrap makes (else every run would renew them all again).
+fn check_renew_before(
+    doc: &Doc,
+    path: &FieldPath,
+    window: &super::fields::Duration,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let lifetime = crate::secrets::certificates::SHORTEST_LIFETIME_DAYS;
+    let message = if window.seconds() < DAY_SECONDS {
+        format!(
+            "a renewal window of {window} is shorter than a day; bootstrap renews only when it runs"
+        )
+    } else if window.seconds() >= lifetime * DAY_SECONDS {
+        format!(
+            "a renewal window of {window} is not shorter than the {lifetime} days bootstrap issues certificates for; every run would renew them"
+        )
+    } else {
+        return;
+    };
+    errors.push(
+        Diagnostic::new(doc.at(path), message)
+            .field(path.to_string())
+            .help(format!(
+                "use a number of days between 1d and {}d; 60d is when `linkerd check` starts to warn",
+                lifetime - 1
+            )),
+    );
 }

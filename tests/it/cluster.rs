@@ -226,7 +226,7 @@ fn a_fresh_bootstrap_brings_up_every_planned_object_meshed_and_says_so() {
     );
     for phase in [
         "[1/6] namespaces and CRDs",
-        "[2/6] generated secrets: 5 created, 0 reused",
+        "[2/6] generated secrets: 6 created, 0 reused",
         "[3/6] Linkerd identity",
         "[4/6] Linkerd control plane",
         "[5/6] monitoring",
@@ -376,14 +376,14 @@ fn status_and_diff_report_a_bootstrapped_cluster_and_a_changed_setting() {
     let sim = Sim::new();
     let before = sim.run("status", &[]).success();
     assert!(
-        before.contains("0 ready") && before.contains("84 missing"),
+        before.contains("0 ready") && before.contains("85 missing"),
         "{before}"
     );
     sim.bootstrap();
     let status = sim.run("status", &[]).success();
     assert!(
-        status.ends_with(&format!(
-            "84 objects on {}: 84 ready, 0 waiting, 0 failed, 0 missing, 0 not obsboot's\n",
+        status.contains(&format!(
+            "\n85 objects on {}: 85 ready, 0 waiting, 0 failed, 0 missing, 0 not obsboot's\ncertificates ",
             sim.server.url()
         )),
         "{status}"

@@ -846,6 +846,35 @@ help: name the trust anchor, the issuer certificate and the issuer key, or none 
     );
 }
 
+/// A renewal window as long as the certificates bootstrap makes would renew them every run.
+#[test]
+fn renewal_window_not_shorter_than_a_certificate_lifetime() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/linkerd.yaml",
+        "  certificates: {}",
+        "  certificates:\n    renewBefore: 400d",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/linkerd.yaml:14:18: spec.certificates.renewBefore: a renewal window of 400d is not shorter than the 365 days bootstrap issues certificates for; every run would renew them
+   |
+14 |     renewBefore: 400d
+   |                  ^^^^
+help: use a number of days between 1d and 364d; 60d is when `linkerd check` starts to warn
+"
+    );
+    scratch.edit("stacks/linkerd.yaml", "400d", "60 days");
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r#"error: stacks/linkerd.yaml:14:18: spec.certificates.renewBefore: invalid duration "60 days": expected a unit: ms, s, m, h, d, w or y
+   |
+14 |     renewBefore: 60 days
+   |                  ^^^^^^^
+"#
+    );
+}
+
 /// A named certificate file that is not there.
 #[test]
 fn certificate_file_missing() {

@@ -2501,7 +2501,11 @@ fn secrets_are_listed_never_rendered() {
             )
         })
         .collect();
-    assert_eq!(listed, expected_secrets(), "secrets (namespace, name)");
+    // And the trust anchor with its key, which bootstrap keeps to sign the next issuer and
+    // no pod uses.
+    let mut expected = expected_secrets();
+    expected.insert(("linkerd".to_owned(), "linkerd-trust-anchor".to_owned()));
+    assert_eq!(listed, expected, "secrets (namespace, name)");
     // Each webhook TLS Secret is `<service>-k8s-tls` for the Service its webhook calls
     // (REFERENCE 4.6).
     for secret in list(&render()["secrets"])
