@@ -17,7 +17,10 @@ const AFTER_HELP: &str = "\
 Phases, each waiting for the one before to be ready:
   1 namespaces and CRDs (then the CRDs Established, discovery refreshed)
   2 generated secrets: Linkerd's trust anchor and identity issuer, the webhooks' serving
-    certificates, Grafana's admin password; created once, reused on every later run
+    certificates, Grafana's admin password; created once, reused on every later run, and a
+    certificate that ends within spec.certificates.renewBefore (60d) of the Linkerd stack
+    is renewed (the issuer by the same trust anchor; a webhook's caBundle first trusts the
+    new certificate next to the old one); the trust anchor itself is rotated by hand
   3 Linkerd identity   4 the rest of Linkerd's control plane, until the proxy-injector serves
   5 monitoring (Prometheus, Grafana)   6 applications (Bookinfo), then every pod is checked
     for its Linkerd proxy and restarted once if it started without one

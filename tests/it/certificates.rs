@@ -498,3 +498,79 @@ fn an_installation_without_the_anchor_key_is_told_what_to_do_and_gets_no_new_anc
     assert_eq!(status.code, 1);
     assert!(status.stdout.contains("identity issuer (Secret linkerd/linkerd-identity-issuer): bootstrap cannot renew it: the trust anchor's key is not stored (Secret linkerd/linkerd-trust-anchor); see deploy.md\n"), "{}", status.stdout);
 }
+
+/// deploy.md's rotation by hand: trust both anchors, store the new one (made with openssl),
+/// and bootstrap signs the issuer with it; the roots keep both until they are cut back.
+#[test]
+fn a_trust_anchor_rotated_by_hand_signs_the_next_issuer() {
+    let sim = Sim::new();
+    sim.bootstrap();
+    let dir = sim.scratch.path();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "ca-new.key",
+            "-out",
+            "ca-new.crt",
+            "-days",
+            "3650",
+            "-subj",
+            "/CN=root.linkerd.cluster.local",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE,pathlen:1",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    let new = std::fs::read_to_string(dir.join("ca-new.crt")).unwrap();
+    let new_key = std::fs::read_to_string(dir.join("ca-new.key")).unwrap();
+    let old = secret(&sim, "linkerd-identity-issuer", "ca.crt");
+    let bundle = format!("{old}{new}");
+    edit_secret(&sim, "linkerd-identity-issuer", &[("ca.crt", &bundle)]);
+    sim.bootstrap();
+    let roots = sim
+        .server
+        .get(
+            "v1",
+            "ConfigMap",
+            Some("linkerd"),
+            "linkerd-identity-trust-roots",
+        )
+        .unwrap();
+    assert_eq!(
+        roots["data"]["ca-bundle.crt"].as_str().unwrap().trim(),
+        bundle.trim()
+    );
+
+    edit_secret(
+        &sim,
+        "linkerd-trust-anchor",
+        &[("tls.crt", &new), ("tls.key", &new_key)],
+    );
+    let run = sim.run("bootstrap", &[]);
+    assert!(run.stderr.contains("  renewed Secret linkerd/linkerd-identity-issuer: the identity issuer was signed by another trust anchor than the one stored; the new one is valid until "), "{}", run.stderr);
+    std::fs::write(
+        dir.join("issuer.pem"),
+        secret(&sim, "linkerd-identity-issuer", "crt.pem"),
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "verify",
+            "-x509_strict",
+            "-CAfile",
+            "ca-new.crt",
+            "issuer.pem",
+        ],
+    );
+    assert_eq!(secret(&sim, "linkerd-identity-issuer", "ca.crt"), bundle);
+}
