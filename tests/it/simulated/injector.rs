@@ -384,3 +384,23 @@ fn a_refused_pod_shows_on_its_replica_set_and_deployment_until_it_is_created() {
             && v.list("v1", "Pod").iter().any(|p| meshed(p))
     }));
 }
+
+#[test]
+fn a_null_parameter_gives_an_env_var_without_a_value_as_sprig_quote_does() {
+    let server = serving();
+    let mut values = defaults();
+    values["proxy"]["inbound"]["server"]["http2"]["keepAliveInterval"] = Value::Null;
+    configure(&server, &values);
+    let created = create(&server, pod("p", &json!({}))).unwrap();
+    let env = created["spec"]["initContainers"][1]["env"]
+        .as_array()
+        .unwrap();
+    let var = env
+        .iter()
+        .find(|e| e["name"] == "LINKERD2_PROXY_INBOUND_SERVER_HTTP2_KEEP_ALIVE_INTERVAL")
+        .unwrap();
+    assert_eq!(
+        var,
+        &json!({"name": "LINKERD2_PROXY_INBOUND_SERVER_HTTP2_KEEP_ALIVE_INTERVAL"})
+    );
+}

@@ -480,16 +480,20 @@ fn http2_parameters(values: &Value, env: &mut Vec<Value>) {
         for (scope, protocols) in scopes {
             for (protocol, params) in protocols.as_object().into_iter().flatten() {
                 for (param, value) in params.as_object().into_iter().flatten() {
-                    env.push(quoted(
-                        &format!(
-                            "LINKERD2_PROXY_{}_{}_{}_{}",
-                            upper(direction),
-                            upper(scope),
-                            upper(protocol),
-                            upper(param)
-                        ),
-                        gotmpl::print(value),
-                    ));
+                    let name = format!(
+                        "LINKERD2_PROXY_{}_{}_{}_{}",
+                        upper(direction),
+                        upper(scope),
+                        upper(protocol),
+                        upper(param)
+                    );
+                    // sprig's `quote` writes nothing for nil: the value reads back as null.
+                    let quoted = if value.is_null() {
+                        Value::Null
+                    } else {
+                        Value::String(gotmpl::print(value))
+                    };
+                    env.push(var(&name, quoted));
                 }
             }
         }
