@@ -50,6 +50,8 @@
 
 mod decode;
 pub mod derefs;
+mod env;
+mod env_identity;
 mod gotmpl;
 mod ops;
 mod overrides;

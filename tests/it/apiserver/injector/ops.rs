@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::derefs::{self, Refusal};
+use super::env_identity::tracing_enabled;
 use super::gotmpl::{on, plain, text};
-use super::proxy::{self, Target, tracing_enabled};
+use super::proxy::{self, Target};
 use super::proxy_init;
 
 /// What the patch adds to the pod's metadata, and whether the pod lacks the maps.
