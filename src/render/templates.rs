@@ -2,11 +2,13 @@
 //! value is an error that points at the expression. The output is parsed back into objects.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
 use base64::Engine as _;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value as Context};
+use sha2::{Digest, Sha256};
 
 use super::RenderError;
 use super::object::{Object, Origin, Rendered};
@@ -88,6 +90,8 @@ impl TemplateSet {
         env.add_filter("b64encode", |text: &str| {
             base64::engine::general_purpose::STANDARD.encode(text)
         });
+        env.add_filter("sha256", sha256);
+        env.add_filter("compactjson", compact_json);
         env.add_filter("fromyaml", from_yaml);
         env.add_filter("toyaml", to_yaml);
         // Templates compile when first used, on whichever thread renders them: a render of
@@ -272,6 +276,28 @@ fn span_of(text: &str, range: std::ops::Range<usize>) -> Span {
     Span::new(line, col, len)
 }
 
+/// The template filter `sha256`: the hex SHA-256 of a text, as Helm's `sha256sum`, for
+/// checksums of public material that upstream manifests carry (Linkerd's trust-root-sha256).
+fn sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
+
+/// The template filter `compactjson`: a value as JSON without spaces and with sorted keys, as
+/// Helm's `toJson` writes it (minijinja's `tojson` adds spaces), for flags that take JSON.
+fn compact_json(value: &Context) -> Result<String, minijinja::Error> {
+    serde_json::to_string(value).map_err(|err| {
+        minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("compactjson: the value has no JSON form: {err}"),
+        )
+    })
+}
+
 /// The template filter `fromyaml`: a value tree from YAML text, for templates that keep a
 /// tree (such as Linkerd's values) as readable YAML and read fields of it.
 fn from_yaml(text: &str) -> Result<Context, minijinja::Error> {
@@ -335,6 +361,14 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn sha256_is_the_hex_digest_of_the_text() {
+        assert_eq!(
+            sha256("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

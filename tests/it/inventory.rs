@@ -854,6 +854,10 @@ fn images() -> BTreeSet<(String, String, String)> {
     out
 }
 
+/// Where a Linkerd proxy runs as a native sidecar (REFERENCE 4.4): an init container that
+/// keeps running.
+const NATIVE_PROXY: &str = "initContainers/linkerd-proxy";
+
 /// What REFERENCE 1.2, 2.1, 3.1 and 4.1 (with the stack files) say each container runs.
 fn expected_images() -> BTreeSet<(String, String, String)> {
     let bookinfo = |image: &str| format!("docker.io/istio/examples-bookinfo-{image}:1.20.3");
@@ -945,13 +949,14 @@ fn expected_images() -> BTreeSet<(String, String, String)> {
             controller,
         ),
     ];
-    for workload in [
-        "linkerd/linkerd-identity",
-        "linkerd/linkerd-destination",
-        "linkerd/linkerd-proxy-injector",
+    // The proxy: a native sidecar but in identity's pod.
+    for (workload, proxy_at) in [
+        ("linkerd/linkerd-identity", "containers/linkerd-proxy"),
+        ("linkerd/linkerd-destination", NATIVE_PROXY),
+        ("linkerd/linkerd-proxy-injector", NATIVE_PROXY),
     ] {
         expected.push((workload, "initContainers/linkerd-init", proxy.clone()));
-        expected.push((workload, "containers/linkerd-proxy", proxy.clone()));
+        expected.push((workload, proxy_at, proxy.clone()));
     }
     expected
         .into_iter()
@@ -1298,16 +1303,53 @@ fn linkerd_proxies() {
         );
         assert_probe(w, "linkerd-proxy", "livenessProbe", "/live", 4191);
         assert_probe(w, "linkerd-proxy", "readinessProbe", "/ready", 4191);
-        // templates/linkerd/_mesh.j2: control-plane proxies are ordinary sidecars, not native
-        // ones (identity's proxy needs the identity container running to get its certificate).
+        // REFERENCE 4.4 and templates/linkerd/_mesh.j2: with nativeSidecar (the default) the
+        // proxy is an init container that keeps running, started (its startup probe passed)
+        // before the controllers; identity's proxy stays an ordinary container, as upstream,
+        // for it needs the identity container running to get its certificate.
+        let native = workload != "linkerd-identity";
+        let where_ = if native {
+            "initContainers"
+        } else {
+            "containers"
+        };
         assert!(
-            list(&pod(w)["containers"])
+            list(&pod(w)[where_])
                 .iter()
                 .any(|c| c["name"] == "linkerd-proxy"),
-            "{}: containers: linkerd-proxy",
+            "{}: {where_}: linkerd-proxy",
             id(w)
         );
         let proxy = container(w, "linkerd-proxy");
+        if native {
+            assert_eq!(
+                proxy["restartPolicy"],
+                "Always",
+                "{}: linkerd-proxy: restartPolicy",
+                id(w)
+            );
+            assert_probe(w, "linkerd-proxy", "startupProbe", "/ready", 4191);
+            assert_eq!(
+                (
+                    &proxy["startupProbe"]["periodSeconds"],
+                    &proxy["startupProbe"]["failureThreshold"]
+                ),
+                (&json!(1), &json!(120)),
+                "{}: linkerd-proxy: startupProbe period and failures",
+                id(w)
+            );
+            assert!(
+                proxy["lifecycle"].is_null(),
+                "{}: linkerd-proxy: no postStart hook",
+                id(w)
+            );
+        } else {
+            assert!(
+                proxy["restartPolicy"].is_null() && proxy["startupProbe"].is_null(),
+                "{}: linkerd-proxy: an ordinary container",
+                id(w)
+            );
+        }
         let local_name = "$(_pod_sa).$(_pod_ns).serviceaccount.identity.linkerd.cluster.local";
         assert_env(
             w,
@@ -1412,7 +1454,13 @@ fn linkerd_init_containers() {
             .iter()
             .map(|c| text(&c["name"]))
             .collect();
-        assert_eq!(names, ["linkerd-init"], "{}: initContainers", id(w));
+        // The native-sidecar proxy follows linkerd-init, so its traffic is redirected first.
+        let expected: &[&str] = if workload == "linkerd-identity" {
+            &["linkerd-init"]
+        } else {
+            &["linkerd-init", "linkerd-proxy"]
+        };
+        assert_eq!(names, expected, "{}: initContainers", id(w));
         let init = container(w, "linkerd-init");
         assert_eq!(
             init["command"],
@@ -2395,7 +2443,17 @@ fn proxy_injector_webhook() {
         ]}),
         "{what}: namespaceSelector"
     );
-    assert!(hook["objectSelector"].is_null(), "{what}: objectSelector");
+    // The chart's selector (upstream's values.yaml): the control plane's own pods are left
+    // alone even in a namespace without the admission-webhooks label. `linkerd install`
+    // renders it null only because its Values struct drops the key.
+    assert_eq!(
+        hook["objectSelector"],
+        json!({"matchExpressions": [
+            {"key": "linkerd.io/control-plane-component", "operator": "DoesNotExist"},
+            {"key": "linkerd.io/cni-resource", "operator": "DoesNotExist"},
+        ]}),
+        "{what}: objectSelector"
+    );
     assert_eq!(hook["timeoutSeconds"], 10, "{what}: timeoutSeconds");
 }
 
@@ -2431,26 +2489,35 @@ fn validating_webhooks() {
         "linkerd-policy-validator.linkerd.io",
         "linkerd-policy-validator",
     );
-    // Every policy.linkerd.io kind, and the Gateway API routes this stack installs.
+    // Every policy.linkerd.io kind, and every Gateway API route the policy controller reads
+    // (REFERENCE 4.5), as upstream: tlsroutes and tcproutes too, which this stack does not
+    // install but a cluster may have.
+    let mut plurals: Vec<(String, String)> = of_kind("CustomResourceDefinition")
+        .map(|crd| {
+            let (plural, group) = name(crd).split_once('.').expect("plural.group");
+            (group.to_owned(), plural.to_owned())
+        })
+        .filter(|(group, _)| group == "policy.linkerd.io")
+        .collect();
+    for route in ["httproutes", "grpcroutes", "tlsroutes", "tcproutes"] {
+        plurals.push(("gateway.networking.k8s.io".into(), route.into()));
+    }
     let mut expected = BTreeSet::new();
-    for crd in of_kind("CustomResourceDefinition") {
-        let (plural, group) = name(crd).split_once('.').expect("plural.group");
-        if group == "policy.linkerd.io" || group == "gateway.networking.k8s.io" {
-            for op in ["CREATE", "UPDATE"] {
-                expected.insert((
-                    op.into(),
-                    group.into(),
-                    "*".into(),
-                    plural.into(),
-                    "*".into(),
-                ));
-            }
+    for (group, plural) in plurals {
+        for op in ["CREATE", "UPDATE"] {
+            expected.insert((
+                op.into(),
+                group.clone(),
+                "*".into(),
+                plural.clone(),
+                "*".into(),
+            ));
         }
     }
     assert_eq!(
         expected.len(),
-        20,
-        "8 policy.linkerd.io kinds and 2 Gateway API routes, twice"
+        24,
+        "8 policy.linkerd.io kinds and 4 Gateway API routes, twice"
     );
     assert_eq!(
         admission(webhook(kind, policy)),
