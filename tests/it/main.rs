@@ -13,6 +13,7 @@ mod dashboards;
 mod errors;
 mod inventory;
 mod linkerd_config;
+mod linkerd_parity;
 mod meshing;
 mod monitoring;
 mod render;
