@@ -105,7 +105,7 @@ pub enum BootstrapError {
         object: String,
     },
     /// Pods still lack the proxy after a restart.
-    #[error("{} still run without a Linkerd proxy after a restart ({}); check that the proxy-injector webhook is reachable from the API server (see deploy.md)", if pods.len() == 1 { "a pod" } else { "pods" }, pods.join(", "))]
+    #[error("{} still run without a Linkerd proxy after a restart ({}); the proxy-injector fails open: check that its webhook is reachable from the API server, and that the ConfigMap linkerd-config in the Linkerd namespace holds proxy, proxy.image and proxyInit, which the injector needs to run at all (see deploy.md, Troubleshooting)", if pods.len() == 1 { "a pod" } else { "pods" }, pods.join(", "))]
     Unmeshed {
         /// The pods.
         pods: Vec<String>,

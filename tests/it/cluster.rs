@@ -916,7 +916,7 @@ fn pods_the_injector_missed_are_detected_and_restarted_once_and_a_lasting_miss_i
     );
     assert!(
         err.contains(
-            "check that the proxy-injector webhook is reachable from the API server (see deploy.md)"
+            "check that its webhook is reachable from the API server, and that the ConfigMap linkerd-config"
         ),
         "{err}"
     );

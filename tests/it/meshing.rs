@@ -155,7 +155,8 @@ fn a_value_the_injector_needs_left_out_of_linkerd_config_stops_bootstrap_with_it
             }
         } else {
             assert!(
-                stderr.contains("without a Linkerd proxy after a restart"),
+                stderr.contains("without a Linkerd proxy after a restart")
+                    && stderr.contains("the ConfigMap linkerd-config in the Linkerd namespace holds proxy, proxy.image and proxyInit"),
                 "{}: the injector fails open, the pods run unmeshed:\n{stderr}",
                 row.key
             );
