@@ -206,8 +206,18 @@ pub fn describe(pod: &Pod) -> Option<String> {
                     .unwrap_or_default()
             ))
         });
-    Some(match waiting {
-        Some(waiting) => format!("pod {name}: {waiting}"),
+    // A running container that is not ready: a regular one, or a native sidecar (an init
+    // container that keeps running, such as Linkerd's proxy), which counts for readiness.
+    let unready = status
+        .init_container_statuses
+        .iter()
+        .flatten()
+        .filter(|c| c.started == Some(true))
+        .chain(status.container_statuses.iter().flatten())
+        .find(|c| !c.ready && c.state.as_ref().is_some_and(|s| s.running.is_some()))
+        .map(|c| format!("container {} is running but not ready", c.name));
+    Some(match waiting.or(unready) {
+        Some(what) => format!("pod {name}: {what}"),
         None => format!(
             "pod {name} is {} but not ready",
             status.phase.as_deref().unwrap_or("in an unknown phase")
@@ -286,6 +296,22 @@ mod tests {
         assert_eq!(
             describe(&pod).unwrap(),
             "pod p: container app is waiting: ImagePullBackOff (Back-off pulling image \"x\")"
+        );
+        let sidecar: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "p"},
+            "status": {"phase": "Running", "conditions": [{"type": "PodScheduled", "status": "True"}],
+                       "initContainerStatuses": [
+                           {"name": "linkerd-init", "image": "x", "imageID": "", "ready": true, "restartCount": 0, "started": false,
+                            "state": {"terminated": {"exitCode": 0}}},
+                           {"name": "linkerd-proxy", "image": "x", "imageID": "", "ready": false, "restartCount": 0, "started": true,
+                            "state": {"running": {}}}],
+                       "containerStatuses": [{"name": "app", "image": "x", "imageID": "", "ready": true, "restartCount": 0,
+                                              "state": {"running": {}}}]}
+        }))
+        .unwrap();
+        assert_eq!(
+            describe(&sidecar).unwrap(),
+            "pod p: container linkerd-proxy is running but not ready"
         );
         let ready: Pod = serde_json::from_value(json!({
             "metadata": {"name": "p"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}

@@ -39,6 +39,10 @@
 //!   new pods turn Ready (no surge pacing), a DaemonSet replaces one outdated pod at a time,
 //!   claims bind at once without PersistentVolume objects, the scheduler checks node
 //!   selectors, affinity, taints and host ports but not resources, and never preempts.
+//!   The kubelet moves a pod's containers through their states together: init containers
+//!   do not run one after another, a native sidecar's startup probe does not hold back the
+//!   containers after it, and `Initialized` turns True with the rest (a 1.33 kubelet,
+//!   pkg/kubelet/status/generate.go, keeps it False until the sidecars have started).
 //! - Answers follow the real server where it differs from what one might expect: an apply
 //!   without `fieldManager` is 422 Invalid (`PatchOptions.meta.k8s.io "" is invalid`), an
 //!   apply whose apiVersion differs from the URL's is 400 (`Incorrect version specified in
