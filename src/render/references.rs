@@ -394,10 +394,14 @@ fn checksum<'a>(config_maps: impl Iterator<Item = &'a Object>) -> String {
             hasher.update([0]);
         }
     }
-    hasher
-        .finalize()
+    hex(&hasher.finalize())
+}
+
+/// A digest as lowercase hex.
+pub(super) fn hex(digest: &[u8]) -> String {
+    digest
         .iter()
-        .fold(String::with_capacity(64), |mut hex, byte| {
+        .fold(String::with_capacity(digest.len() * 2), |mut hex, byte| {
             let _ = write!(hex, "{byte:02x}");
             hex
         })

@@ -2,7 +2,6 @@
 //! value is an error that points at the expression. The output is parsed back into objects.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -279,12 +278,7 @@ fn span_of(text: &str, range: std::ops::Range<usize>) -> Span {
 /// The template filter `sha256`: the hex SHA-256 of a text, as Helm's `sha256sum`, for
 /// checksums of public material that upstream manifests carry (Linkerd's trust-root-sha256).
 fn sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .fold(String::with_capacity(64), |mut hex, byte| {
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
+    super::references::hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// The template filter `compactjson`: a value as JSON without spaces and with sorted keys, as
