@@ -123,10 +123,8 @@ pub struct Validity {
 impl Validity {
     /// Reads the first certificate of `pem`.
     pub fn of(pem: &str) -> Result<Self, String> {
-        let (_, block) =
-            parse_x509_pem(pem.as_bytes()).map_err(|e| format!("not a PEM certificate ({e})"))?;
-        let (_, cert) = X509Certificate::from_der(&block.contents)
-            .map_err(|e| format!("not an X.509 certificate ({e})"))?;
+        let der = der(pem)?;
+        let cert = x509(&der)?;
         let at = |time: x509_parser::time::ASN1Time| {
             OffsetDateTime::from_unix_timestamp(time.timestamp())
                 .map_err(|e| format!("a validity date out of range ({e})"))
@@ -188,33 +186,39 @@ pub fn split_bundle(bundle: &str) -> Vec<String> {
 
 /// Whether `certificate` was signed by the key of `ca` (the first certificate of each PEM).
 pub fn signed_by(certificate: &str, ca: &str) -> bool {
-    let parse = |pem: &str| {
-        parse_x509_pem(pem.as_bytes())
-            .ok()
-            .map(|(_, block)| block.contents)
-    };
-    let (Some(cert_der), Some(ca_der)) = (parse(certificate), parse(ca)) else {
+    let (Ok(cert_der), Ok(ca_der)) = (der(certificate), der(ca)) else {
         return false;
     };
-    match (
-        X509Certificate::from_der(&cert_der),
-        X509Certificate::from_der(&ca_der),
-    ) {
-        (Ok((_, cert)), Ok((_, ca))) => cert.verify_signature(Some(ca.public_key())).is_ok(),
+    match (x509(&cert_der), x509(&ca_der)) {
+        (Ok(cert), Ok(ca)) => cert.verify_signature(Some(ca.public_key())).is_ok(),
         _ => false,
     }
 }
 
 /// Whether `key` (PEM) is the private key of `certificate` (PEM).
 pub fn key_matches(certificate: &str, key: &str) -> bool {
-    let Ok((_, block)) = parse_x509_pem(certificate.as_bytes()) else {
+    let Ok(cert_der) = der(certificate) else {
         return false;
     };
-    let Ok((_, cert)) = X509Certificate::from_der(&block.contents) else {
+    let Ok(cert) = x509(&cert_der) else {
         return false;
     };
     KeyPair::from_pem(key)
         .is_ok_and(|key| cert.public_key().subject_public_key.data.as_ref() == key.public_key_raw())
+}
+
+/// The DER bytes of the first certificate of `pem`.
+fn der(pem: &str) -> Result<Vec<u8>, String> {
+    parse_x509_pem(pem.as_bytes())
+        .map(|(_, block)| block.contents)
+        .map_err(|e| format!("not a PEM certificate ({e})"))
+}
+
+/// The certificate `der` holds.
+fn x509(der: &[u8]) -> Result<X509Certificate<'_>, String> {
+    X509Certificate::from_der(der)
+        .map(|(_, cert)| cert)
+        .map_err(|e| format!("not an X.509 certificate ({e})"))
 }
 
 fn ca(
@@ -235,14 +239,10 @@ fn ca(
 /// Checks certificates a user brings: both parse, the issuer is a CA signed by the anchor,
 /// both are valid now, and the key is the issuer's ECDSA P-256 key. Says what is wrong.
 pub fn check_provided(trust_anchor: &str, issuer: &str, issuer_key: &str) -> Result<(), String> {
-    let (_, anchor_pem) = parse_x509_pem(trust_anchor.as_bytes())
-        .map_err(|e| format!("trust anchor: not a PEM certificate ({e})"))?;
-    let (_, anchor) = x509_parser::certificate::X509Certificate::from_der(&anchor_pem.contents)
-        .map_err(|e| format!("trust anchor: not an X.509 certificate ({e})"))?;
-    let (_, issuer_pem) = parse_x509_pem(issuer.as_bytes())
-        .map_err(|e| format!("issuer certificate: not a PEM certificate ({e})"))?;
-    let (_, issuer) = x509_parser::certificate::X509Certificate::from_der(&issuer_pem.contents)
-        .map_err(|e| format!("issuer certificate: not an X.509 certificate ({e})"))?;
+    let anchor_der = der(trust_anchor).map_err(|e| format!("trust anchor: {e}"))?;
+    let anchor = x509(&anchor_der).map_err(|e| format!("trust anchor: {e}"))?;
+    let issuer_der = der(issuer).map_err(|e| format!("issuer certificate: {e}"))?;
+    let issuer = x509(&issuer_der).map_err(|e| format!("issuer certificate: {e}"))?;
     if !issuer.is_ca() {
         return Err(
             "issuer certificate: not a CA; Linkerd's issuer must be an intermediate CA".into(),

@@ -536,19 +536,7 @@ fn a_trust_anchor_rotated_by_hand_signs_the_next_issuer() {
     let bundle = format!("{old}{new}");
     edit_secret(&sim, "linkerd-identity-issuer", &[("ca.crt", &bundle)]);
     sim.bootstrap();
-    let roots = sim
-        .server
-        .get(
-            "v1",
-            "ConfigMap",
-            Some("linkerd"),
-            "linkerd-identity-trust-roots",
-        )
-        .unwrap();
-    assert_eq!(
-        roots["data"]["ca-bundle.crt"].as_str().unwrap().trim(),
-        bundle.trim()
-    );
+    assert_eq!(sim.trust_roots().trim(), bundle.trim());
 
     edit_secret(
         &sim,

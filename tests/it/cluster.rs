@@ -21,6 +21,23 @@ pub struct Sim {
 }
 
 impl Sim {
+    /// The trust anchors of the live `linkerd-identity-trust-roots` ConfigMap.
+    pub fn trust_roots(&self) -> String {
+        let roots = self
+            .server
+            .get(
+                "v1",
+                "ConfigMap",
+                Some("linkerd"),
+                "linkerd-identity-trust-roots",
+            )
+            .expect("the trust roots ConfigMap exists");
+        roots["data"]["ca-bundle.crt"]
+            .as_str()
+            .expect("a ca-bundle.crt key")
+            .to_owned()
+    }
+
     pub fn new() -> Self {
         Self::with(ApiServer::start())
     }
@@ -296,19 +313,7 @@ fn generated_certificates_chain_and_fill_the_webhooks_and_trust_roots() {
         "{}",
         String::from_utf8_lossy(&verify.stderr)
     );
-    let roots = sim
-        .server
-        .get(
-            "v1",
-            "ConfigMap",
-            Some("linkerd"),
-            "linkerd-identity-trust-roots",
-        )
-        .unwrap();
-    assert_eq!(
-        roots["data"]["ca-bundle.crt"].as_str().unwrap().trim(),
-        anchor.trim()
-    );
+    assert_eq!(sim.trust_roots().trim(), anchor.trim());
     let webhook = sim
         .server
         .get(
