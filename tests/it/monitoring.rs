@@ -54,7 +54,7 @@ fn promtool() -> PathBuf {
         .is_ok_and(|out| out.status.success());
     assert!(
         runs,
-        "{} is not installed; run tests/run, which installs it (tests/install-promtool)",
+        "{} is not installed; run tests/run, which installs it (tests/install-prometheus)",
         tool.display()
     );
     tool
