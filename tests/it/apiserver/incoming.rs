@@ -114,6 +114,8 @@ impl Parsed {
             path: self.path.clone(),
             query: self.query.clone(),
             content_type: Some(self.content_type.clone()).filter(|c| !c.is_empty()),
+            accept: self.accept.clone(),
+            user_agent: self.user_agent.clone(),
             status: 0,
             write: false,
             dry_run,

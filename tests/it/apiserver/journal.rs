@@ -19,6 +19,10 @@ pub struct Request {
     pub query: BTreeMap<String, String>,
     /// `Content-Type`.
     pub content_type: Option<String>,
+    /// `Accept`, or "".
+    pub accept: String,
+    /// `User-Agent`, or "".
+    pub user_agent: String,
     /// HTTP status answered; 0 when the connection was dropped without an answer.
     pub status: u16,
     /// Whether the request changed stored state.

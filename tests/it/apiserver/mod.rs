@@ -43,6 +43,14 @@
 //!   do not run one after another, a native sidecar's startup probe does not hold back the
 //!   containers after it, and `Initialized` turns True with the rest (a 1.33 kubelet,
 //!   pkg/kubelet/status/generate.go, keeps it False until the sidecars have started).
+//! - Answers are JSON whatever the client accepts: client-go (the real Prometheus's
+//!   Kubernetes discovery asks for `application/vnd.kubernetes.protobuf,application/json`)
+//!   decodes by the answer's Content-Type. A list's `resourceVersion` and
+//!   `resourceVersionMatch` are not honoured (it always reads the current state). The
+//!   cluster holds what obsboot installs and a kubeadm cluster's nodes and `kubernetes`
+//!   Service only: kubeadm's CoreDNS and kube-proxy are not there. An EndpointSlice lists
+//!   its endpoints without `hostname`, `zone` or hints, and resolves named target ports
+//!   against its first pod's regular containers.
 //! - Answers follow the real server where it differs from what one might expect: an apply
 //!   without `fieldManager` is 422 Invalid (`PatchOptions.meta.k8s.io "" is invalid`), an
 //!   apply whose apiVersion differs from the URL's is 400 (`Incorrect version specified in
