@@ -16,6 +16,8 @@ mod linkerd_config;
 mod linkerd_parity;
 mod meshing;
 mod monitoring;
+mod prometheus_config;
+mod prometheus_discovery;
 mod render;
 mod schemas;
 mod security_groups;

@@ -8,6 +8,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::harness::Scratch;
+use crate::prometheus_config;
 
 /// The scrape jobs the platform's Prometheus runs; dashboards may filter on these only.
 const JOBS: [&str; 8] = [
@@ -60,11 +61,16 @@ fn promtool() -> PathBuf {
     tool
 }
 
-/// `promtool check config --syntax-only` on `text`; the output when it fails.
+/// `promtool check config --lint=all` on `text`, whole (the files it names checked too): the
+/// service account's files are stubbed in the scratch directory; the output when it fails.
 fn check_config(scratch: &Scratch, text: &str) -> Result<(), String> {
-    scratch.write("prometheus.yml", text);
+    let credentials = scratch.path().join("serviceaccount");
+    std::fs::create_dir_all(&credentials).expect("create the credentials directory");
+    let mut config = prometheus_config::parse(text);
+    prometheus_config::stub_service_account(&mut config, &credentials);
+    scratch.write("prometheus.yml", &prometheus_config::text(&config));
     let output = Command::new(promtool())
-        .args(["check", "config", "--syntax-only"])
+        .args(["check", "config", "--lint=all"])
         .arg(scratch.path().join("prometheus.yml"))
         .output()
         .expect("run promtool");

@@ -1,0 +1,398 @@
+//! The real Prometheus (2.53, Debian trixie's package, `$OBSBOOT_PROMETHEUS`) discovers the
+//! default stacks' scrape targets in the simulated cluster after a bootstrap. The rendered
+//! configuration is taken from the live `prometheus-config` ConfigMap and changed only where
+//! a pod's environment differs from the test's: discovery's API server and token, and the
+//! service account's files (stubbed). Relabelling runs untouched, so every job's active
+//! targets (scrape URL and labels) are what a cluster would show; they are compared with
+//! `tests/it/fixtures/prometheus/targets.yaml`.
+//!
+//! Pod names and pod IPs come from the simulated controllers' random suffixes and the order
+//! pods start in, so the fixture names them by workload: `<bookinfo/details-v1 pod>` for the
+//! pod's name, `<bookinfo/details-v1 pod IP>` for its address, `<bookinfo/details-v1
+//! pod-template-hash>` for its ReplicaSet's hash (DaemonSet pods add `@node`).
+//! The placeholders are resolved against the simulated cluster's pods, so a target whose
+//! `pod` label named another pod than the one its address belongs to would not match.
+//!
+//! `OBSBOOT_UPDATE_FIXTURES=1` rewrites the fixture from what Prometheus reports.
+
+use std::collections::BTreeMap;
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::cluster::Sim;
+use crate::prometheus_config;
+
+/// How long Prometheus may take to start and to settle its targets before the test fails.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// The fixture, relative to the repository.
+const FIXTURE: &str = "tests/it/fixtures/prometheus/targets.yaml";
+
+/// Its header: what it holds and how it is made.
+const HEADER: &str = "\
+# The active scrape targets the real Prometheus (2.53) finds in the simulated cluster after
+# a bootstrap of the default stacks: job -> targets, each its scrape URL and its labels
+# (`job` left out: it is the key); a job with no target discovers nothing in the default
+# stacks. Pods are named by workload: `<namespace/workload pod>` is the pod's name,
+# `<namespace/workload pod IP>` its address, `<namespace/workload pod-template-hash>` its
+# ReplicaSet's hash; DaemonSet pods add `@node`. Discovery's meta labels are upstream's
+# (prometheus/prometheus v2.53.3, discovery/kubernetes/{node,pod,endpointslice}.go).
+# Checked by tests/it/prometheus_discovery.rs; OBSBOOT_UPDATE_FIXTURES=1 rewrites it.
+";
+
+/// `$OBSBOOT_PROMETHEUS`, else `prometheus` on `PATH`; a test failure saying how to install
+/// it when it does not run.
+fn prometheus() -> PathBuf {
+    let binary = std::env::var_os("OBSBOOT_PROMETHEUS")
+        .map_or_else(|| PathBuf::from("prometheus"), PathBuf::from);
+    let runs = Command::new(&binary)
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    assert!(
+        runs,
+        "{} is not installed; run tests/run, which installs it, or `tests/install-prometheus \
+         DIR` and set OBSBOOT_PROMETHEUS=DIR/usr/bin/prometheus",
+        binary.display()
+    );
+    binary
+}
+
+/// A running Prometheus, killed when dropped (also when the test panics).
+struct Prometheus {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Prometheus {
+    /// Starts Prometheus on 127.0.0.1 with `config`, its data and log in `dir`.
+    fn start(config: &str, dir: &Path) -> Self {
+        let config_file = dir.join("prometheus.yml");
+        std::fs::write(&config_file, config).expect("write prometheus.yml");
+        let log = dir.join("prometheus.log");
+        let port = crate::ec2::moto::free_port();
+        let child = Command::new(prometheus())
+            .arg(format!("--config.file={}", config_file.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("create the log"))
+            .spawn()
+            .expect("start prometheus");
+        Self { child, port, log }
+    }
+
+    /// Its log so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `GET path`: the status code and body, or `None` while nothing answers.
+    fn get(&self, path: &str) -> Option<(u16, String)> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+        stream.write_all(request.as_bytes()).ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        let (head, body) = response.split_once("\r\n\r\n")?;
+        let code = head.split(' ').nth(1)?.parse().ok()?;
+        Some((code, body.to_owned()))
+    }
+
+    /// Fails the test, with the log, if Prometheus has exited.
+    fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("prometheus exited ({status}):\n{}", self.log());
+        }
+    }
+
+    /// Waits until `/-/ready` answers 200.
+    fn await_ready(&mut self) {
+        let start = Instant::now();
+        loop {
+            self.assert_running();
+            if self.get("/-/ready").is_some_and(|(code, _)| code == 200) {
+                return;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "prometheus not ready after {DEADLINE:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The active targets, as `/api/v1/targets?state=active` reports them.
+    fn active_targets(&mut self) -> Vec<Value> {
+        self.assert_running();
+        let (code, body) = self
+            .get("/api/v1/targets?state=active")
+            .expect("the targets API answers");
+        assert_eq!(code, 200, "{body}");
+        let answer: Value = serde_json::from_str(&body).expect("JSON");
+        answer["data"]["activeTargets"]
+            .as_array()
+            .expect("activeTargets")
+            .clone()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One target as the fixture holds it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Target {
+    scrape_url: String,
+    labels: BTreeMap<String, String>,
+}
+
+/// Every job's targets, sorted.
+type Targets = BTreeMap<String, Vec<Target>>;
+
+/// What pod names and pod IPs stand for in the fixture.
+struct Placeholders(BTreeMap<String, String>);
+
+impl Placeholders {
+    /// The placeholders of the simulated cluster's pods that have their own IP.
+    fn of(sim: &Sim) -> Self {
+        let objects = sim.server.objects();
+        let mut map = BTreeMap::new();
+        for pod in objects.iter().filter(|o| o["kind"] == "Pod") {
+            let namespace = pod["metadata"]["namespace"].as_str().unwrap_or_default();
+            let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+            let workload = format!("{namespace}/{}", workload(pod, &objects));
+            let ip = pod["status"]["podIP"].as_str().unwrap_or_default();
+            if pod["spec"]["hostNetwork"] != true && !ip.is_empty() {
+                let previous = map.insert(ip.to_owned(), format!("<{workload} pod IP>"));
+                assert!(previous.is_none(), "two pods have the IP {ip}");
+            }
+            map.insert(name.to_owned(), format!("<{workload} pod>"));
+            // The Deployment's template hash: derived from the template, which holds
+            // bootstrap's generated material (certificate checksums).
+            if let Some(hash) = pod["metadata"]["labels"]["pod-template-hash"].as_str() {
+                map.insert(hash.to_owned(), format!("<{workload} pod-template-hash>"));
+            }
+        }
+        let mut names: Vec<&String> = map.values().collect();
+        names.sort();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "two pods share a placeholder: {map:?}");
+        Self(map)
+    }
+
+    /// `value` with a pod's name or IP (alone, or as the host of `host:port` or a URL)
+    /// replaced by its placeholder.
+    fn apply(&self, value: &str) -> String {
+        let (scheme, rest) = value
+            .split_once("://")
+            .map_or(("", value), |(s, r)| (s, r));
+        let end = rest.find([':', '/']).unwrap_or(rest.len());
+        let (host, tail) = rest.split_at(end);
+        match self.0.get(host) {
+            Some(placeholder) if scheme.is_empty() => format!("{placeholder}{tail}"),
+            Some(placeholder) => format!("{scheme}://{placeholder}{tail}"),
+            None => value.to_owned(),
+        }
+    }
+}
+
+/// The workload that owns `pod`: its Deployment (through the ReplicaSet), its DaemonSet with
+/// `@node`, or the pod's own name.
+fn workload(pod: &Value, objects: &[Value]) -> String {
+    let owner = pod["metadata"]["ownerReferences"]
+        .as_array()
+        .and_then(|refs| refs.iter().find(|r| r["controller"] == true));
+    let name = |v: &Value| v["name"].as_str().unwrap_or_default().to_owned();
+    match owner {
+        Some(r) if r["kind"] == "ReplicaSet" => objects
+            .iter()
+            .find(|o| o["kind"] == "ReplicaSet" && o["metadata"]["uid"] == r["uid"])
+            .and_then(|rs| {
+                rs["metadata"]["ownerReferences"]
+                    .as_array()
+                    .and_then(|refs| refs.iter().find(|r| r["kind"] == "Deployment"))
+            })
+            .map_or_else(|| name(r), name),
+        Some(r) if r["kind"] == "DaemonSet" => {
+            format!(
+                "{}@{}",
+                name(r),
+                pod["spec"]["nodeName"].as_str().unwrap_or_default()
+            )
+        }
+        _ => name(&pod["metadata"]),
+    }
+}
+
+/// The active targets of each of `jobs` (none for a job that discovers nothing), with
+/// placeholders for pods; `job` must equal the pool's name.
+fn by_job(jobs: &[String], active: &[Value], placeholders: &Placeholders) -> Targets {
+    let mut targets: Targets = jobs.iter().map(|job| (job.clone(), Vec::new())).collect();
+    for target in active {
+        let job = target["scrapePool"].as_str().expect("scrapePool").to_owned();
+        let mut labels: BTreeMap<String, String> =
+            serde_json::from_value(target["labels"].clone()).expect("labels");
+        assert_eq!(labels.remove("job").as_deref(), Some(job.as_str()));
+        let labels = labels
+            .into_iter()
+            .map(|(k, v)| {
+                let v = placeholders.apply(&v);
+                (k, v)
+            })
+            .collect();
+        let scrape_url = placeholders.apply(target["scrapeUrl"].as_str().expect("scrapeUrl"));
+        targets.entry(job).or_default().push(Target { scrape_url, labels });
+    }
+    for list in targets.values_mut() {
+        list.sort();
+    }
+    targets
+}
+
+/// The fixture, or an empty map when it is being written.
+fn expected() -> Targets {
+    let path = crate::harness::repo().join(FIXTURE);
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut targets: Targets = serde_yaml::from_str(&text)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for list in targets.values_mut() {
+        list.sort();
+    }
+    targets
+}
+
+/// The rendered configuration from the live ConfigMap, made to run here.
+fn runnable_config(sim: &Sim, dir: &Path) -> String {
+    let config_map = sim
+        .server
+        .get("v1", "ConfigMap", Some("monitoring"), "prometheus-config")
+        .expect("the prometheus-config ConfigMap exists");
+    let rendered = config_map["data"]["prometheus.yml"]
+        .as_str()
+        .expect("a prometheus.yml key");
+    let mut config = prometheus_config::parse(rendered);
+    let relabelling = prometheus_config::relabelling(&config);
+    let credentials = dir.join("serviceaccount");
+    std::fs::create_dir_all(&credentials).expect("create the credentials directory");
+    prometheus_config::stub_service_account(&mut config, &credentials);
+    let token = dir.join("sim-token");
+    std::fs::write(&token, sim.server.token()).expect("write the simulated server's token");
+    prometheus_config::point_discovery_at(&mut config, &sim.server.url(), &token);
+    assert_eq!(prometheus_config::relabelling(&config), relabelling);
+    prometheus_config::text(&config)
+}
+
+#[test]
+fn the_real_prometheus_discovers_every_jobs_targets_with_their_labels() {
+    prometheus();
+    let sim = Sim::new();
+    sim.bootstrap();
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let config = runnable_config(&sim, dir.path());
+    let jobs = prometheus_config::job_names(&prometheus_config::parse(&config));
+    let mut server = Prometheus::start(&config, dir.path());
+    server.await_ready();
+
+    let placeholders = Placeholders::of(&sim);
+    let expected = expected();
+    let update = std::env::var_os("OBSBOOT_UPDATE_FIXTURES").is_some();
+    // Discovery hands target groups to the scrape manager every 5 s (upstream
+    // discovery/manager.go, updatert), so targets arrive in steps: wait until they are
+    // what the fixture says, or, when updating it, until two reads 6 s apart agree.
+    let start = Instant::now();
+    let mut previous: Option<Targets> = None;
+    let observed = loop {
+        let observed = by_job(&jobs, &server.active_targets(), &placeholders);
+        let settled = if update {
+            previous.as_ref() == Some(&observed)
+        } else {
+            observed == expected
+        };
+        if settled || start.elapsed() > DEADLINE {
+            break observed;
+        }
+        previous = Some(observed);
+        std::thread::sleep(if update {
+            Duration::from_secs(6)
+        } else {
+            Duration::from_millis(250)
+        });
+    };
+    if update {
+        let text = format!(
+            "{HEADER}{}",
+            serde_yaml::to_string(&observed).expect("YAML")
+        );
+        let path = crate::harness::repo().join(FIXTURE);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("create fixtures");
+        std::fs::write(path, text).expect("write the fixture");
+        return;
+    }
+    assert_eq!(
+        observed,
+        expected,
+        "the active targets differ from {FIXTURE} (OBSBOOT_UPDATE_FIXTURES=1 rewrites it); \
+         prometheus log:\n{}",
+        server.log()
+    );
+    assert_prometheus_requests(&sim);
+}
+
+/// Prometheus asked the simulated server as client-go does and every answer was a success:
+/// the server version (which EndpointSlice API to use), then lists and watches of each kind
+/// discovery reads, asking for protobuf or JSON.
+fn assert_prometheus_requests(sim: &Sim) {
+    let requests: Vec<_> = sim
+        .server
+        .journal()
+        .into_iter()
+        .filter(|r| r.user_agent.starts_with("Prometheus/"))
+        .collect();
+    let failed: Vec<String> = requests
+        .iter()
+        .filter(|r| r.status != 200)
+        .map(|r| format!("{} {} -> {}", r.method, r.path, r.status))
+        .collect();
+    assert!(failed.is_empty(), "failed requests: {failed:?}");
+    assert!(requests.iter().any(|r| r.path == "/version"));
+    for collection in [
+        "/api/v1/nodes",
+        "/api/v1/pods",
+        "/api/v1/services",
+        "/apis/discovery.k8s.io/v1/endpointslices",
+    ] {
+        let of = |watch: bool| {
+            requests
+                .iter()
+                .filter(|r| r.path == collection && r.is_watch() == watch)
+                .collect::<Vec<_>>()
+        };
+        let lists = of(false);
+        assert!(
+            lists.iter().any(|r| r.accept.contains("application/vnd.kubernetes.protobuf")
+                && r.param("resourceVersion") == Some("0")),
+            "no list of {collection}: {lists:?}"
+        );
+        assert!(
+            of(true)
+                .iter()
+                .any(|r| r.param("allowWatchBookmarks") == Some("true")),
+            "no watch of {collection}"
+        );
+    }
+}
