@@ -79,7 +79,10 @@ impl Prometheus {
         let port = crate::ec2::moto::free_port();
         let child = Command::new(prometheus())
             .arg(format!("--config.file={}", config_file.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("create the log"))
@@ -198,9 +201,7 @@ impl Placeholders {
     /// `value` with a pod's name or IP (alone, or as the host of `host:port` or a URL)
     /// replaced by its placeholder.
     fn apply(&self, value: &str) -> String {
-        let (scheme, rest) = value
-            .split_once("://")
-            .map_or(("", value), |(s, r)| (s, r));
+        let (scheme, rest) = value.split_once("://").map_or(("", value), |(s, r)| (s, r));
         let end = rest.find([':', '/']).unwrap_or(rest.len());
         let (host, tail) = rest.split_at(end);
         match self.0.get(host) {
@@ -244,7 +245,10 @@ fn workload(pod: &Value, objects: &[Value]) -> String {
 fn by_job(jobs: &[String], active: &[Value], placeholders: &Placeholders) -> Targets {
     let mut targets: Targets = jobs.iter().map(|job| (job.clone(), Vec::new())).collect();
     for target in active {
-        let job = target["scrapePool"].as_str().expect("scrapePool").to_owned();
+        let job = target["scrapePool"]
+            .as_str()
+            .expect("scrapePool")
+            .to_owned();
         let mut labels: BTreeMap<String, String> =
             serde_json::from_value(target["labels"].clone()).expect("labels");
         assert_eq!(labels.remove("job").as_deref(), Some(job.as_str()));
@@ -256,7 +260,10 @@ fn by_job(jobs: &[String], active: &[Value], placeholders: &Placeholders) -> Tar
             })
             .collect();
         let scrape_url = placeholders.apply(target["scrapeUrl"].as_str().expect("scrapeUrl"));
-        targets.entry(job).or_default().push(Target { scrape_url, labels });
+        targets
+            .entry(job)
+            .or_default()
+            .push(Target { scrape_url, labels });
     }
     for list in targets.values_mut() {
         list.sort();
@@ -268,8 +275,8 @@ fn by_job(jobs: &[String], active: &[Value], placeholders: &Placeholders) -> Tar
 fn expected() -> Targets {
     let path = crate::harness::repo().join(FIXTURE);
     let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let mut targets: Targets = serde_yaml::from_str(&text)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut targets: Targets =
+        serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     for list in targets.values_mut() {
         list.sort();
     }
@@ -343,14 +350,42 @@ fn the_real_prometheus_discovers_every_jobs_targets_with_their_labels() {
         std::fs::write(path, text).expect("write the fixture");
         return;
     }
-    assert_eq!(
-        observed,
-        expected,
-        "the active targets differ from {FIXTURE} (OBSBOOT_UPDATE_FIXTURES=1 rewrites it); \
-         prometheus log:\n{}",
-        server.log()
+    assert!(
+        observed == expected,
+        "the active targets differ from {FIXTURE} (OBSBOOT_UPDATE_FIXTURES=1 rewrites it):\n\
+         {}\nprometheus's log ends:\n{}",
+        difference(&observed, &expected),
+        tail(&server.log(), 20)
     );
     assert_prometheus_requests(&sim);
+}
+
+/// Per job, the targets the fixture holds that Prometheus does not report (`missing`) and
+/// those it reports that the fixture does not hold (`unexpected`), as YAML.
+fn difference(observed: &Targets, expected: &Targets) -> String {
+    let empty = Vec::new();
+    let mut out = BTreeMap::new();
+    for job in observed.keys().chain(expected.keys()) {
+        let (seen, wanted) = (
+            observed.get(job).unwrap_or(&empty),
+            expected.get(job).unwrap_or(&empty),
+        );
+        let missing: Vec<&Target> = wanted.iter().filter(|t| !seen.contains(t)).collect();
+        let unexpected: Vec<&Target> = seen.iter().filter(|t| !wanted.contains(t)).collect();
+        if !missing.is_empty() || !unexpected.is_empty() || seen.len() != wanted.len() {
+            out.insert(
+                job.clone(),
+                BTreeMap::from([("missing", missing), ("unexpected", unexpected)]),
+            );
+        }
+    }
+    serde_yaml::to_string(&out).expect("YAML")
+}
+
+/// The last `lines` lines of `text`.
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// Prometheus asked the simulated server as client-go does and every answer was a success:
@@ -384,8 +419,10 @@ fn assert_prometheus_requests(sim: &Sim) {
         };
         let lists = of(false);
         assert!(
-            lists.iter().any(|r| r.accept.contains("application/vnd.kubernetes.protobuf")
-                && r.param("resourceVersion") == Some("0")),
+            lists
+                .iter()
+                .any(|r| r.accept.contains("application/vnd.kubernetes.protobuf")
+                    && r.param("resourceVersion") == Some("0")),
             "no list of {collection}: {lists:?}"
         );
         assert!(
