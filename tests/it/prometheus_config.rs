@@ -96,7 +96,10 @@ fn scrape_configs_mut(config: &mut Value) -> impl Iterator<Item = &mut Value> {
 
 /// The scrape jobs' names, in order.
 pub fn job_names(config: &Value) -> Vec<String> {
-    relabelling(config).into_iter().map(|(job, _)| job).collect()
+    relabelling(config)
+        .into_iter()
+        .map(|(job, _)| job)
+        .collect()
 }
 
 /// Each job's name with its `relabel_configs`, to show that an edit left them alone.
