@@ -30,6 +30,9 @@ use crate::prometheus_config;
 /// How long Prometheus may take to start and to settle its targets before the test fails.
 const DEADLINE: Duration = Duration::from_secs(60);
 
+/// How long the active targets must stay the same to count as settled.
+const SETTLED: Duration = Duration::from_secs(11);
+
 /// The fixture, relative to the repository.
 const FIXTURE: &str = "tests/it/fixtures/prometheus/targets.yaml";
 
@@ -271,10 +274,15 @@ fn by_job(jobs: &[String], active: &[Value], placeholders: &Placeholders) -> Tar
     targets
 }
 
-/// The fixture, or an empty map when it is being written.
+/// The fixture.
 fn expected() -> Targets {
     let path = crate::harness::repo().join(FIXTURE);
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "read {}: {e} (OBSBOOT_UPDATE_FIXTURES=1 writes it)",
+            path.display()
+        )
+    });
     let mut targets: Targets =
         serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     for list in targets.values_mut() {
@@ -316,31 +324,30 @@ fn the_real_prometheus_discovers_every_jobs_targets_with_their_labels() {
     server.await_ready();
 
     let placeholders = Placeholders::of(&sim);
-    let expected = expected();
-    let update = std::env::var_os("OBSBOOT_UPDATE_FIXTURES").is_some();
-    // Discovery hands target groups to the scrape manager every 5 s (upstream
-    // discovery/manager.go, updatert), so targets arrive in steps: wait until they are
-    // what the fixture says, or, when updating it, until two reads 6 s apart agree.
+    // Targets reach the API through two 5 s tickers: discovery's (upstream
+    // discovery/manager.go, updatert) and the scrape manager's reload
+    // (scrape/manager.go, reloader; --scrape.discovery-reload-interval). A set unchanged for
+    // longer than both together has settled.
     let start = Instant::now();
-    let mut previous: Option<Targets> = None;
+    let mut current: Option<(Targets, Instant)> = None;
     let observed = loop {
         let observed = by_job(&jobs, &server.active_targets(), &placeholders);
-        let settled = if update {
-            previous.as_ref() == Some(&observed)
-        } else {
-            observed == expected
-        };
-        if settled || start.elapsed() > DEADLINE {
-            break observed;
+        match &current {
+            Some((seen, since)) if *seen == observed => {
+                if since.elapsed() >= SETTLED {
+                    break observed;
+                }
+            }
+            _ => current = Some((observed, Instant::now())),
         }
-        previous = Some(observed);
-        std::thread::sleep(if update {
-            Duration::from_secs(6)
-        } else {
-            Duration::from_millis(250)
-        });
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the active targets still change after {DEADLINE:?}; prometheus's log ends:\n{}",
+            tail(&server.log(), 20)
+        );
+        std::thread::sleep(Duration::from_millis(250));
     };
-    if update {
+    if std::env::var_os("OBSBOOT_UPDATE_FIXTURES").is_some() {
         let text = format!(
             "{HEADER}{}",
             serde_yaml::to_string(&observed).expect("YAML")
@@ -350,6 +357,7 @@ fn the_real_prometheus_discovers_every_jobs_targets_with_their_labels() {
         std::fs::write(path, text).expect("write the fixture");
         return;
     }
+    let expected = expected();
     assert!(
         observed == expected,
         "the active targets differ from {FIXTURE} (OBSBOOT_UPDATE_FIXTURES=1 rewrites it):\n\
