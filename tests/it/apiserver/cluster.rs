@@ -12,7 +12,7 @@ use super::state::State;
 const MANAGER: &str = "kube-apiserver";
 
 /// Creates `object`, then sets its status through the status subresource.
-fn seed(state: &mut State, group: &str, plural: &str, mut object: Value) {
+pub fn seed(state: &mut State, group: &str, plural: &str, mut object: Value) {
     let status = json::remove(&mut object, &["status"]);
     let Some(rt) = registry::type_of(state, group, plural) else {
         return;
@@ -125,6 +125,9 @@ pub fn create(state: &mut State) {
     let nodes = state.config.nodes.clone();
     for (index, n) in nodes.iter().enumerate() {
         seed(state, "", "nodes", node(index, n));
+    }
+    if state.config.coredns {
+        super::addons::create_coredns(state);
     }
     let api_ip = nodes
         .first()

@@ -27,6 +27,9 @@ pub struct SimConfig {
     pub event_window: usize,
     /// How often an idle watch that asked for bookmarks gets one.
     pub bookmark_interval: Duration,
+    /// Whether the cluster has kubeadm's CoreDNS addon (`kube-dns` Service, `coredns`
+    /// Deployment) in `kube-system`, as every kubeadm cluster does.
+    pub coredns: bool,
 }
 
 /// A node of the simulated cluster.
@@ -76,6 +79,7 @@ impl SimConfig {
             namespace_cleanup_after: Duration::from_millis(20),
             event_window: 2000,
             bookmark_interval: Duration::from_secs(1),
+            coredns: false,
         }
     }
 }

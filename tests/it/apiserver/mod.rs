@@ -48,7 +48,8 @@
 //!   decodes by the answer's Content-Type. A list's `resourceVersion` and
 //!   `resourceVersionMatch` are not honoured (it always reads the current state). The
 //!   cluster holds what obsboot installs and a kubeadm cluster's nodes and `kubernetes`
-//!   Service only: kubeadm's CoreDNS and kube-proxy are not there. An EndpointSlice lists
+//!   Service only, unless `SimConfig::coredns` adds kubeadm's CoreDNS (kube-proxy is never
+//!   there). An EndpointSlice lists
 //!   its endpoints without `hostname`, `zone` or hints, and resolves named target ports
 //!   against its first pod's regular containers.
 //! - Answers follow the real server where it differs from what one might expect: an apply
@@ -64,6 +65,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod access;
+mod addons;
 mod admission;
 mod apply;
 mod builtins;
