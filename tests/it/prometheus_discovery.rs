@@ -9,7 +9,8 @@
 //! Pod names and pod IPs come from the simulated controllers' random suffixes and the order
 //! pods start in, so the fixture names them by workload: `<bookinfo/details-v1 pod>` for the
 //! pod's name, `<bookinfo/details-v1 pod IP>` for its address, `<bookinfo/details-v1
-//! pod-template-hash>` for its ReplicaSet's hash (DaemonSet pods add `@node`).
+//! pod-template-hash>` for its ReplicaSet's hash (DaemonSet pods add `@node`; a
+//! Deployment's replicas are numbered `[1]`, `[2]` by node). The cluster has kubeadm's CoreDNS.
 //! The placeholders are resolved against the simulated cluster's pods, so a target whose
 //! `pod` label named another pod than the one its address belongs to would not match.
 //!
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::apiserver::{ApiServer, SimConfig};
 use crate::cluster::Sim;
 use crate::prometheus_config;
 
@@ -38,13 +40,14 @@ const FIXTURE: &str = "tests/it/fixtures/prometheus/targets.yaml";
 
 /// Its header: what it holds and how it is made.
 const HEADER: &str = "\
-# The active scrape targets the real Prometheus (2.53) finds in the simulated cluster after
-# a bootstrap of the default stacks: job -> targets, each its scrape URL and its labels
-# (`job` left out: it is the key); a job with no target discovers nothing in the default
-# stacks. Pods are named by workload: `<namespace/workload pod>` is the pod's name,
-# `<namespace/workload pod IP>` its address, `<namespace/workload pod-template-hash>` its
-# ReplicaSet's hash; DaemonSet pods add `@node`. Discovery's meta labels are upstream's
-# (prometheus/prometheus v2.53.3, discovery/kubernetes/{node,pod,endpointslice}.go).
+# The active scrape targets the real Prometheus (2.53) finds in the simulated cluster (kubeadm's,
+# CoreDNS included) after a bootstrap of the default stacks: job -> targets, each its scrape
+# URL and its labels (`job` left out: it is the key); a job with no target discovers nothing.
+# Pods are named by workload: `<namespace/workload pod>` is the pod's name, `<namespace/workload
+# pod IP>` its address, `<namespace/workload pod-template-hash>` its ReplicaSet's hash;
+# DaemonSet pods add `@node`, a Deployment's replicas are numbered `[1]`, `[2]` by node.
+# Discovery's meta labels are upstream's (prometheus/prometheus v2.53.3,
+# discovery/kubernetes/{node,pod,endpointslice}.go).
 # Checked by tests/it/prometheus_discovery.rs; OBSBOOT_UPDATE_FIXTURES=1 rewrites it.
 ";
 
@@ -173,31 +176,52 @@ type Targets = BTreeMap<String, Vec<Target>>;
 struct Placeholders(BTreeMap<String, String>);
 
 impl Placeholders {
-    /// The placeholders of the simulated cluster's pods that have their own IP.
+    /// The placeholders of the simulated cluster's pods. Pods of one workload are numbered
+    /// (`[1]`, `[2]`) in the order of their node's name, then their own.
     fn of(sim: &Sim) -> Self {
         let objects = sim.server.objects();
-        let mut map = BTreeMap::new();
+        let mut by_workload: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
         for pod in objects.iter().filter(|o| o["kind"] == "Pod") {
             let namespace = pod["metadata"]["namespace"].as_str().unwrap_or_default();
-            let name = pod["metadata"]["name"].as_str().unwrap_or_default();
             let workload = format!("{namespace}/{}", workload(pod, &objects));
-            let ip = pod["status"]["podIP"].as_str().unwrap_or_default();
-            if pod["spec"]["hostNetwork"] != true && !ip.is_empty() {
-                let previous = map.insert(ip.to_owned(), format!("<{workload} pod IP>"));
-                assert!(previous.is_none(), "two pods have the IP {ip}");
-            }
-            map.insert(name.to_owned(), format!("<{workload} pod>"));
-            // The Deployment's template hash: derived from the template, which holds
-            // bootstrap's generated material (certificate checksums).
-            if let Some(hash) = pod["metadata"]["labels"]["pod-template-hash"].as_str() {
-                map.insert(hash.to_owned(), format!("<{workload} pod-template-hash>"));
+            by_workload.entry(workload).or_default().push(pod);
+        }
+        let mut map = BTreeMap::new();
+        for (workload, mut pods) in by_workload {
+            let key = |p: &&Value| {
+                (
+                    p["spec"]["nodeName"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    p["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            };
+            pods.sort_by_key(key);
+            let count = pods.len();
+            for (index, pod) in pods.into_iter().enumerate() {
+                let one = if count == 1 {
+                    workload.clone()
+                } else {
+                    format!("{workload}[{}]", index + 1)
+                };
+                let ip = pod["status"]["podIP"].as_str().unwrap_or_default();
+                if pod["spec"]["hostNetwork"] != true && !ip.is_empty() {
+                    let previous = map.insert(ip.to_owned(), format!("<{one} pod IP>"));
+                    assert!(previous.is_none(), "two pods have the IP {ip}");
+                }
+                let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+                map.insert(name.to_owned(), format!("<{one} pod>"));
+                // The Deployment's template hash: derived from the template, which holds
+                // bootstrap's generated material (certificate checksums).
+                if let Some(hash) = pod["metadata"]["labels"]["pod-template-hash"].as_str() {
+                    map.insert(hash.to_owned(), format!("<{workload} pod-template-hash>"));
+                }
             }
         }
-        let mut names: Vec<&String> = map.values().collect();
-        names.sort();
-        let before = names.len();
-        names.dedup();
-        assert_eq!(before, names.len(), "two pods share a placeholder: {map:?}");
         Self(map)
     }
 
@@ -315,7 +339,11 @@ fn runnable_config(sim: &Sim, dir: &Path) -> String {
 #[test]
 fn the_real_prometheus_discovers_every_jobs_targets_with_their_labels() {
     prometheus();
-    let sim = Sim::new();
+    // A kubeadm cluster's CoreDNS is scraped through its kube-dns Service.
+    let sim = Sim::with(ApiServer::start_with(SimConfig {
+        coredns: true,
+        ..SimConfig::standard()
+    }));
     sim.bootstrap();
     let dir = tempfile::tempdir().expect("a scratch directory");
     let config = runnable_config(&sim, dir.path());
