@@ -393,7 +393,23 @@ fn the_real_prometheus_discovers_every_jobs_targets_with_their_labels() {
         difference(&observed, &expected),
         tail(&server.log(), 20)
     );
+    let log = server.log();
+    let complaints: Vec<&str> = log.lines().filter(|l| complaint(l)).collect();
+    assert!(
+        complaints.is_empty(),
+        "prometheus complained:\n{}",
+        complaints.join("\n")
+    );
     assert_prometheus_requests(&sim);
+}
+
+/// Whether a log line is a warning or an error: Prometheus's own (`level=warn`,
+/// `level=error`) or client-go's klog lines (`W1205 ...`, `E1205 ...`).
+fn complaint(line: &str) -> bool {
+    let klog = line.len() > 5
+        && matches!(line.as_bytes()[0], b'W' | b'E')
+        && line.as_bytes()[1..5].iter().all(u8::is_ascii_digit);
+    klog || line.contains("level=warn") || line.contains("level=error")
 }
 
 /// Per job, the targets the fixture holds that Prometheus does not report (`missing`) and
