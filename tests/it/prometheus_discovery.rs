@@ -215,8 +215,8 @@ impl Placeholders {
                 }
                 let name = pod["metadata"]["name"].as_str().unwrap_or_default();
                 map.insert(name.to_owned(), format!("<{one} pod>"));
-                // The Deployment's template hash: derived from the template, which holds
-                // bootstrap's generated material (certificate checksums).
+                // The ReplicaSet's template hash: of the pod template, which for meshed
+                // workloads holds the checksum of the trust anchor bootstrap generates.
                 if let Some(hash) = pod["metadata"]["labels"]["pod-template-hash"].as_str() {
                     map.insert(hash.to_owned(), format!("<{workload} pod-template-hash>"));
                 }
