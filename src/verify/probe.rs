@@ -223,33 +223,45 @@ fn parse_port(port: &str) -> Option<u16> {
 
 /// Runs `probe`; `timeout` bounds resolving and connecting and, separately, the answer.
 pub async fn run(probe: &Probe, timeout: Duration) -> Outcome {
-    let (host, port) = match parse_base(&probe.base) {
+    match fetch(&probe.base, &probe.path, None, timeout).await {
+        Ok(answer) => judge(&probe.expect, &answer),
+        Err(outcome) => outcome,
+    }
+}
+
+/// `GET path` on `base` (with `authorization`, when given, marked sensitive so that no
+/// debug output shows it), bounded as [`run`] is: the answer, or the outcome that stopped it.
+pub(crate) async fn fetch(
+    base: &str,
+    path: &str,
+    authorization: Option<&HeaderValue>,
+    timeout: Duration,
+) -> Result<Answer, Outcome> {
+    let (host, port) = match parse_base(base) {
         Ok((host, Some(port))) => (host, port),
         Ok((_, None)) => {
-            return Outcome::Invalid(format!(
-                "the base URL \"{}\" has no port, expected http://host:port",
-                probe.base
-            ));
+            return Err(Outcome::Invalid(format!(
+                "the base URL \"{base}\" has no port, expected http://host:port"
+            )));
         }
-        Err(err) => return Outcome::Invalid(err.to_string()),
+        Err(err) => return Err(Outcome::Invalid(err.to_string())),
     };
-    let request = match request(&host, port, &probe.path) {
-        Ok(request) => request,
-        Err(message) => return Outcome::Invalid(message),
-    };
-    let stream = match connect(&host, port, timeout).await {
-        Ok(stream) => stream,
-        Err(outcome) => return outcome,
-    };
+    let request = request(&host, port, path, authorization).map_err(Outcome::Invalid)?;
+    let stream = connect(&host, port, timeout).await?;
     match tokio::time::timeout(timeout, exchange(stream, request)).await {
-        Err(_) => Outcome::ResponseTimeout,
-        Ok(Err(message)) => Outcome::Broken(message),
-        Ok(Ok(answer)) => judge(&probe.expect, &answer),
+        Err(_) => Err(Outcome::ResponseTimeout),
+        Ok(Err(message)) => Err(Outcome::Broken(message)),
+        Ok(Ok(answer)) => Ok(answer),
     }
 }
 
 /// `GET path` with the headers every probe sends.
-fn request(host: &str, port: u16, path: &str) -> Result<Request<Empty<Bytes>>, String> {
+fn request(
+    host: &str,
+    port: u16,
+    path: &str,
+    authorization: Option<&HeaderValue>,
+) -> Result<Request<Empty<Bytes>>, String> {
     if !path.starts_with('/') {
         return Err(format!("the path \"{path}\" does not start with /"));
     }
@@ -258,10 +270,18 @@ fn request(host: &str, port: u16, path: &str) -> Result<Request<Empty<Bytes>>, S
     } else {
         format!("{host}:{port}")
     };
-    Request::get(path)
+    let mut builder = Request::get(path)
         .header(header::HOST, authority)
         .header(header::USER_AGENT, USER_AGENT)
-        .header(header::CONNECTION, "close")
+        .header(header::CONNECTION, "close");
+    if let Some(value) = authorization {
+        let mut value = value.clone();
+        value.set_sensitive(true);
+        builder = builder
+            .header(header::AUTHORIZATION, value)
+            .header(header::ACCEPT, "application/json");
+    }
+    builder
         .body(Empty::new())
         .map_err(|_| format!("the path \"{path}\" is not a valid request target"))
 }
@@ -325,10 +345,13 @@ fn telling(outcome: &Outcome) -> u8 {
 }
 
 /// The parts of an HTTP answer a probe judges.
-struct Answer {
-    status: StatusCode,
-    location: Option<HeaderValue>,
-    body: Vec<u8>,
+pub(crate) struct Answer {
+    /// The status.
+    pub status: StatusCode,
+    /// The Location header, if any.
+    pub location: Option<HeaderValue>,
+    /// Up to [`BODY_LIMIT`] bytes of the body.
+    pub body: Vec<u8>,
 }
 
 /// Sends `request` on `stream` and reads the answer, up to [`BODY_LIMIT`] of body. The
