@@ -142,7 +142,10 @@ impl<'a> Context<'a> {
         let body = grafana::health(&answer.body).unwrap_or_default();
         let message = self.quote(body.message.as_deref().unwrap_or_default());
         let state = body.status.as_deref().unwrap_or_default();
-        let seen = format!("{}, {}: {message}", status.as_u16(), or(state, "no status"));
+        let seen = match state {
+            "" => format!("{}: {}", status.as_u16(), or(&message, "no message")),
+            state => format!("{}, {state}: {message}", status.as_u16()),
+        };
         if status == StatusCode::OK && state == "OK" {
             return pass(report, &url, seen);
         }

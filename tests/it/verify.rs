@@ -224,7 +224,18 @@ fn data_path(
     password: Option<&str>,
     extra: &[&str],
 ) -> (Run, String, FakeGrafana) {
+    data_path_with(|_| {}, datasource, password, extra)
+}
+
+/// [`data_path`], with the stack files edited by `before` ahead of bootstrap.
+fn data_path_with(
+    before: impl FnOnce(&Scratch),
+    datasource: grafana::Datasource,
+    password: Option<&str>,
+    extra: &[&str],
+) -> (Run, String, FakeGrafana) {
     let sim = Sim::new();
+    before(&sim.scratch);
     sim.bootstrap();
     let secret = grafana_password(&sim);
     let fake = FakeGrafana::start(grafana::Setup {
@@ -364,6 +375,37 @@ fn grafana_that_cannot_reach_prometheus_fails_in_the_datasource_layer() {
     assert_eq!(
         targets["skipped"],
         "Grafana cannot be asked for Prometheus's targets (see above)"
+    );
+}
+
+#[test]
+fn grafana_timing_out_on_prometheus_on_another_node_points_at_the_network_between_nodes() {
+    // The field report's cluster: Prometheus on the worker, Grafana on the control plane.
+    let elsewhere = |scratch: &Scratch| {
+        scratch.edit(
+            "stacks/prometheus.yaml",
+            "placement: control-plane",
+            "placement: anywhere",
+        );
+    };
+    let error = "Post \"http://prometheus.monitoring.svc:9090/api/v1/query\": dial tcp 10.96.0.20:9090: i/o timeout";
+    let (run, _, _) = data_path_with(
+        elsewhere,
+        grafana::Datasource::Unreachable(error.into()),
+        None,
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("at fault: datasource: Grafana cannot reach Prometheus: Post"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("next: Grafana on node ip-10-0-1-74 gets no answer from Prometheus on node ip-10-0-2-15: the network between the nodes drops pod traffic; the nodes' security groups must carry the CNI's traffic between them"),
+        "{}",
+        run.stdout
     );
 }
 
