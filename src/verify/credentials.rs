@@ -69,42 +69,76 @@ impl Credentials {
     }
 }
 
-/// Reads the credentials of the Grafana `stack` from its Secret, or says (in words safe to
-/// print) why they cannot be had.
-pub async fn read(cluster: Option<&Cluster>, stack: &Stack) -> Result<Credentials, String> {
+/// Why the credentials cannot be had; messages are safe to print.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    /// The stack is not Grafana's, or names no administrator Secret.
+    #[error("the {stack} stack names no Grafana administrator Secret")]
+    NoSecret {
+        /// The stack.
+        stack: &'static str,
+    },
+    /// There is no cluster to ask.
+    #[error("the cluster cannot be asked for the administrator's password ({object})")]
+    NoCluster {
+        /// `Secret namespace/name`.
+        object: String,
+    },
+    /// The Secret does not exist.
+    #[error("{object} does not exist; run `obsboot bootstrap`")]
+    Missing {
+        /// `Secret namespace/name`.
+        object: String,
+    },
+    /// The Secret lacks the password's key.
+    #[error("{object} has no key \"{PASSWORD_KEY}\"")]
+    NoKey {
+        /// `Secret namespace/name`.
+        object: String,
+    },
+    /// Reading the Secret failed (the cluster's error withholds its contents).
+    #[error(transparent)]
+    Read(#[from] crate::k8s::K8sError),
+}
+
+/// Reads the credentials of the Grafana `stack` from its Secret.
+pub async fn read(
+    cluster: Option<&Cluster>,
+    stack: &Stack,
+) -> Result<Credentials, CredentialsError> {
+    let no_secret = || CredentialsError::NoSecret {
+        stack: stack.name(),
+    };
     let Spec::Grafana(grafana) = &stack.spec else {
-        return Err("the stack is not Grafana's".into());
+        return Err(no_secret());
     };
     let namespace = stack.namespace.value.as_str();
-    let Some(secret) = stack
+    let secret = stack
         .spec
         .secrets(namespace)
         .into_iter()
         .find(|s| s.kind == SecretKind::GrafanaAdmin)
-    else {
-        return Err("the Grafana stack names no administrator Secret".into());
-    };
+        .ok_or_else(no_secret)?;
     let object = format!("Secret {namespace}/{}", secret.name);
     let Some(cluster) = cluster else {
-        return Err(format!(
-            "the cluster cannot be asked for the administrator's password ({object})"
-        ));
+        return Err(CredentialsError::NoCluster { object });
     };
-    match crate::bootstrap::secrets::read(cluster, &secret).await {
-        Ok(Some(data)) => match data.get(PASSWORD_KEY) {
-            Some(password) => Ok(Credentials::new(
-                grafana.admin_user.as_str(),
-                SecretString::from(password.to_owned()),
-            )),
-            None => Err(format!("{object} has no key \"{PASSWORD_KEY}\"")),
-        },
-        Ok(None) => Err(format!("{object} does not exist; run `obsboot bootstrap`")),
-        Err(err) => Err(chain(&err)),
-    }
+    let data = crate::bootstrap::secrets::read(cluster, &secret)
+        .await?
+        .ok_or_else(|| CredentialsError::Missing {
+            object: object.clone(),
+        })?;
+    let password = data
+        .get(PASSWORD_KEY)
+        .ok_or(CredentialsError::NoKey { object })?;
+    Ok(Credentials::new(
+        grafana.admin_user.as_str(),
+        SecretString::from(password.to_owned()),
+    ))
 }
 
-/// An error and its causes, joined by ": " (the cluster's errors withhold Secret contents).
-fn chain(err: &dyn std::error::Error) -> String {
+/// An error and its causes, joined by ": ".
+pub fn chain(err: &dyn std::error::Error) -> String {
     let mut message = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

@@ -23,6 +23,12 @@ use crate::stack::{SecretKind, Stack};
 /// A quoted message is cut to this many characters.
 const MESSAGE_CHARS: usize = 400;
 
+/// The least the checks wait for Grafana's answer. Grafana's data proxy waits up to 10 s for a
+/// connection to Prometheus and 30 s for its answer (`[dataproxy] dialTimeout` and `timeout`
+/// in grafana/grafana `conf/defaults.ini`), so its own verdict ("i/o timeout") can take that
+/// long; a shorter wait would report a silent Grafana instead of the cause.
+const GRAFANA_WAITS: Duration = Duration::from_secs(35);
+
 /// What the checks need.
 pub struct Inputs<'a> {
     /// The Grafana stack.
@@ -53,30 +59,19 @@ pub async fn check(inputs: &Inputs<'_>) -> Vec<EndpointReport> {
     }
     let credentials = match credentials::read(inputs.cluster, inputs.stack).await {
         Ok(credentials) => credentials,
-        Err(why) => {
-            let why = format!("cannot log in to Grafana: {why}");
+        Err(err) => {
+            let why = format!("cannot log in to Grafana: {}", credentials::chain(&err));
             skip(&mut health, &why);
             skip(&mut targets, &why);
             return vec![health, targets];
         }
     };
     let context = Context::new(inputs, &credentials);
-    let answer = get(
-        &endpoint.base,
-        &ds.health_path(),
-        &credentials,
-        inputs.timeout,
-    )
-    .await;
-    context.health(&mut health, answer).await;
+    let wait = inputs.timeout.max(GRAFANA_WAITS);
+    let answer = get(&endpoint.base, &ds.health_path(), &credentials, wait).await;
+    context.health(&mut health, answer, wait).await;
     if health.passed {
-        let answer = get(
-            &endpoint.base,
-            &ds.targets_path(),
-            &credentials,
-            inputs.timeout,
-        )
-        .await;
+        let answer = get(&endpoint.base, &ds.targets_path(), &credentials, wait).await;
         context.targets(&mut targets, answer).await;
     } else {
         skip(
@@ -106,7 +101,8 @@ async fn get(
     credentials: &Credentials,
     timeout: Duration,
 ) -> Result<Answer, probe::Outcome> {
-    probe::fetch(base, path, Some(&credentials.header()), timeout).await
+    let header = credentials.header();
+    probe::fetch(base, path, Some(&header), timeout, probe::API_BODY_LIMIT).await
 }
 
 /// What the checks know around the answers, to word and place a failure.
@@ -131,11 +127,28 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// Judges the health check's answer.
-    async fn health(&self, report: &mut EndpointReport, answer: Result<Answer, probe::Outcome>) {
+    /// Judges the health check's answer, waited for `wait`.
+    async fn health(
+        &self,
+        report: &mut EndpointReport,
+        answer: Result<Answer, probe::Outcome>,
+        wait: Duration,
+    ) {
         let url = report.endpoint.url.clone();
         let answer = match answer {
             Ok(answer) => answer,
+            Err(probe::Outcome::ResponseTimeout) => {
+                let failure = (
+                    Layer::Datasource,
+                    format!(
+                        "Grafana did not finish checking its Prometheus datasource within {}s: it is still waiting on Prometheus",
+                        wait.as_secs()
+                    ),
+                    self.unreachable_next(true).await,
+                );
+                let seen = probe::Outcome::ResponseTimeout.to_string();
+                return fail(report, &url, seen, failure);
+            }
             Err(outcome) => return self.unanswered(report, &url, &outcome),
         };
         let status = answer.status;

@@ -34,6 +34,10 @@ pub enum Datasource {
     Healthy(Vec<Value>),
     /// Prometheus does not answer; Go's error as the plugin quotes it.
     Unreachable(String),
+    /// As `Unreachable`, with the health check answered only after this long, as Grafana does
+    /// while it waits for its dial timeout (`[dataproxy] dialTimeout = 10` s in
+    /// `conf/defaults.ini`).
+    Slow(String, std::time::Duration),
 }
 
 /// What the fake Grafana is set up with.
@@ -172,12 +176,17 @@ fn answer(setup: &Setup, path: &str, authorization: Option<&str>) -> (&'static s
                        "details": {"application": "Prometheus", "features": {"rulerApiEnabled": false}}})
                 .to_string(),
             ),
-            Datasource::Unreachable(error) => (
+            Datasource::Unreachable(error) | Datasource::Slow(error, _) => {
+                if let Datasource::Slow(_, after) = &setup.datasource {
+                    std::thread::sleep(*after);
+                }
+                (
                 "400 Bad Request",
                 json!({"status": "ERROR",
                        "message": format!("{error} - There was an error returned querying the Prometheus API.")})
                 .to_string(),
-            ),
+            )
+            }
         };
     }
     if api.starts_with(&targets) {
@@ -188,7 +197,9 @@ fn answer(setup: &Setup, path: &str, authorization: Option<&str>) -> (&'static s
                        "data": {"activeTargets": active, "droppedTargets": [], "droppedTargetCounts": {}}})
                 .to_string(),
             ),
-            Datasource::Unreachable(_) => ("504 Gateway Timeout", String::new()),
+            Datasource::Unreachable(_) | Datasource::Slow(..) => {
+                ("504 Gateway Timeout", String::new())
+            }
         };
     }
     (

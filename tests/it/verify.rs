@@ -410,6 +410,20 @@ fn grafana_timing_out_on_prometheus_on_another_node_points_at_the_network_betwee
 }
 
 #[test]
+fn the_datasource_check_waits_for_grafanas_own_verdict_beyond_the_probe_timeout() {
+    let error = "Post \"http://prometheus.monitoring.svc:9090/api/v1/query\": dial tcp 10.96.0.20:9090: i/o timeout";
+    let slow = grafana::Datasource::Slow(error.into(), std::time::Duration::from_secs(2));
+    let (run, _, _) = data_path(slow, None, &["--probe-timeout", "1s"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("at fault: datasource: Grafana cannot reach Prometheus: Post"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn targets_down_fail_in_the_scrape_layer_and_a_timeout_across_nodes_names_the_network() {
     let mut targets = targets_all_up();
     targets[2] = grafana::target(
