@@ -2,6 +2,7 @@
 //! through Grafana's API, of the data path behind them (Grafana → Prometheus → targets),
 //! each failure naming the layer that failed and the next step.
 
+mod answers;
 pub mod command;
 mod credentials;
 mod datapath;

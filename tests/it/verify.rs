@@ -438,19 +438,26 @@ fn targets_down_fail_in_the_scrape_layer_and_a_timeout_across_nodes_names_the_ne
         "down",
         "Get \"https://10.0.1.74:10259/metrics\": dial tcp 10.0.1.74:10259: connect: connection refused",
     ));
-    let (run, _, _) = data_path(grafana::Datasource::Healthy(targets), None, &[]);
+    let (run, _, _) = data_path(grafana::Datasource::Healthy(targets), None, &["-o", "json"]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    let out = &run.stdout;
-    assert!(out.contains("ok   Grafana → Prometheus"), "{out}");
-    assert!(out.contains("FAIL Prometheus targets"), "{out}");
-    assert!(
-        out.contains("at fault: scrape: 2 of 5 targets down: node-exporter 10.0.2.15:9100 (no answer across the network between nodes ip-10-0-1-74 and ip-10-0-2-15); kube-scheduler 10.0.1.74:10259 (kubeadm binds its metrics to 127.0.0.1)"),
-        "{out}"
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let checks = json["endpoints"].as_array().unwrap();
+    let datasource = checks
+        .iter()
+        .find(|e| e["description"] == "Grafana → Prometheus")
+        .unwrap();
+    assert_eq!(datasource["passed"], true, "{datasource}");
+    let scrape = checks
+        .iter()
+        .find(|e| e["description"] == "Prometheus targets")
+        .unwrap();
+    assert_eq!(scrape["passed"], false, "{scrape}");
+    assert_eq!(scrape["layer"], "scrape", "{scrape}");
+    assert_eq!(
+        scrape["cause"],
+        "2 of 5 targets down: node-exporter 10.0.2.15:9100 (no answer across the network between nodes ip-10-0-1-74 and ip-10-0-2-15); kube-scheduler 10.0.1.74:10259 (kubeadm binds its metrics to 127.0.0.1)"
     );
-    let next = out
-        .lines()
-        .find(|l| l.trim_start().starts_with("next: "))
-        .unwrap_or_else(|| panic!("{out}"));
+    let next = scrape["nextStep"].as_str().unwrap();
     assert!(
         next.contains("kube-scheduler: kubeadm binds these components' metrics to 127.0.0.1"),
         "{next}"
@@ -460,6 +467,21 @@ fn targets_down_fail_in_the_scrape_layer_and_a_timeout_across_nodes_names_the_ne
         next.contains("Prometheus on node ip-10-0-1-74 gets no answer from targets on node ip-10-0-2-15: the network between the nodes drops the traffic"),
         "{next}"
     );
+    let summary = &scrape["targets"];
+    assert_eq!(
+        (
+            &summary["total"],
+            &summary["up"],
+            &summary["down"],
+            &summary["unknown"]
+        ),
+        (&5.into(), &2.into(), &2.into(), &1.into()),
+        "{summary}"
+    );
+    let failing = summary["failing"].as_array().unwrap();
+    assert_eq!(failing[0]["node"], "ip-10-0-2-15", "{summary}");
+    assert_eq!(failing[1]["job"], "kube-scheduler", "{summary}");
+    assert_eq!(failing[1]["node"], "ip-10-0-1-74", "{summary}");
 }
 
 #[test]
