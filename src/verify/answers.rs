@@ -270,7 +270,10 @@ impl<'a> Context<'a> {
         if !timeout {
             return format!("{check}; Grafana reaches it at {}", ds.url);
         }
-        let network = "the network between the nodes drops pod traffic; the nodes' security groups must carry the CNI's traffic between them (deploy.md, Prerequisites)";
+        let network = format!(
+            "the network between the nodes drops pod traffic; {}",
+            scrape::BETWEEN_NODES
+        );
         let (grafana, prometheus) = (self.grafana_node().await, self.prometheus_node().await);
         match (grafana, prometheus) {
             (Some(g), Some(p)) if g != p => {

@@ -24,6 +24,13 @@ pub const LISTED: usize = 10;
 /// A quoted error is cut to this many characters.
 const ERROR_CHARS: usize = 200;
 
+/// What the nodes' security groups must admit for pod traffic between nodes. The carriers
+/// by CNI: Calico's network requirements (tigera/docs `calico/getting-started/kubernetes/
+/// requirements.mdx`: IP-in-IP is IP protocol 4, VXLAN UDP 4789), flannel-io/flannel
+/// `Documentation/troubleshooting.md` (VXLAN UDP 8472), cilium/cilium
+/// `Documentation/operations/system_requirements.rst` (VXLAN UDP 8472).
+pub const BETWEEN_NODES: &str = "the nodes' security groups must carry the CNI's traffic between them (Calico IP-in-IP: IP protocol 4; VXLAN: UDP 4789 for Calico, UDP 8472 for flannel and Cilium), most simply a rule allowing all traffic between members of the nodes' group (deploy.md, Prerequisites)";
+
 /// The targets, counted, with the down ones listed (at most [`LISTED`]).
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -56,6 +63,20 @@ pub struct Down {
     /// Why it is down, when verify knows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The kind of failure, for the next step.
+    #[serde(skip)]
+    kind: Kind,
+}
+
+/// What a down target's failure is taken for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A control-plane component kubeadm binds to 127.0.0.1.
+    Loopback,
+    /// No answer from a node other than Prometheus's.
+    AcrossNodes,
+    /// Anything else.
+    Other,
 }
 
 /// Where Prometheus is, to place the down targets.
@@ -102,23 +123,30 @@ pub fn judge(
     Err((summary, cause, next))
 }
 
-/// `down` with its node and reason.
+/// `target` with its node and reason. A timeout to another node than Prometheus's is the
+/// network between nodes, whatever the job; else the control-plane jobs are kubeadm's
+/// loopback binding.
 fn placed(target: &Target, place: &Whereabouts<'_>) -> Down {
     let node = place
         .topology
         .and_then(|t| t.node_of(target.host()))
         .map(str::to_owned);
     let job = target.job().to_owned();
-    let reason = if CONTROL_PLANE_JOBS.contains(&job.as_str()) {
-        Some("kubeadm binds its metrics to 127.0.0.1".to_owned())
-    } else if is_timeout(&target.last_error) && crosses(node.as_deref(), place) {
-        Some(format!(
+    let kind = if is_timeout(&target.last_error) && crosses(node.as_deref(), place) {
+        Kind::AcrossNodes
+    } else if CONTROL_PLANE_JOBS.contains(&job.as_str()) {
+        Kind::Loopback
+    } else {
+        Kind::Other
+    };
+    let reason = match kind {
+        Kind::Loopback => Some("kubeadm binds its metrics to 127.0.0.1".to_owned()),
+        Kind::AcrossNodes => Some(format!(
             "no answer across the network between nodes {} and {}",
             place.prometheus_node.unwrap_or("?"),
             node.as_deref().unwrap_or("?")
-        ))
-    } else {
-        None
+        )),
+        Kind::Other => None,
     };
     Down {
         job,
@@ -126,6 +154,7 @@ fn placed(target: &Target, place: &Whereabouts<'_>) -> Down {
         last_error: cut(&target.last_error),
         node,
         reason,
+        kind,
     }
 }
 
@@ -168,39 +197,31 @@ fn cause(summary: &Summary, down: &[Down]) -> String {
 
 /// What to do, for each kind of failure found.
 fn next_step(down: &[Down], place: &Whereabouts<'_>) -> String {
+    let of = |kind: Kind| down.iter().filter(move |d| d.kind == kind);
     let mut steps = Vec::new();
-    let control: BTreeSet<&str> = down
-        .iter()
-        .map(|d| d.job.as_str())
-        .filter(|job| CONTROL_PLANE_JOBS.contains(job))
-        .collect();
-    if !control.is_empty() {
+    let loopback: BTreeSet<&str> = of(Kind::Loopback).map(|d| d.job.as_str()).collect();
+    if !loopback.is_empty() {
         steps.push(format!(
             "{}: kubeadm binds these components' metrics to 127.0.0.1, out of Prometheus's reach; deploy.md shows the kubeadm ClusterConfiguration change that exposes them (or turn these jobs off in the Prometheus stack file)",
-            control.into_iter().collect::<Vec<_>>().join(", ")
+            loopback.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
-    let rest: Vec<&Down> = down
-        .iter()
-        .filter(|d| !CONTROL_PLANE_JOBS.contains(&d.job.as_str()))
-        .collect();
-    let across: BTreeSet<&str> = rest
-        .iter()
-        .filter(|d| is_timeout(&d.last_error) && crosses(d.node.as_deref(), place))
+    let across: BTreeSet<&str> = of(Kind::AcrossNodes)
         .filter_map(|d| d.node.as_deref())
         .collect();
     if let (false, Some(prometheus)) = (across.is_empty(), place.prometheus_node) {
         steps.push(format!(
-            "Prometheus on node {prometheus} gets no answer from targets on node {}: the network between the nodes drops the traffic; the nodes' security groups must carry the CNI's traffic between them, and TCP 10250 and 9100 from Prometheus's node (deploy.md, Prerequisites)",
+            "Prometheus on node {prometheus} gets no answer from targets on node {}: the network between the nodes drops the traffic; {BETWEEN_NODES}, and TCP 10250 and 9100 must reach every node from Prometheus's",
             across.into_iter().collect::<Vec<_>>().join(", ")
         ));
-    } else if place.prometheus_node.is_none() && rest.iter().any(|d| is_timeout(&d.last_error)) {
-        steps.push("targets time out: where they run on another node than Prometheus (`kubectl get pods -A -o wide`), the network between the nodes drops the traffic; the nodes' security groups must carry the CNI's traffic between them, and TCP 10250 and 9100 from Prometheus's node (deploy.md, Prerequisites)".to_owned());
     }
-    let others = rest
-        .iter()
-        .any(|d| !(is_timeout(&d.last_error) && crosses(d.node.as_deref(), place)));
-    if others {
+    let others: Vec<&Down> = of(Kind::Other).collect();
+    if place.prometheus_node.is_none() && others.iter().any(|d| is_timeout(&d.last_error)) {
+        steps.push(format!(
+            "targets time out: where they run on another node than Prometheus (`kubectl get pods -A -o wide`), the network between the nodes drops the traffic; {BETWEEN_NODES}"
+        ));
+    }
+    if !others.is_empty() {
         let forward = place.port_forward.as_deref().map_or_else(
             || "Prometheus's target page".to_owned(),
             |command| format!("Prometheus's target page (`{command}`, then /targets)"),
@@ -293,6 +314,25 @@ mod tests {
             "{cause}"
         );
         assert!(!next.contains("between the nodes"), "{next}");
+    }
+
+    #[test]
+    fn a_control_plane_job_timing_out_across_nodes_is_the_network_not_kubeadm() {
+        let topology = Topology::with(&[], &[("10.0.2.15", "worker")], &[]);
+        let place = Whereabouts {
+            topology: Some(&topology),
+            prometheus_node: Some("master"),
+            port_forward: None,
+        };
+        let error = "Get \"http://10.0.2.15:10249/metrics\": context deadline exceeded";
+        let targets = [target("kube-proxy", "10.0.2.15:10249", "down", error)];
+        let (_, cause, next) = judge(&targets, &place).unwrap_err();
+        assert_eq!(
+            cause,
+            "1 of 1 targets down: kube-proxy 10.0.2.15:10249 (no answer across the network between nodes master and worker)"
+        );
+        assert!(!next.contains("kubeadm"), "{next}");
+        assert!(next.contains("IP protocol 4"), "{next}");
     }
 
     #[test]
