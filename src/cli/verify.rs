@@ -22,6 +22,7 @@ Then, logged in to Grafana as its administrator (the password is read from the c
 Secret, spec.adminSecret, and never printed), it asks Grafana's API about the data path:
   Grafana -> Prometheus    GET /api/datasources/uid/<uid>/health -> 200, status OK
   Prometheus targets       GET /api/datasources/proxy/uid/<uid>/api/v1/targets -> none down
+These wait at least 35s (Grafana itself waits up to 30s on Prometheus before it answers).
 The address is the node's public IP, from EC2 (or --url-base). A failure is placed in the
 layer at fault, with the next step: the pod is not ready (asked of the cluster), nothing
 listens on the node's port (connection refused), the security group does not admit the port
