@@ -37,6 +37,14 @@ pub enum Error {
         /// What came before, for bootstrap.
         after: &'static str,
     },
+    /// Checks of `verify` failed.
+    #[error(
+        "{count} check(s) failed from this machine (see above for the layer at fault and the next step)"
+    )]
+    Unverified {
+        /// How many.
+        count: usize,
+    },
     /// Teardown failed.
     #[error(transparent)]
     Teardown(#[from] TeardownError),

@@ -18,11 +18,19 @@ Probes, from where it runs, each port the stacks expose on the control-plane nod
   Bookinfo's productpage   GET /productpage -> 200 with the Bookinfo page
   Grafana                  GET /api/health -> 200, and GET / -> 302 to /login
   anything else            GET / -> any HTTP answer below 500
+Then, logged in to Grafana as its administrator (the password is read from the cluster's
+Secret, spec.adminSecret, and never printed), it asks Grafana's API about the data path:
+  Grafana -> Prometheus    GET /api/datasources/uid/<uid>/health -> 200, status OK
+  Prometheus targets       GET /api/datasources/proxy/uid/<uid>/api/v1/targets -> none down
+These wait at least 35s (Grafana itself waits up to 30s on Prometheus before it answers).
 The address is the node's public IP, from EC2 (or --url-base). A failure is placed in the
 layer at fault, with the next step: the pod is not ready (asked of the cluster), nothing
 listens on the node's port (connection refused), the security group does not admit the port
-from here (no answer; compared with the group's rules), or the service answers wrongly.
-Exits 1 when an endpoint fails.
+from here (no answer; compared with the group's rules), the service answers wrongly, Grafana
+refuses the credentials, Grafana cannot reach Prometheus (datasource), or targets are down
+(scrape: which, why, and whether the network between the nodes drops the traffic).
+Without the cluster (or the Secret) the data-path checks are skipped, and say why.
+Exits 1 when a check fails.
 
 Examples:
   obsboot verify
@@ -66,7 +74,7 @@ pub fn run(args: &VerifyArgs) -> Result<(), Error> {
     }
     match report.failed() {
         0 => Ok(()),
-        count => Err(Error::Unreachable { count, after: "" }),
+        count => Err(Error::Unverified { count }),
     }
 }
 
@@ -82,7 +90,11 @@ fn summary(report: &Report) -> String {
 /// Appends one line per endpoint, and for a failure its layer, cause and next step.
 pub fn results(out: &mut String, endpoints: &[EndpointReport]) {
     for endpoint in endpoints {
-        let mark = if endpoint.passed { "ok  " } else { "FAIL" };
+        let mark = match (endpoint.passed, &endpoint.skipped) {
+            (_, Some(_)) => "skip",
+            (true, None) => "ok  ",
+            (false, None) => "FAIL",
+        };
         let _ = writeln!(
             out,
             "{mark} {:<24} {}",
@@ -90,6 +102,9 @@ pub fn results(out: &mut String, endpoints: &[EndpointReport]) {
         );
         for probe in &endpoint.probes {
             let _ = writeln!(out, "       {}: {}", probe.url, probe.outcome);
+        }
+        if let Some(why) = &endpoint.skipped {
+            let _ = writeln!(out, "       not checked: {why}");
         }
         if let (Some(layer), Some(cause), Some(next)) =
             (endpoint.layer, &endpoint.cause, &endpoint.next_step)

@@ -1,15 +1,19 @@
 //! `obsboot verify`: find where the exposed ports are (the control-plane node's public
-//! address, or `--url-base`), probe them, and place each failure.
+//! address, or `--url-base`), probe them, ask Grafana about the data path behind them, and
+//! place each failure.
 
 use std::time::Duration;
 
 use serde::Serialize;
 
+use super::datapath::{self, Inputs};
+use super::grafana::prometheus_datasource;
 use super::{Context, EndpointReport, endpoints, verify};
 use crate::aws::{self, AwsError};
 use crate::k8s::{Cluster, K8sError, Target};
 use crate::render::{RenderError, Slots};
 use crate::selection::Selection;
+use crate::stack::StackKind;
 
 /// What `verify` needs.
 pub struct Params<'a> {
@@ -64,9 +68,9 @@ pub struct Report {
 }
 
 impl Report {
-    /// The endpoints that failed.
+    /// The checks that ran and failed.
     pub fn failed(&self) -> usize {
-        self.endpoints.iter().filter(|e| !e.passed).count()
+        self.endpoints.iter().filter(|e| e.failed()).count()
     }
 }
 
@@ -114,7 +118,28 @@ pub async fn run(params: &Params<'_>) -> Result<Report, VerifyError> {
             .as_ref()
             .map(|(target, rules)| (target.group.as_str(), rules.as_slice())),
     };
-    let endpoints = verify(&endpoints, params.timeout, &context).await;
+    let mut endpoints = verify(&endpoints, params.timeout, &context).await;
+    let grafana = params
+        .stacks
+        .stacks
+        .iter()
+        .find(|s| s.kind == StackKind::Grafana);
+    let front = endpoints
+        .iter()
+        .find(|e| e.endpoint.stack == StackKind::Grafana);
+    let datasource = prometheus_datasource(&plan.objects);
+    if let (Some(stack), Some(front), Some(datasource)) = (grafana, front, datasource) {
+        let inputs = Inputs {
+            stack,
+            grafana: front,
+            datasource,
+            objects: &plan.objects,
+            cluster: cluster.as_ref(),
+            timeout: params.timeout,
+        };
+        let checks = datapath::check(&inputs).await;
+        endpoints.extend(checks);
+    }
     Ok(Report {
         host,
         security_group: located.map(|(target, _)| target),

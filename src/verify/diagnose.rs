@@ -27,6 +27,12 @@ pub enum Layer {
     Network,
     /// The service answers, but not as it should.
     Service,
+    /// Grafana refuses the administrator's credentials from the cluster's Secret.
+    Credentials,
+    /// Grafana cannot reach Prometheus (its datasource).
+    Datasource,
+    /// Prometheus cannot scrape some of its targets.
+    Scrape,
 }
 
 impl Layer {
@@ -38,6 +44,9 @@ impl Layer {
             Self::SecurityGroup => "security-group",
             Self::Network => "network",
             Self::Service => "service",
+            Self::Credentials => "credentials",
+            Self::Datasource => "datasource",
+            Self::Scrape => "scrape",
         }
     }
 }
@@ -85,6 +94,33 @@ pub struct EndpointReport {
     /// What to do next.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_step: Option<String>,
+    /// Why the check could not run, when it could not (it then counts neither way).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// Prometheus's scrape targets, for the check that reads them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub targets: Option<super::scrape::Summary>,
+}
+
+impl EndpointReport {
+    /// A result for `endpoint` with nothing found yet.
+    pub fn new(endpoint: Endpoint) -> Self {
+        Self {
+            endpoint,
+            passed: false,
+            probes: Vec::new(),
+            layer: None,
+            cause: None,
+            next_step: None,
+            skipped: None,
+            targets: None,
+        }
+    }
+
+    /// Whether the check ran and failed.
+    pub fn failed(&self) -> bool {
+        !self.passed && self.skipped.is_none()
+    }
 }
 
 /// Probes every endpoint (at once), each probe bounded by `timeout`, and places failures.
@@ -112,14 +148,9 @@ async fn one(endpoint: &Endpoint, timeout: Duration, context: &Context<'_>) -> E
             break;
         }
     }
-    let mut report = EndpointReport {
-        endpoint: endpoint.clone(),
-        passed: failure.is_none(),
-        probes,
-        layer: None,
-        cause: None,
-        next_step: None,
-    };
+    let mut report = EndpointReport::new(endpoint.clone());
+    report.passed = failure.is_none();
+    report.probes = probes;
     if let Some(outcome) = failure {
         let (layer, cause, next) = place(endpoint, &outcome, context).await;
         report.layer = Some(layer);
@@ -309,6 +340,9 @@ mod layer_names {
             Layer::SecurityGroup,
             Layer::Network,
             Layer::Service,
+            Layer::Credentials,
+            Layer::Datasource,
+            Layer::Scrape,
         ] {
             assert_eq!(serde_json::to_value(layer).unwrap(), layer.as_str());
         }

@@ -23,6 +23,9 @@ pub struct Endpoint {
     pub port: u16,
     /// The URL to open in a browser.
     pub url: String,
+    /// `http://host:port`, which the probes' paths follow.
+    #[serde(skip)]
+    pub base: String,
     /// The probes, in order.
     #[serde(skip)]
     pub probes: Vec<Probe>,
@@ -55,6 +58,7 @@ pub fn endpoints(stacks: &[&Stack], host: &str) -> Vec<Endpoint> {
                     description: exposure.description.to_string(),
                     port,
                     url: format!("{base}{page}"),
+                    base,
                     probes,
                 });
             }

@@ -22,6 +22,10 @@ use tokio::time::{Instant, timeout_at};
 /// The most of a body a probe reads; matching uses what was read.
 pub const BODY_LIMIT: usize = 1 << 20;
 
+/// The most of an API answer [`fetch`] reads (Prometheus's list of targets grows with the
+/// cluster).
+pub const API_BODY_LIMIT: usize = 16 << 20;
+
 /// Sent as `User-Agent`, so the probes can be told apart in access logs.
 const USER_AGENT: &str = "obsboot-verify";
 
@@ -223,33 +227,47 @@ fn parse_port(port: &str) -> Option<u16> {
 
 /// Runs `probe`; `timeout` bounds resolving and connecting and, separately, the answer.
 pub async fn run(probe: &Probe, timeout: Duration) -> Outcome {
-    let (host, port) = match parse_base(&probe.base) {
+    match fetch(&probe.base, &probe.path, None, timeout, BODY_LIMIT).await {
+        Ok(answer) => judge(&probe.expect, &answer),
+        Err(outcome) => outcome,
+    }
+}
+
+/// `GET path` on `base` (with `authorization`, when given, marked sensitive so that no
+/// debug output shows it), bounded as [`run`] is, reading up to `limit` bytes of body: the
+/// answer, or the outcome that stopped it.
+pub(crate) async fn fetch(
+    base: &str,
+    path: &str,
+    authorization: Option<&HeaderValue>,
+    timeout: Duration,
+    limit: usize,
+) -> Result<Answer, Outcome> {
+    let (host, port) = match parse_base(base) {
         Ok((host, Some(port))) => (host, port),
         Ok((_, None)) => {
-            return Outcome::Invalid(format!(
-                "the base URL \"{}\" has no port, expected http://host:port",
-                probe.base
-            ));
+            return Err(Outcome::Invalid(format!(
+                "the base URL \"{base}\" has no port, expected http://host:port"
+            )));
         }
-        Err(err) => return Outcome::Invalid(err.to_string()),
+        Err(err) => return Err(Outcome::Invalid(err.to_string())),
     };
-    let request = match request(&host, port, &probe.path) {
-        Ok(request) => request,
-        Err(message) => return Outcome::Invalid(message),
-    };
-    let stream = match connect(&host, port, timeout).await {
-        Ok(stream) => stream,
-        Err(outcome) => return outcome,
-    };
-    match tokio::time::timeout(timeout, exchange(stream, request)).await {
-        Err(_) => Outcome::ResponseTimeout,
-        Ok(Err(message)) => Outcome::Broken(message),
-        Ok(Ok(answer)) => judge(&probe.expect, &answer),
+    let request = request(&host, port, path, authorization).map_err(Outcome::Invalid)?;
+    let stream = connect(&host, port, timeout).await?;
+    match tokio::time::timeout(timeout, exchange(stream, request, limit)).await {
+        Err(_) => Err(Outcome::ResponseTimeout),
+        Ok(Err(message)) => Err(Outcome::Broken(message)),
+        Ok(Ok(answer)) => Ok(answer),
     }
 }
 
 /// `GET path` with the headers every probe sends.
-fn request(host: &str, port: u16, path: &str) -> Result<Request<Empty<Bytes>>, String> {
+fn request(
+    host: &str,
+    port: u16,
+    path: &str,
+    authorization: Option<&HeaderValue>,
+) -> Result<Request<Empty<Bytes>>, String> {
     if !path.starts_with('/') {
         return Err(format!("the path \"{path}\" does not start with /"));
     }
@@ -258,10 +276,18 @@ fn request(host: &str, port: u16, path: &str) -> Result<Request<Empty<Bytes>>, S
     } else {
         format!("{host}:{port}")
     };
-    Request::get(path)
+    let mut builder = Request::get(path)
         .header(header::HOST, authority)
         .header(header::USER_AGENT, USER_AGENT)
-        .header(header::CONNECTION, "close")
+        .header(header::CONNECTION, "close");
+    if let Some(value) = authorization {
+        let mut value = value.clone();
+        value.set_sensitive(true);
+        builder = builder
+            .header(header::AUTHORIZATION, value)
+            .header(header::ACCEPT, "application/json");
+    }
+    builder
         .body(Empty::new())
         .map_err(|_| format!("the path \"{path}\" is not a valid request target"))
 }
@@ -325,16 +351,23 @@ fn telling(outcome: &Outcome) -> u8 {
 }
 
 /// The parts of an HTTP answer a probe judges.
-struct Answer {
-    status: StatusCode,
-    location: Option<HeaderValue>,
-    body: Vec<u8>,
+pub(crate) struct Answer {
+    /// The status.
+    pub status: StatusCode,
+    /// The Location header, if any.
+    pub location: Option<HeaderValue>,
+    /// The first bytes of the body (up to the reader's limit).
+    pub body: Vec<u8>,
 }
 
-/// Sends `request` on `stream` and reads the answer, up to [`BODY_LIMIT`] of body. The
+/// Sends `request` on `stream` and reads the answer, up to `limit` bytes of body. The
 /// connection is driven here rather than spawned, so that dropping this future (on timeout)
 /// closes the socket.
-async fn exchange(stream: TcpStream, request: Request<Empty<Bytes>>) -> Result<Answer, String> {
+async fn exchange(
+    stream: TcpStream,
+    request: Request<Empty<Bytes>>,
+    limit: usize,
+) -> Result<Answer, String> {
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|err| chain(&err))?;
@@ -345,7 +378,7 @@ async fn exchange(stream: TcpStream, request: Request<Empty<Bytes>>) -> Result<A
             .map_err(|err| chain(&err))?;
         let status = response.status();
         let location = response.headers().get(header::LOCATION).cloned();
-        let body = read_body(response.into_body())
+        let body = read_body(response.into_body(), limit)
             .await
             .map_err(|err| format!("the body broke off: {}", chain(&err)))?;
         Ok(Answer {
@@ -364,15 +397,15 @@ async fn exchange(stream: TcpStream, request: Request<Empty<Bytes>>) -> Result<A
     }
 }
 
-/// Up to [`BODY_LIMIT`] bytes of `body`; the rest is left unread.
-async fn read_body(mut body: Incoming) -> Result<Vec<u8>, hyper::Error> {
+/// Up to `limit` bytes of `body`; the rest is left unread.
+async fn read_body(mut body: Incoming, limit: usize) -> Result<Vec<u8>, hyper::Error> {
     let mut read = Vec::new();
-    while read.len() < BODY_LIMIT {
+    while read.len() < limit {
         let Some(frame) = body.frame().await else {
             break;
         };
         if let Ok(data) = frame?.into_data() {
-            let room = BODY_LIMIT - read.len();
+            let room = limit - read.len();
             read.extend_from_slice(&data[..data.len().min(room)]);
         }
     }

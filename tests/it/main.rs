@@ -11,6 +11,7 @@ mod certificates;
 mod cluster;
 mod dashboards;
 mod errors;
+mod grafana;
 mod inventory;
 mod linkerd_config;
 mod linkerd_parity;
