@@ -560,6 +560,31 @@ fn the_label_check_finds_labels_that_do_not_exist() {
         "{{instance}}",
     );
     assert_eq!(problems.len(), 2, "{problems:?}");
+    let problems = broken(
+        r#"up{job="prometheus"} * on (pod) group_left (version) prometheus_build_info{job="prometheus"}"#,
+        "{{version}}",
+    );
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].contains("on (pod), left side"), "{problems:?}");
+    let problems = broken(
+        r#"up{job="prometheus"} * on (instance) group_left (version) prometheus_build_info{job="prometheus"}"#,
+        "{{version}}",
+    );
+    assert_eq!(problems, Vec::<String>::new());
+    let problems = broken(
+        r#"sum by (deployment) (rate(request_total{job="linkerd-proxy"}[5m])) / sum(rate(request_total{job="linkerd-proxy"}[5m]))"#,
+        "",
+    );
+    assert!(
+        problems[0].contains("carry different labels"),
+        "{problems:?}"
+    );
+    let problems = broken(
+        r#"label_replace(up{job="prometheus"}, "host", "$1", "node", "(.*)")"#,
+        "{{host}}",
+    );
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("label_replace source"), "{problems:?}");
     let problems = broken(r#"up{job="kube-dns"}"#, "");
     assert!(
         problems
