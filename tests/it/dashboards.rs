@@ -1,8 +1,15 @@
 //! The Grafana dashboards obsboot provisions (`templates/grafana/dashboards/*.json`): complete
 //! models wired to the Prometheus datasource obsboot provisions, whose queries use only
-//! metrics this platform produces. What each exporter produces is listed, one series name per
-//! line, in `tests/it/fixtures/metrics/<exporter>.txt`, with the version and the upstream
-//! source of the names in the file's comment header.
+//! metrics this platform produces, filter and group only by labels those series carry, and
+//! filter only on scrape jobs Prometheus runs. What each exporter produces is listed, one
+//! series per line with its labels, in `tests/it/fixtures/metrics/<exporter>.txt`, with the
+//! version and the upstream source in the file's comment header; the target labels each
+//! scrape job adds are derived from the rendered Prometheus configuration.
+
+mod absent;
+mod inventory;
+mod promql;
+mod targets;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -10,11 +17,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use inventory::{INVENTORIES, files_with_extension, inventories, is_label_name, is_metric_name};
+use promql::{Catalog, Findings};
+
 /// Where the dashboards live, relative to the repository root.
 const DASHBOARDS: &str = "templates/grafana/dashboards";
-
-/// Where the per-exporter metric inventories live, relative to the repository root.
-const INVENTORIES: &str = "tests/it/fixtures/metrics";
 
 /// The uid of the Prometheus datasource obsboot provisions in Grafana.
 const DATASOURCE_UID: &str = "prometheus";
@@ -27,8 +34,9 @@ const EXPECTED_UIDS: [&str; 4] = [
     "obsboot-prometheus",
 ];
 
-/// One inventory per source of metrics this platform's Prometheus scrapes.
-const EXPORTERS: [&str; 9] = [
+/// One inventory per source of metrics this platform's Prometheus scrapes, and one for the
+/// series Prometheus writes for every target.
+const EXPORTERS: [&str; 10] = [
     "apiserver",
     "cadvisor",
     "coredns",
@@ -38,50 +46,7 @@ const EXPORTERS: [&str; 9] = [
     "linkerd-proxy",
     "node-exporter",
     "prometheus",
-];
-
-/// PromQL words that are never metric names even when no parenthesis follows them:
-/// aggregation operators, set and comparison modifiers, vector matching and the float
-/// literals. PromQL reads them case-insensitively.
-const KEYWORDS: [&str; 28] = [
-    "sum",
-    "min",
-    "max",
-    "avg",
-    "group",
-    "stddev",
-    "stdvar",
-    "count",
-    "count_values",
-    "bottomk",
-    "topk",
-    "quantile",
-    "limitk",
-    "limit_ratio",
-    "by",
-    "without",
-    "on",
-    "ignoring",
-    "group_left",
-    "group_right",
-    "offset",
-    "bool",
-    "and",
-    "or",
-    "unless",
-    "atan2",
-    "inf",
-    "nan",
-];
-
-/// Modifiers whose parenthesised argument is a list of label names, not an expression.
-const LABEL_LIST_MODIFIERS: [&str; 6] = [
-    "by",
-    "without",
-    "on",
-    "ignoring",
-    "group_left",
-    "group_right",
+    "scrape",
 ];
 
 /// A dashboard file as read from the repository.
@@ -102,19 +67,6 @@ fn file_name(path: &Path) -> String {
         .to_owned()
 }
 
-/// The files of `dir` (relative to the repository root) with extension `ext`, sorted.
-fn files_with_extension(dir: &str, ext: &str) -> Vec<PathBuf> {
-    let dir = root().join(dir);
-    let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap_or_else(|err| panic!("cannot list {}: {err}", dir.display()))
-        .map(|entry| entry.expect("a directory entry").path())
-        .filter(|path| path.extension().is_some_and(|found| found == ext))
-        .collect();
-    paths.sort();
-    assert!(!paths.is_empty(), "no .{ext} files in {}", dir.display());
-    paths
-}
-
 /// Every dashboard, parsed; a file that is not valid JSON fails the calling test.
 fn dashboards() -> Vec<Dashboard> {
     files_with_extension(DASHBOARDS, "json")
@@ -127,42 +79,6 @@ fn dashboards() -> Vec<Dashboard> {
             Dashboard { file, text, model }
         })
         .collect()
-}
-
-/// Every inventory as (file name, text).
-fn inventories() -> Vec<(String, String)> {
-    files_with_extension(INVENTORIES, "txt")
-        .iter()
-        .map(|path| {
-            let file = file_name(path);
-            let text = fs::read_to_string(path).unwrap_or_else(|err| panic!("{file}: {err}"));
-            (file, text)
-        })
-        .collect()
-}
-
-/// The entries of an inventory: every line that is neither blank nor a `#` comment, with its
-/// line number.
-fn inventory_entries(text: &str) -> Vec<(usize, &str)> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| {
-            let line = line.trim();
-            !line.is_empty() && !line.starts_with('#')
-        })
-        .map(|(index, line)| (index + 1, line))
-        .collect()
-}
-
-/// All metric names of all inventories.
-fn known_metrics() -> BTreeSet<String> {
-    let mut known = BTreeSet::new();
-    for (_, text) in inventories() {
-        for (_, name) in inventory_entries(&text) {
-            known.insert(name.trim().to_owned());
-        }
-    }
-    known
 }
 
 /// Every panel of a dashboard, rows and the panels nested in collapsed rows included.
@@ -209,171 +125,6 @@ fn uses_prometheus(datasource: &Value) -> bool {
 
 fn non_empty_string(value: &Value) -> bool {
     value.as_str().is_some_and(|text| !text.trim().is_empty())
-}
-
-/// Whether `name` is a valid Prometheus metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
-fn is_metric_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    bytes.next().is_some_and(is_name_start) && bytes.all(is_name_char)
-}
-
-fn is_name_start(byte: u8) -> bool {
-    byte.is_ascii_alphabetic() || byte == b'_' || byte == b':'
-}
-
-fn is_name_char(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || byte == b'_' || byte == b':'
-}
-
-/// The index of the first byte at or after `start` that `keep` rejects.
-fn skip_while(bytes: &[u8], start: usize, keep: fn(u8) -> bool) -> usize {
-    bytes[start..]
-        .iter()
-        .position(|&byte| !keep(byte))
-        .map_or(bytes.len(), |offset| start + offset)
-}
-
-/// The index just after the string literal that starts at `start` (a `"`, `'` or `` ` ``).
-fn skip_string(bytes: &[u8], start: usize) -> usize {
-    let quote = bytes[start];
-    let mut i = start + 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' if quote != b'`' => i += 2,
-            byte if byte == quote => return i + 1,
-            _ => i += 1,
-        }
-    }
-    bytes.len()
-}
-
-/// The index just after the `close` that matches the `open` at `start`, string literals
-/// inside skipped whole.
-fn skip_group(bytes: &[u8], start: usize, open: u8, close: u8) -> usize {
-    let mut depth = 0_usize;
-    let mut i = start;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' | b'\'' | b'`' => i = skip_string(bytes, i),
-            byte if byte == open => {
-                depth += 1;
-                i += 1;
-            }
-            byte if byte == close => {
-                depth -= 1;
-                i += 1;
-                if depth == 0 {
-                    return i;
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    bytes.len()
-}
-
-/// The index just after the Grafana variable at `start`: `$name`, `$__interval` or
-/// `${name}`, `${name:format}`.
-fn skip_variable(bytes: &[u8], start: usize) -> usize {
-    if bytes.get(start + 1) == Some(&b'{') {
-        skip_group(bytes, start + 1, b'{', b'}')
-    } else {
-        skip_while(bytes, start + 1, |c| c.is_ascii_alphanumeric() || c == b'_')
-    }
-}
-
-/// The metric names a PromQL expression (possibly holding Grafana variables) selects, in
-/// order of appearance. Skipped: string literals, label matchers in `{…}`, ranges, subqueries
-/// and Grafana's `[[name]]` in `[…]`, Grafana variables, numbers and durations, `#`
-/// comments, function names (a word followed by `(`), keywords, and the label lists of
-/// `by`, `without`, `on`, `ignoring`, `group_left` and `group_right`.
-fn promql_metrics(expr: &str) -> Vec<&str> {
-    let bytes = expr.as_bytes();
-    let mut metrics = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' | b'\'' | b'`' => i = skip_string(bytes, i),
-            b'{' => i = skip_group(bytes, i, b'{', b'}'),
-            b'[' => i = skip_group(bytes, i, b'[', b']'),
-            b'$' => i = skip_variable(bytes, i),
-            b'#' => i = skip_while(bytes, i, |c| c != b'\n'),
-            byte if byte.is_ascii_digit()
-                || (byte == b'.' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)) =>
-            {
-                i = skip_while(bytes, i, |c| {
-                    c.is_ascii_alphanumeric() || c == b'.' || c == b'_'
-                });
-            }
-            byte if is_name_start(byte) => {
-                let end = skip_while(bytes, i, is_name_char);
-                let word = &expr[i..end];
-                let next = skip_while(bytes, end, |c| c.is_ascii_whitespace());
-                let called = bytes.get(next) == Some(&b'(');
-                let lower = word.to_ascii_lowercase();
-                if called && LABEL_LIST_MODIFIERS.contains(&lower.as_str()) {
-                    i = skip_group(bytes, next, b'(', b')');
-                } else {
-                    if !called && !KEYWORDS.contains(&lower.as_str()) {
-                        metrics.push(word);
-                    }
-                    i = end;
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    metrics
-}
-
-/// The arguments of `function(…)` when `query` is exactly such a call.
-fn call_arguments<'q>(query: &'q str, function: &str) -> Option<&'q str> {
-    query
-        .strip_prefix(function)?
-        .trim_start()
-        .strip_prefix('(')?
-        .strip_suffix(')')
-}
-
-/// `args` split at its last top-level comma, if it has one.
-fn split_last_argument(args: &str) -> Option<(&str, &str)> {
-    let bytes = args.as_bytes();
-    let mut last = None;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' | b'\'' | b'`' => i = skip_string(bytes, i),
-            b'(' => i = skip_group(bytes, i, b'(', b')'),
-            b'{' => i = skip_group(bytes, i, b'{', b'}'),
-            b'[' => i = skip_group(bytes, i, b'[', b']'),
-            b',' => {
-                last = Some(i);
-                i += 1;
-            }
-            _ => i += 1,
-        }
-    }
-    last.map(|at| (&args[..at], &args[at + 1..]))
-}
-
-/// The metric names a Grafana Prometheus variable query selects: the series selector of
-/// `label_values(selector, label)`, the expression of `query_result(expr)`, none for
-/// `label_values(label)`, `label_names()` and `metrics(regex)`, and otherwise the query read
-/// as a series selector.
-fn variable_metrics(query: &str) -> Vec<&str> {
-    let query = query.trim();
-    if let Some(args) = call_arguments(query, "label_values") {
-        return split_last_argument(args)
-            .map_or_else(Vec::new, |(selector, _)| promql_metrics(selector));
-    }
-    if let Some(expr) = call_arguments(query, "query_result") {
-        return promql_metrics(expr);
-    }
-    if call_arguments(query, "label_names").is_some() || call_arguments(query, "metrics").is_some()
-    {
-        return Vec::new();
-    }
-    promql_metrics(query)
 }
 
 /// Problems with one panel: title, description, datasource and queries.
@@ -497,81 +248,262 @@ fn dashboards_are_complete_provisionable_models() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-#[test]
-fn dashboard_queries_use_only_inventoried_metrics() {
-    let known = known_metrics();
+/// One query of a dashboard, with where it is.
+struct Query<'a> {
+    place: String,
+    panel: Option<&'a Value>,
+    expr: &'a str,
+    legend: Option<&'a str>,
+}
+
+/// Every panel query and every variable query's expression (`label_values(selector, label)`
+/// also yields the label, checked against the selector).
+fn queries(dashboard: &Dashboard) -> Vec<(Query<'_>, Option<&str>)> {
+    let Dashboard { file, model, .. } = dashboard;
+    let mut found = Vec::new();
+    for panel in panels(model).into_iter().filter(|panel| !is_row(panel)) {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let query = Query {
+                place: format!(
+                    "{file}: panel \"{}\": query {}",
+                    title(panel),
+                    target["refId"]
+                ),
+                panel: Some(panel),
+                expr: target["expr"].as_str().unwrap_or_default(),
+                legend: target["legendFormat"].as_str(),
+            };
+            found.push((query, None));
+        }
+    }
+    for variable in variables(model) {
+        let name = variable["name"].as_str().unwrap_or("<unnamed>");
+        let Some(text) = variable_query(variable) else {
+            continue;
+        };
+        let place = format!("{file}: variable \"{name}\"");
+        let text = text.trim();
+        let call = |function: &str| {
+            text.strip_prefix(function)?
+                .trim_start()
+                .strip_prefix('(')?
+                .strip_suffix(')')
+        };
+        let (expr, label) = if let Some(args) = call("label_values") {
+            match args.rsplit_once(',') {
+                Some((selector, label)) => (selector.trim(), Some(label.trim())),
+                None => continue,
+            }
+        } else if let Some(expr) = call("query_result") {
+            (expr, None)
+        } else if call("label_names").is_some() || call("metrics").is_some() {
+            continue;
+        } else {
+            (text, None)
+        };
+        let query = Query {
+            place,
+            panel: None,
+            expr,
+            legend: None,
+        };
+        found.push((query, label));
+    }
+    found
+}
+
+/// Everything the label checks read: inventories, the rendered configuration's jobs and
+/// the jobs the real Prometheus discovers.
+struct Platform {
+    inventories: Vec<inventory::Inventory>,
+    jobs: std::collections::BTreeMap<String, targets::Job>,
+    discovered: BTreeSet<String>,
+}
+
+fn platform() -> Platform {
+    let objects = targets::rendered_objects();
+    let config = targets::prometheus_config(&objects);
+    Platform {
+        inventories: inventories(),
+        jobs: targets::jobs(&objects, &config),
+        discovered: targets::discovered_jobs(&config),
+    }
+}
+
+/// The problems of every query of `dashboards`: unparsable queries, metrics in no inventory,
+/// labels that do not exist where a query names them, legends naming labels the result does
+/// not carry, jobs Prometheus does not discover, and panels over series a healthy cluster
+/// does not have whose description does not say so.
+fn query_problems(platform: &Platform, dashboards: &[Dashboard]) -> (Vec<String>, usize) {
+    let catalog = Catalog {
+        inventories: &platform.inventories,
+        jobs: &platform.jobs,
+    };
+    let absent = absent::absent_series();
     let mut problems = Vec::new();
     let mut checked = 0_usize;
-    for Dashboard { file, model, .. } in &dashboards() {
-        for panel in panels(model).into_iter().filter(|panel| !is_row(panel)) {
-            let name = title(panel);
-            for target in panel["targets"].as_array().into_iter().flatten() {
-                let expr = target["expr"].as_str().unwrap_or_default();
-                let metrics = promql_metrics(expr);
-                if metrics.is_empty() {
-                    problems.push(format!(
-                        "{file}: panel \"{name}\": query {} selects no metric: {expr}",
-                        target["refId"]
-                    ));
+    for dashboard in dashboards {
+        for (query, label) in queries(dashboard) {
+            let place = &query.place;
+            let expr = match promql::parse(query.expr) {
+                Ok(expr) => expr,
+                Err(err) => {
+                    problems.push(format!("{place}: not PromQL ({err}): {}", query.expr));
+                    continue;
                 }
-                for metric in metrics {
-                    checked += 1;
-                    if !known.contains(metric) {
-                        problems.push(format!(
-                            "{file}: panel \"{name}\": metric {metric} is in no inventory under {INVENTORIES}"
-                        ));
-                    }
+            };
+            let metrics = promql::metrics(&expr);
+            if metrics.is_empty() && query.panel.is_some() {
+                problems.push(format!("{place}: selects no metric: {}", query.expr));
+            }
+            for metric in &metrics {
+                checked += 1;
+                if !platform
+                    .inventories
+                    .iter()
+                    .any(|i| i.series.contains_key(metric))
+                {
+                    problems.push(format!(
+                        "{place}: metric {metric} is in no inventory under {INVENTORIES}"
+                    ));
                 }
             }
-        }
-        for variable in variables(model) {
-            let name = variable["name"].as_str().unwrap_or("<unnamed>");
-            let Some(query) = variable_query(variable) else {
-                continue;
-            };
-            for metric in variable_metrics(query) {
-                checked += 1;
-                if !known.contains(metric) {
-                    problems.push(format!(
-                        "{file}: variable \"{name}\": metric {metric} is in no inventory under {INVENTORIES}"
-                    ));
+            let mut findings = Findings::default();
+            let labels = catalog.labels(&expr, &mut findings);
+            let mut own = findings.problems;
+            if let Some(legend) = query.legend {
+                promql::check_legend(legend, &labels, &mut own);
+            }
+            if let Some(label) = label
+                && let promql::Labels::Known(set) = &labels
+                && !set.contains(label)
+            {
+                own.push(format!(
+                    "label_values: label {label} is not on the selected series"
+                ));
+            }
+            for selector in &findings.selectors {
+                own.extend(job_problems(selector, &platform.discovered));
+                if let Some(panel) = query.panel {
+                    own.extend(absent_problems(selector, panel, &absent));
                 }
+            }
+            problems.extend(own.into_iter().map(|problem| format!("{place}: {problem}")));
+        }
+    }
+    (problems, checked)
+}
+
+/// A `job` matcher's literal values that are not jobs the real Prometheus discovers.
+fn job_problems(
+    selector: &promql_parser::parser::VectorSelector,
+    discovered: &BTreeSet<String>,
+) -> Vec<String> {
+    use promql_parser::label::MatchOp;
+    let mut problems = Vec::new();
+    for matcher in selector
+        .matchers
+        .matchers
+        .iter()
+        .filter(|m| m.name == "job")
+    {
+        if matcher.value.contains('$') {
+            continue;
+        }
+        let values: Vec<&str> = match matcher.op {
+            MatchOp::Equal | MatchOp::NotEqual => vec![matcher.value.as_str()],
+            MatchOp::Re(_) | MatchOp::NotRe(_) => matcher.value.split('|').collect(),
+        };
+        for value in values {
+            let literal = value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
+            if literal && !discovered.contains(value) {
+                problems.push(format!(
+                    "job {value:?} is not a job Prometheus discovers ({})",
+                    discovered.iter().cloned().collect::<Vec<_>>().join(", ")
+                ));
             }
         }
     }
+    problems
+}
+
+/// A panel over series a healthy cluster does not have must give the reason in its
+/// description.
+fn absent_problems(
+    selector: &promql_parser::parser::VectorSelector,
+    panel: &Value,
+    absent: &[absent::Absent],
+) -> Vec<String> {
+    let description = panel["description"].as_str().unwrap_or_default();
+    absent
+        .iter()
+        .filter(|entry| entry.covers(selector) && !description.contains(&entry.reason))
+        .map(|entry| {
+            format!(
+                "selects {} which a healthy cluster does not have (listed in {}); the panel's description must say \"{}\"",
+                entry.series,
+                absent::ABSENT_SERIES,
+                entry.reason
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn dashboard_queries_use_inventoried_metrics_labels_and_jobs() {
+    let platform = platform();
+    let (problems, checked) = query_problems(&platform, &dashboards());
     assert!(checked > 0, "no metric found in any dashboard query");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]
-fn inventories_list_valid_unique_names() {
+fn inventories_list_valid_unique_names_and_labels() {
     let all = inventories();
     let mut problems = Vec::new();
     for exporter in EXPORTERS {
         let expected = format!("{exporter}.txt");
-        if !all.iter().any(|(file, _)| *file == expected) {
+        if !all.iter().any(|inventory| inventory.file == expected) {
             problems.push(format!("{INVENTORIES}/{expected} is missing"));
         }
     }
-    for (file, text) in &all {
-        if !text.starts_with('#') {
+    for inventory in &all {
+        let file = &inventory.file;
+        if inventory.jobs.is_empty() {
             problems.push(format!(
-                "{file}: must start with a comment header naming the version and the sources"
+                "{file}: the header names no scrape job (a `# job: <name>` line)"
             ));
         }
-        let entries = inventory_entries(text);
-        if entries.is_empty() {
+        if inventory.entries.is_empty() {
             problems.push(format!("{file}: lists no metric"));
         }
         let mut seen = BTreeSet::new();
-        for (line, name) in entries {
-            if is_metric_name(name) {
-                if !seen.insert(name) {
-                    problems.push(format!("{file}:{line}: {name} is listed twice"));
-                }
-            } else {
+        for (line, entry) in &inventory.entries {
+            let mut words = entry.split_whitespace();
+            let name = words.next().unwrap_or_default();
+            if !is_metric_name(name) {
                 problems.push(format!(
                     "{file}:{line}: {name:?} is not a valid metric name"
+                ));
+            } else if !seen.insert(name) {
+                problems.push(format!("{file}:{line}: {name} is listed twice"));
+            }
+            let mut labels = BTreeSet::new();
+            for label in words {
+                if !is_label_name(label) || label.starts_with("__") {
+                    problems.push(format!(
+                        "{file}:{line}: {label:?} is not a valid label name"
+                    ));
+                } else if !labels.insert(label) {
+                    problems.push(format!("{file}:{line}: label {label} is listed twice"));
+                }
+            }
+            let histogram_bucket = name.ends_with("_bucket");
+            if histogram_bucket != labels.contains("le") {
+                problems.push(format!(
+                    "{file}:{line}: a histogram's _bucket series, and only it, carries le"
                 ));
             }
         }
@@ -580,123 +512,125 @@ fn inventories_list_valid_unique_names() {
 }
 
 #[test]
-fn extractor_skips_aggregations_and_label_lists() {
-    assert_eq!(
-        promql_metrics(
-            r#"sum by (le, verb) (rate(apiserver_request_duration_seconds_bucket{job="kubernetes-apiservers", verb!~"WATCH|CONNECT"}[$__rate_interval]))"#
-        ),
-        ["apiserver_request_duration_seconds_bucket"]
+fn every_inventory_job_is_a_scrape_job() {
+    let platform = platform();
+    for inventory in &platform.inventories {
+        for job in &inventory.jobs {
+            assert!(
+                job == "*" || platform.jobs.contains_key(job),
+                "{}: job {job} is not in the rendered Prometheus configuration",
+                inventory.file
+            );
+        }
+    }
+}
+
+/// The label check fails on a query that groups by a label its series do not have, on a
+/// legend naming a label the result does not carry, and on an unknown job.
+#[test]
+fn the_label_check_finds_labels_that_do_not_exist() {
+    let platform = platform();
+    let broken = |expr: &str, legend: &str| {
+        let model = serde_json::json!({
+            "panels": [{"id": 1, "type": "timeseries", "title": "t", "description": "d",
+                        "targets": [{"refId": "A", "expr": expr, "legendFormat": legend}]}]
+        });
+        let dashboard = Dashboard {
+            file: "x.json".to_owned(),
+            text: String::new(),
+            model,
+        };
+        query_problems(&platform, &[dashboard]).0
+    };
+    let ok = broken(
+        r#"histogram_quantile(0.99, sum by (le, zone) (rate(coredns_dns_request_duration_seconds_bucket{job="kubernetes-service-endpoints", service="kube-dns"}[5m])))"#,
+        "{{zone}}",
     );
-    assert_eq!(
-        promql_metrics(r#"histogram_quantile(0.99, sum(rate(x_bucket{le!="+Inf"}[5m])) by (le))"#),
-        ["x_bucket"]
+    assert_eq!(ok, Vec::<String>::new());
+    let problems = broken(
+        r#"histogram_quantile(0.99, sum by (le, type) (rate(coredns_dns_request_duration_seconds_bucket{job="kubernetes-service-endpoints", service="kube-dns"}[5m])))"#,
+        "{{type}}",
     );
-    assert_eq!(
-        promql_metrics(
-            "sum without (instance, pod) (rate(foo_total[1h:5m] offset -1h @ 1609746000))"
-        ),
-        ["foo_total"]
+    assert!(
+        problems[0].contains("sum by (type): label type does not exist here"),
+        "{problems:?}"
     );
-    assert_eq!(
-        promql_metrics(
-            r#"topk(10, sum by (resource) (apiserver_longrunning_requests{verb="WATCH"}))"#
-        ),
-        ["apiserver_longrunning_requests"]
+    let problems = broken(
+        r#"sum by (pod) (up{job="kubernetes-nodes"})"#,
+        "{{instance}}",
     );
-    assert_eq!(
-        promql_metrics(r#"quantile(0.9, x) + count_values("le", y) + group(z) + stddev (w)"#),
-        ["x", "y", "z", "w"]
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    let problems = broken(
+        r#"up{job="prometheus"} * on (pod) group_left (version) prometheus_build_info{job="prometheus"}"#,
+        "{{version}}",
+    );
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].contains("on (pod), left side"), "{problems:?}");
+    let problems = broken(
+        r#"up{job="prometheus"} * on (instance) group_left (version) prometheus_build_info{job="prometheus"}"#,
+        "{{version}}",
+    );
+    assert_eq!(problems, Vec::<String>::new());
+    let problems = broken(
+        r#"sum by (deployment) (rate(request_total{job="linkerd-proxy"}[5m])) / sum(rate(request_total{job="linkerd-proxy"}[5m]))"#,
+        "",
+    );
+    assert!(
+        problems[0].contains("carry different labels"),
+        "{problems:?}"
+    );
+    let problems = broken(
+        r#"label_replace(up{job="prometheus"}, "host", "$1", "node", "(.*)")"#,
+        "{{host}}",
+    );
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("label_replace source"), "{problems:?}");
+    let problems = broken(r#"up{job="kube-dns"}"#, "");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("job \"kube-dns\" is not a job")),
+        "{problems:?}"
+    );
+    let problems = broken(
+        r#"sum by (deployment) (rate(response_total{job="linkerd-proxy", classification="failure"}[5m]))"#,
+        "",
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("description must say")),
+        "{problems:?}"
     );
 }
 
 #[test]
-fn extractor_skips_vector_matching_and_binary_keywords() {
+fn queries_are_read_with_grafana_variables_interpolated() {
+    let metrics = |query: &str| promql::metrics(&promql::parse(query).expect("PromQL"));
     assert_eq!(
-        promql_metrics(
+        metrics(
+            r#"rate(http_requests_total{pod=~"${pod:regex}"}[${__range}]) * $scale + ${other} / $__interval_ms + rate(q[[[interval]]])"#
+        ),
+        ["http_requests_total", "q"]
+    );
+    assert_eq!(
+        metrics(r#"label_replace(up{job=~"$job"}, "host", "$1", "instance", "([^:]+):.*")"#),
+        ["up"]
+    );
+    assert_eq!(
+        metrics(
             "a / on(instance) group_left(node, pod) b * ignoring (job) c > bool 0 unless d offset 5m"
         ),
         ["a", "b", "c", "d"]
     );
     assert_eq!(
-        promql_metrics("max_over_time(up[1h]) and on (job) absent(scrape_duration_seconds)"),
-        ["up", "scrape_duration_seconds"]
-    );
-    assert_eq!(
-        promql_metrics(r#"count(up{job="a"} == 0) or vector(0)"#),
-        ["up"]
-    );
-    assert_eq!(
-        promql_metrics("x * on() group_right y and z or w"),
+        metrics(r#"quantile(0.9, x) + count_values("le", y) + group(z) + stddev (w)"#),
         ["x", "y", "z", "w"]
     );
     assert_eq!(
-        promql_metrics("SUM BY (job) (up) # the job's targets\n + ON() GROUP_LEFT vector(1)"),
-        ["up"]
-    );
-}
-
-#[test]
-fn extractor_skips_strings_numbers_and_variables() {
-    assert_eq!(
-        promql_metrics(r#"label_replace(up{job=~"$job"}, "host", "$1", "instance", "([^:]+):.*")"#),
-        ["up"]
-    );
-    assert_eq!(
-        promql_metrics(r#"label_join(m{a="x\"}"}, "dst", ",", 'a', 'b\'c') + on(`le`) n"#),
-        ["m", "n"]
-    );
-    assert_eq!(
-        promql_metrics("1e3 * 0.5 + .25 - 0x1F + Inf + NaN + time() - 2h"),
-        Vec::<&str>::new()
-    );
-    assert_eq!(
-        promql_metrics(
-            r#"rate(http_requests_total{pod=~"${pod:regex}"}[${__range}]) * $scale + ${other} / $__interval_ms + q[[[interval]]]"#
-        ),
-        ["http_requests_total", "q"]
-    );
-    assert_eq!(
-        promql_metrics(r#"job:up:sum{job="x"} / ignoring(le) instance:node_cpu:rate5m"#),
+        metrics(r#"job:up:sum{job="x"} / ignoring(le) {__name__="instance:node_cpu:rate5m"}"#),
         ["job:up:sum", "instance:node_cpu:rate5m"]
     );
     assert_eq!(
-        promql_metrics(r#"up {job="x"} - time() + timestamp (up)"#),
-        ["up", "up"]
+        promql::legend_labels("{{deployment}} -> {{ dst_deployment }} {{"),
+        ["deployment", "dst_deployment"]
     );
-}
-
-#[test]
-fn variable_queries_name_their_series_selector() {
-    assert_eq!(
-        variable_metrics(r#"label_values(up{job="prometheus"}, instance)"#),
-        ["up"]
-    );
-    assert_eq!(variable_metrics("label_values(job)"), Vec::<&str>::new());
-    assert_eq!(
-        variable_metrics(r#"label_values(kube_pod_info{namespace=~"a|b", pod=~".*,.*"}, pod)"#),
-        ["kube_pod_info"]
-    );
-    assert_eq!(
-        variable_metrics(" label_values( response_total , deployment ) "),
-        ["response_total"]
-    );
-    assert_eq!(
-        variable_metrics(
-            "query_result(topk(5, sum by (pod) (rate(container_cpu_usage_seconds_total[5m]))))"
-        ),
-        ["container_cpu_usage_seconds_total"]
-    );
-    assert_eq!(variable_metrics("label_names()"), Vec::<&str>::new());
-    assert_eq!(variable_metrics("metrics(node_.*)"), Vec::<&str>::new());
-    assert_eq!(variable_metrics(r#"up{job="x"}"#), ["up"]);
-}
-
-#[test]
-fn metric_name_validation() {
-    for valid in ["up", "job:up:sum", "_x", "node_memory_MemTotal_bytes", ":a"] {
-        assert!(is_metric_name(valid), "{valid:?}");
-    }
-    for invalid in ["", "9x", "a-b", "a b", "é", "up{}", " up"] {
-        assert!(!is_metric_name(invalid), "{invalid:?}");
-    }
 }
