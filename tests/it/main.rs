@@ -20,5 +20,6 @@ mod render;
 mod schemas;
 mod security_groups;
 mod simulated;
+mod storage;
 mod verify;
 mod web;
