@@ -220,15 +220,41 @@ pub fn image_tag(text: &str) -> Result<(), String> {
 
 /// A storage quantity with a binary suffix: `8Gi`, `512Mi`, `1Ti`.
 pub fn storage_quantity(text: &str) -> Result<(), NameError> {
+    storage_bytes(text).map(|_| ())
+}
+
+/// The bytes of a storage quantity with a binary suffix (`8Gi` is 8 × 2^30). Decimal
+/// suffixes are refused: Kubernetes reads `8G` as 8 × 10^9 bytes while Prometheus reads `8GB`
+/// as 8 × 2^30, and one size must mean the same to both.
+pub fn storage_bytes(text: &str) -> Result<u64, NameError> {
     let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let suffix = &text[digits.len()..];
-    let number_ok = !digits.is_empty()
-        && digits.chars().all(|c| c.is_ascii_digit())
-        && !digits.starts_with('0');
-    if number_ok && ["Ki", "Mi", "Gi", "Ti"].contains(&suffix) {
-        Ok(())
-    } else {
-        Err("expected a whole number with Ki, Mi, Gi or Ti, such as 8Gi".into())
+    let number = (!digits.starts_with('0') && digits.chars().all(|c| c.is_ascii_digit()))
+        .then(|| digits.parse::<u64>().ok())
+        .flatten();
+    let unit = match suffix {
+        "Ki" => 1u64 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "Ti" => 1 << 40,
+        "K" | "M" | "G" | "T" if number.is_some() => {
+            let power = 3 * (1 + "KMGT".find(suffix).unwrap_or_default());
+            return Err(format!(
+                "write {digits}{suffix}i: sizes take a binary suffix (Ki, Mi, Gi, Ti); Kubernetes reads {text} as {digits} × 10^{power} bytes"
+            ));
+        }
+        "KB" | "MB" | "GB" | "TB" if number.is_some() => {
+            return Err(format!(
+                "write {digits}{}i: sizes take a binary suffix (Ki, Mi, Gi, Ti) as Kubernetes writes them; Prometheus is given the same size in its own spelling ({text})",
+                &suffix[..1]
+            ));
+        }
+        _ => 0,
+    };
+    match number.map(|n| n.checked_mul(unit)) {
+        Some(Some(bytes)) if bytes > 0 => Ok(bytes),
+        Some(None) => Err("too large".into()),
+        _ => Err("expected a whole number with Ki, Mi, Gi or Ti, such as 8Gi".into()),
     }
 }
 
@@ -387,6 +413,23 @@ mod tests {
         assert!(storage_quantity("8G").is_err());
         assert!(storage_quantity("08Gi").is_err());
         assert!(storage_quantity("Gi").is_err());
+        assert_eq!(storage_bytes("8Gi"), Ok(8 << 30));
+        assert_eq!(storage_bytes("6553Mi"), Ok(6553 << 20));
+        assert_eq!(storage_bytes("3Ki"), Ok(3072));
+        assert_eq!(storage_bytes("2Ti"), Ok(2 << 40));
+        assert!(storage_bytes("7GB").unwrap_err().starts_with("write 7Gi:"));
+        assert_eq!(
+            storage_bytes("512M"),
+            Err("write 512Mi: sizes take a binary suffix (Ki, Mi, Gi, Ti); Kubernetes reads 512M as 512 × 10^6 bytes".into())
+        );
+        assert!(
+            storage_bytes("2T")
+                .unwrap_err()
+                .ends_with("2 × 10^12 bytes")
+        );
+        assert_eq!(storage_bytes("99999999999Ti"), Err("too large".into()));
+        assert!(storage_bytes("8gi").is_err());
+        assert!(storage_bytes("1.5Gi").is_err());
         for ok in ["15d", "30s", "24h0m0s", "1m", "500ms", "2w"] {
             assert!(duration(ok).is_ok(), "{ok}");
         }

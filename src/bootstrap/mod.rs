@@ -4,6 +4,7 @@
 mod apply;
 mod mesh;
 pub mod phases;
+pub mod preflight;
 pub mod report;
 pub mod secrets;
 
@@ -68,6 +69,9 @@ pub enum BootstrapError {
     /// The stacks did not render.
     #[error(transparent)]
     Render(#[from] RenderError),
+    /// The cluster cannot give the stacks what they ask for.
+    #[error(transparent)]
+    Preflight(#[from] preflight::PreflightError),
     /// A phase failed; names it and what was applied so far.
     #[error(
         "bootstrap stopped in phase \"{phase}\" ({applied} objects applied so far); fix the cause and run bootstrap again: it continues where it stopped"
@@ -133,6 +137,8 @@ pub async fn run(
     // Certificates the user brings must outlast the renewal window: checked before anything.
     crate::secrets::check_provided_expiry(&params.stacks.stacks, time::OffsetDateTime::now_utc())?;
     let cluster = Cluster::connect(&params.target).await?;
+    // A claim no StorageClass would provision: refused before the lock and every write.
+    preflight::storage(&cluster, &params.stacks.stacks).await?;
     let lock = cluster
         .lock(params.stacks.installation(), "bootstrap", params.break_lock)
         .await?;

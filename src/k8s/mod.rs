@@ -16,6 +16,7 @@ pub mod lock;
 pub mod nodes;
 pub mod ready;
 pub mod retry;
+pub mod storage_classes;
 mod wait;
 
 pub use apply::{ApplyMode, is_ours, is_secret};

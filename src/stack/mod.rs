@@ -10,6 +10,7 @@ mod load;
 mod prometheus;
 mod spec;
 mod specs;
+mod storage;
 mod validate;
 mod workload;
 
@@ -28,8 +29,9 @@ pub use kind::StackKind;
 pub use linkerd::DEFAULT_RENEW_BEFORE_DAYS;
 pub use linkerd::{Certificates, GatewayApi, IptablesMode, LinkerdSpec, LogFormat, ProxySettings};
 pub use load::load;
-pub use prometheus::{PrometheusImages, PrometheusSpec, Storage, Volume};
+pub use prometheus::{ControlPlane, PrometheusImages, PrometheusSpec, Storage, Volume};
 pub use spec::{NamespaceMeta, PodSecurity, SecretKind, SecretSpec, Spec, TRUST_ANCHOR_SECRET};
+pub use storage::{DEFAULT_RETENTION_PERCENT, MAX_RETENTION_PERCENT, StorageView, prometheus_size};
 pub use workload::{Exposure, Workload};
 
 use crate::diagnostic::Diagnostics;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::fields::{Duration, ImageRef, ObjectName, Quantity};
+use super::storage::StorageView;
 
 /// `spec:` of a Prometheus stack file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -16,6 +17,30 @@ pub struct PrometheusSpec {
     pub scrape_interval: Duration,
     /// Where samples are stored.
     pub storage: Storage,
+    /// Which of kubeadm's control-plane components are scraped; none unless set.
+    #[serde(default)]
+    pub control_plane: ControlPlane,
+}
+
+/// `spec.controlPlane`: a scrape job per kubeadm component, each off unless turned on. kubeadm
+/// binds their metrics to 127.0.0.1, out of Prometheus's reach, until the cluster's kubeadm
+/// configuration exposes them (deploy.md, "Control-plane metrics").
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(clippy::struct_excessive_bools)] // one independent switch per scrape job, as the file spells them
+pub struct ControlPlane {
+    /// kube-scheduler, https on 10259.
+    #[serde(default)]
+    pub kube_scheduler: bool,
+    /// kube-controller-manager, https on 10257.
+    #[serde(default)]
+    pub kube_controller_manager: bool,
+    /// etcd's metrics listener, http on 2381.
+    #[serde(default)]
+    pub etcd: bool,
+    /// kube-proxy on every node, http on 10249.
+    #[serde(default)]
+    pub kube_proxy: bool,
 }
 
 /// Images of the Prometheus stack.
@@ -32,9 +57,10 @@ pub struct PrometheusImages {
     pub node_exporter: ImageRef,
 }
 
-/// Prometheus's data volume.
+/// Prometheus's data volume. Templates see it as [`StorageView`], with the retention size
+/// in Prometheus's units.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase", into = "StorageView")]
 pub struct Storage {
     /// The kind of volume.
     pub volume: Volume,
@@ -42,6 +68,10 @@ pub struct Storage {
     pub size: Quantity,
     /// The StorageClass of the claim; the cluster's default when absent.
     pub storage_class: Option<ObjectName>,
+    /// The most the TSDB may take before its oldest blocks go
+    /// (`--storage.tsdb.retention.size`); a share of `size` when absent.
+    #[serde(default)]
+    pub retention_size: Option<Quantity>,
 }
 
 /// The kinds of data volume.

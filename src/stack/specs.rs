@@ -32,13 +32,18 @@ pub(super) fn check_specs(raw: &[RawStack], errors: &mut Vec<Diagnostic>) {
                 Diagnostic::new(doc.at(&FieldPath::root().key("kind")), "Grafana's datasource is the Prometheus stack, but no stack file has kind: Prometheus")
                     .help("add a Prometheus stack file"),
             ),
-            Spec::Prometheus(prometheus) if prometheus.scrape_interval.seconds() < SCRAPE_TIMEOUT_SECONDS => errors.push(
-                at(
-                    &spec.key("scrapeInterval"),
-                    format!("a scrape interval of {} is shorter than the {SCRAPE_TIMEOUT_SECONDS}s scrape timeout", prometheus.scrape_interval),
-                )
-                .help(format!("use {SCRAPE_TIMEOUT_SECONDS}s or more")),
-            ),
+            Spec::Prometheus(prometheus) => {
+                if prometheus.scrape_interval.seconds() < SCRAPE_TIMEOUT_SECONDS {
+                    errors.push(
+                        at(
+                            &spec.key("scrapeInterval"),
+                            format!("a scrape interval of {} is shorter than the {SCRAPE_TIMEOUT_SECONDS}s scrape timeout", prometheus.scrape_interval),
+                        )
+                        .help(format!("use {SCRAPE_TIMEOUT_SECONDS}s or more")),
+                    );
+                }
+                super::storage::check(doc, &spec.key("storage"), &prometheus.storage, errors);
+            }
             Spec::Linkerd(linkerd) => {
                 if linkerd.cluster_networks.is_empty() {
                     errors.push(

@@ -18,7 +18,7 @@ use crate::source::Located;
 const RESERVED_HOST_PORTS: &[(u16, u16, &str)] = &[
     (22, 22, "SSH"),
     (179, 179, "Calico BGP"),
-    (2379, 2380, "etcd"),
+    (2379, 2381, "etcd"),
     (6443, 6443, "the Kubernetes API server"),
     (10249, 10250, "kube-proxy metrics and the kubelet API"),
     (

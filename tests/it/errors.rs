@@ -826,6 +826,86 @@ help: use 10s or more
     );
 }
 
+/// A retention size that leaves the volume too little room for the write-ahead log and
+/// compactions: at most 85% of the size (Prometheus's storage guide).
+#[test]
+fn retention_size_above_the_share_of_the_volume() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/prometheus.yaml",
+        "    size: 8Gi",
+        "    size: 8Gi\n    retentionSize: 7Gi",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/prometheus.yaml:14:20: spec.storage.retentionSize: a retention size of 7Gi leaves less than 15% of the volume's 8Gi for the write-ahead log and compactions
+   |
+14 |     retentionSize: 7Gi
+   |                    ^^^
+help: set retentionSize to at most 6963Mi (85% of size, the most Prometheus's storage guide recommends), leave it out for 6553Mi (80%), or raise size; an emptyDir over its sizeLimit gets the pod evicted with all its data
+"
+    );
+}
+
+/// A retention size not below the volume's size, on a claim.
+#[test]
+fn retention_size_not_below_the_volume() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/prometheus.yaml",
+        "    volume: emptyDir\n    size: 8Gi",
+        "    volume: persistentVolumeClaim\n    size: 20Gi\n    retentionSize: 20480Mi",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/prometheus.yaml:14:20: spec.storage.retentionSize: a retention size of 20480Mi is not below the volume's size of 20Gi: the samples would fill the volume
+   |
+14 |     retentionSize: 20480Mi
+   |                    ^^^^^^^
+help: set retentionSize to at most 17Gi (85% of size, the most Prometheus's storage guide recommends), leave it out for 16Gi (80%), or raise size; on a full volume Prometheus can no longer write
+"
+    );
+}
+
+/// Sizes in decimal or Prometheus units are refused with the binary spelling to use.
+#[test]
+fn retention_size_in_prometheus_units() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/prometheus.yaml",
+        "    size: 8Gi",
+        "    size: 8Gi\n    retentionSize: 6GB",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r#"error: stacks/prometheus.yaml:14:20: spec.storage.retentionSize: invalid size "6GB": write 6Gi: sizes take a binary suffix (Ki, Mi, Gi, Ti) as Kubernetes writes them; Prometheus is given the same size in its own spelling (6GB)
+   |
+14 |     retentionSize: 6GB
+   |                    ^^^
+"#
+    );
+}
+
+/// A StorageClass means nothing to an emptyDir.
+#[test]
+fn storage_class_on_an_emptydir() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/prometheus.yaml",
+        "    size: 8Gi",
+        "    size: 8Gi\n    storageClass: gp3",
+    );
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/prometheus.yaml:14:19: spec.storage.storageClass: a StorageClass provisions a persistentVolumeClaim, but the volume is an emptyDir
+   |
+14 |     storageClass: gp3
+   |                   ^^^
+help: set `volume: persistentVolumeClaim` to keep the data in a claim, or remove `storageClass`
+"
+    );
+}
+
 /// Linkerd needs the anchor, the issuer certificate and its key together.
 #[test]
 fn certificates_in_part() {

@@ -23,5 +23,6 @@ mod render;
 mod schemas;
 mod security_groups;
 mod simulated;
+mod storage;
 mod verify;
 mod web;

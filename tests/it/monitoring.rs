@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::harness::Scratch;
 use crate::prometheus_config;
@@ -126,6 +126,83 @@ fn without_linkerd_the_mesh_jobs_go_and_the_configuration_stays_valid() {
     assert_eq!(job_names(&config), JOBS[..6]);
     check_config(&scratch, &config)
         .unwrap_or_else(|failure| panic!("promtool rejects the configuration:\n{failure}"));
+}
+
+/// kubeadm's control-plane components, off by default, each turned on: promtool accepts the
+/// jobs, named as verify reports them, each scoped to kube-system, keeping the pods kubeadm
+/// labels for it (cmd/kubeadm: static pods `component=<name>`, kube-proxy `k8s-app`) and
+/// scraping the node address on the component's port (kubeadm 1.33 defaults).
+#[test]
+fn the_control_plane_jobs_turned_on_are_valid() {
+    let scratch = Scratch::new();
+    for field in [
+        "kubeScheduler",
+        "kubeControllerManager",
+        "etcd",
+        "kubeProxy",
+    ] {
+        scratch.edit(
+            "stacks/prometheus.yaml",
+            &format!("    {field}: false"),
+            &format!("    {field}: true"),
+        );
+    }
+    let config = prometheus_config(&scratch);
+    let components = [
+        ("kube-scheduler", "component", "https", 10259),
+        ("kube-controller-manager", "component", "https", 10257),
+        ("etcd", "component", "http", 2381),
+        ("kube-proxy", "k8s_app", "http", 10249),
+    ];
+    let expected: Vec<&str> = JOBS
+        .iter()
+        .copied()
+        .chain(components.iter().map(|c| c.0))
+        .collect();
+    assert_eq!(job_names(&config), expected);
+    check_config(&scratch, &config)
+        .unwrap_or_else(|failure| panic!("promtool rejects the configuration:\n{failure}"));
+    let parsed: Value = serde_yaml::from_str(&config).expect("YAML");
+    for (name, label, scheme, port) in components {
+        let job = parsed["scrape_configs"]
+            .as_array()
+            .expect("jobs")
+            .iter()
+            .find(|job| job["job_name"] == name)
+            .expect("the job");
+        assert_eq!(job["scheme"].as_str().unwrap_or("http"), scheme, "{name}");
+        // Self-signed serving certificates: the https ones are not verified.
+        assert_eq!(
+            job["tls_config"]["insecure_skip_verify"].as_bool(),
+            (scheme == "https").then_some(true),
+            "{name}"
+        );
+        let sd = &job["kubernetes_sd_configs"][0];
+        assert_eq!(
+            (&sd["role"], &sd["namespaces"]["names"]),
+            (&json!("pod"), &json!(["kube-system"])),
+            "{name}"
+        );
+        let rules = job["relabel_configs"].as_array().expect("relabel_configs");
+        let keep = json!({
+            "source_labels": [format!("__meta_kubernetes_pod_label_{label}"), "__meta_kubernetes_pod_container_name"],
+            "action": "keep",
+            "regex": format!("{name};{name}"),
+        });
+        assert!(rules.contains(&keep), "{name}: {rules:?}");
+        let address = rules
+            .iter()
+            .find(|rule| rule["target_label"] == "__address__")
+            .expect("an address rule");
+        assert_eq!(
+            (&address["source_labels"], &address["replacement"]),
+            (
+                &json!(["__meta_kubernetes_pod_ip"]),
+                &json!(format!("$1:{port}"))
+            ),
+            "{name}"
+        );
+    }
 }
 
 /// promtool really checks: an unknown field fails it (otherwise the tests above prove

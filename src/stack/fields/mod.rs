@@ -134,6 +134,14 @@ checked_string!(
     names::storage_quantity
 );
 
+impl Quantity {
+    /// The size in bytes (`8Gi` is 8 × 2^30).
+    pub fn bytes(&self) -> u64 {
+        // Checked when parsed; no value of this type fails.
+        names::storage_bytes(&self.0).unwrap_or_default()
+    }
+}
+
 checked_string!(
     /// A Linkerd proxy log filter (`warn,linkerd=info,hickory=error`).
     ProxyLogLevel,
