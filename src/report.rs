@@ -14,6 +14,29 @@ pub fn format(err: &dyn StdError) -> String {
     out
 }
 
+/// `err` and its causes on one line, joined by ": " (for a message quoted inside another).
+pub fn joined(err: &dyn StdError) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message = format!("{message}: {cause}");
+        source = cause.source();
+    }
+    message
+}
+
+/// The innermost cause of `err`: for a transport failure, the refused connection or the
+/// missing credentials rather than the client's wrappers around them.
+pub fn innermost(err: &dyn StdError) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message = cause.to_string();
+        source = cause.source();
+    }
+    message
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,7 +84,7 @@ impl Ec2 {
                     .endpoint
                     .clone()
                     .unwrap_or_else(|| format!("ec2.{}.amazonaws.com", self.region)),
-                detail: innermost(err),
+                detail: crate::report::innermost(err),
             };
         };
         let code = service.err().code().unwrap_or_default().to_owned();
@@ -130,17 +130,6 @@ fn classify(action: Action, code: String, message: String, status: u16, attempts
             status: Some(status),
         },
     }
-}
-
-/// The innermost cause of a transport failure (a refused connection, missing credentials).
-fn innermost(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message = cause.to_string();
-        source = cause.source();
-    }
-    message
 }
 
 /// `eu-west-1` of `eu-west-1a`, `us-gov-west-1` of `us-gov-west-1b`, and `us-east-1` of a

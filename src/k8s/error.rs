@@ -40,13 +40,7 @@ impl ApiFailure {
 
 /// The innermost message of a transport error, without kube's debug dumps.
 fn transport(err: &kube::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        message = cause.to_string();
-        source = cause.source();
-    }
-    message
+    crate::report::innermost(err)
 }
 
 impl fmt::Display for ApiFailure {

@@ -137,17 +137,6 @@ pub async fn read(
     ))
 }
 
-/// An error and its causes, joined by ": ".
-pub fn chain(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message = format!("{message}: {cause}");
-        source = cause.source();
-    }
-    message
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

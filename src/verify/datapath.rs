@@ -53,7 +53,7 @@ pub async fn check(inputs: &Inputs<'_>) -> Vec<EndpointReport> {
     let credentials = match credentials::read(inputs.cluster, inputs.stack).await {
         Ok(credentials) => credentials,
         Err(err) => {
-            let why = format!("cannot log in to Grafana: {}", credentials::chain(&err));
+            let why = format!("cannot log in to Grafana: {}", crate::report::joined(&err));
             skip(&mut health, &why);
             skip(&mut targets, &why);
             return vec![health, targets];

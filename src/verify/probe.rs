@@ -370,17 +370,17 @@ async fn exchange(
 ) -> Result<Answer, String> {
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .map_err(|err| chain(&err))?;
+        .map_err(|err| crate::report::joined(&err))?;
     let answer = async move {
         let response = sender
             .send_request(request)
             .await
-            .map_err(|err| chain(&err))?;
+            .map_err(|err| crate::report::joined(&err))?;
         let status = response.status();
         let location = response.headers().get(header::LOCATION).cloned();
         let body = read_body(response.into_body(), limit)
             .await
-            .map_err(|err| format!("the body broke off: {}", chain(&err)))?;
+            .map_err(|err| format!("the body broke off: {}", crate::report::joined(&err)))?;
         Ok(Answer {
             status,
             location,
@@ -410,17 +410,6 @@ async fn read_body(mut body: Incoming, limit: usize) -> Result<Vec<u8>, hyper::E
         }
     }
     Ok(read)
-}
-
-/// An error and its causes, joined by ": ".
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message = format!("{message}: {cause}");
-        source = cause.source();
-    }
-    message
 }
 
 /// Whether `answer` is what `expect` asks for. Messages quote only the expectation, the
