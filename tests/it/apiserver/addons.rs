@@ -125,6 +125,57 @@ pub fn create_control_plane(state: &mut State) {
     create_kube_proxy(state);
 }
 
+/// An HTTP probe of a component, as kubeadm's `staticpod.LivenessProbe` and
+/// `ReadinessProbe` write it.
+fn probe(host: &str, path: &str, port: u16, scheme: &str) -> Value {
+    json!({"httpGet": {"host": host, "path": path, "port": port, "scheme": scheme},
+           "initialDelaySeconds": 10, "timeoutSeconds": 15, "failureThreshold": 8, "periodSeconds": 10})
+}
+
+/// The static pod of the component `name`: its one container runs `name` with `flags`,
+/// requests `cpu`, and is probed with `live` (liveness and startup) and `ready`.
+fn component_pod(
+    name: &str,
+    image: &str,
+    flags: &[(&str, String)],
+    cpu: &str,
+    (live, ready): (Value, Option<Value>),
+    annotations: &Value,
+) -> Value {
+    let command: Vec<String> = std::iter::once(name.to_owned())
+        .chain(flags.iter().map(|(k, v)| format!("--{k}={v}")))
+        .collect();
+    let mut container = json!({
+        "name": name,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": command,
+        "livenessProbe": live.clone(),
+        "startupProbe": live,
+        "resources": {"requests": {"cpu": cpu}},
+    });
+    if let Some(ready) = ready {
+        container["readinessProbe"] = ready;
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": "kube-system",
+            "labels": {"component": name, "tier": "control-plane"},
+            "annotations": annotations,
+        },
+        "spec": {
+            "containers": [container],
+            "hostNetwork": true,
+            "priority": 2_000_001_000,
+            "priorityClassName": "system-node-critical",
+            "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        },
+    })
+}
+
 /// The static pods kubeadm 1.33 writes for a control plane advertising `ip`: each a
 /// `staticpod.ComponentPod` (cmd/kubeadm/app/util/staticpod/utils.go: named after its one
 /// container, labels `component=<name>` and `tier=control-plane`, host network,
@@ -132,133 +183,61 @@ pub fn create_control_plane(state: &mut State) {
 /// (and etcd/local.go for etcd) builds. None declares a container port; the ports are
 /// those the probes ask (6443 for the API server, 10257, 10259, and etcd's metrics 2381).
 fn static_pods(ip: &str) -> Vec<Value> {
-    let probe = |host: &str, path: &str, port: u16, scheme: &str| {
-        json!({"httpGet": {"host": host, "path": path, "port": port, "scheme": scheme},
-               "initialDelaySeconds": 10, "timeoutSeconds": 15, "failureThreshold": 8, "periodSeconds": 10})
-    };
-    let container = |name: &str,
-                     image: String,
-                     command: Vec<String>,
-                     cpu: &str,
-                     (live, ready): (Value, Option<Value>)| {
-        let mut c = json!({
-            "name": name,
-            "image": image,
-            "imagePullPolicy": "IfNotPresent",
-            "command": command,
-            "livenessProbe": live.clone(),
-            "startupProbe": live,
-            "resources": {"requests": {"cpu": cpu}},
-        });
-        if let Some(ready) = ready {
-            c["readinessProbe"] = ready;
-        }
-        c
-    };
-    let args = |binary: &str, flags: &[(&str, String)]| -> Vec<String> {
-        std::iter::once(binary.to_owned())
-            .chain(flags.iter().map(|(k, v)| format!("--{k}={v}")))
-            .collect()
-    };
-    let pod = |container: Value, annotations: Value| {
-        let name = container["name"].as_str().unwrap_or_default().to_owned();
-        json!({
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {
-                "name": name,
-                "namespace": "kube-system",
-                "labels": {"component": name, "tier": "control-plane"},
-                "annotations": annotations,
-            },
-            "spec": {
-                "containers": [container],
-                "hostNetwork": true,
-                "priority": 2_000_001_000,
-                "priorityClassName": "system-node-critical",
-                "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-            },
-        })
-    };
     let image = |name: &str| format!("registry.k8s.io/{name}:{VERSION}");
+    let local = "127.0.0.1".to_owned();
+    let elect = || ("leader-elect", "true".to_owned());
     vec![
-        pod(
-            container(
-                "kube-apiserver",
-                image("kube-apiserver"),
-                args(
-                    "kube-apiserver",
-                    &[
-                        ("advertise-address", ip.to_owned()),
-                        ("secure-port", "6443".to_owned()),
-                        ("etcd-servers", "https://127.0.0.1:2379".to_owned()),
-                    ],
-                ),
-                "250m",
-                (
-                    probe(ip, "/livez", 6443, "HTTPS"),
-                    Some(probe(ip, "/readyz", 6443, "HTTPS")),
-                ),
+        component_pod(
+            "kube-apiserver",
+            &image("kube-apiserver"),
+            &[
+                ("advertise-address", ip.to_owned()),
+                ("secure-port", "6443".to_owned()),
+                ("etcd-servers", "https://127.0.0.1:2379".to_owned()),
+            ],
+            "250m",
+            (
+                probe(ip, "/livez", 6443, "HTTPS"),
+                Some(probe(ip, "/readyz", 6443, "HTTPS")),
             ),
-            json!({"kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint": format!("{ip}:6443")}),
+            &json!({"kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint": format!("{ip}:6443")}),
         ),
-        pod(
-            container(
-                "kube-controller-manager",
-                image("kube-controller-manager"),
-                args(
-                    "kube-controller-manager",
-                    &[
-                        ("bind-address", "127.0.0.1".to_owned()),
-                        ("leader-elect", "true".to_owned()),
-                    ],
-                ),
-                "200m",
-                (probe("127.0.0.1", "/healthz", 10257, "HTTPS"), None),
-            ),
-            json!({}),
+        component_pod(
+            "kube-controller-manager",
+            &image("kube-controller-manager"),
+            &[("bind-address", local.clone()), elect()],
+            "200m",
+            (probe(&local, "/healthz", 10257, "HTTPS"), None),
+            &json!({}),
         ),
-        pod(
-            container(
-                "kube-scheduler",
-                image("kube-scheduler"),
-                args(
-                    "kube-scheduler",
-                    &[
-                        ("bind-address", "127.0.0.1".to_owned()),
-                        ("leader-elect", "true".to_owned()),
-                    ],
-                ),
-                "100m",
-                (
-                    probe("127.0.0.1", "/livez", 10259, "HTTPS"),
-                    Some(probe("127.0.0.1", "/readyz", 10259, "HTTPS")),
-                ),
+        component_pod(
+            "kube-scheduler",
+            &image("kube-scheduler"),
+            &[("bind-address", local.clone()), elect()],
+            "100m",
+            (
+                probe(&local, "/livez", 10259, "HTTPS"),
+                Some(probe(&local, "/readyz", 10259, "HTTPS")),
             ),
-            json!({}),
+            &json!({}),
         ),
-        pod(
-            container(
-                "etcd",
-                ETCD_IMAGE.to_owned(),
-                args(
-                    "etcd",
-                    &[
-                        ("advertise-client-urls", format!("https://{ip}:2379")),
-                        (
-                            "listen-client-urls",
-                            format!("https://127.0.0.1:2379,https://{ip}:2379"),
-                        ),
-                        ("listen-metrics-urls", "http://127.0.0.1:2381".to_owned()),
-                    ],
-                ),
-                "100m",
+        component_pod(
+            "etcd",
+            ETCD_IMAGE,
+            &[
+                ("advertise-client-urls", format!("https://{ip}:2379")),
                 (
-                    probe("127.0.0.1", "/livez", 2381, "HTTP"),
-                    Some(probe("127.0.0.1", "/readyz", 2381, "HTTP")),
+                    "listen-client-urls",
+                    format!("https://127.0.0.1:2379,https://{ip}:2379"),
                 ),
+                ("listen-metrics-urls", "http://127.0.0.1:2381".to_owned()),
+            ],
+            "100m",
+            (
+                probe(&local, "/livez", 2381, "HTTP"),
+                Some(probe(&local, "/readyz", 2381, "HTTP")),
             ),
-            json!({"kubeadm.kubernetes.io/etcd.advertise-client-urls": format!("https://{ip}:2379")}),
+            &json!({"kubeadm.kubernetes.io/etcd.advertise-client-urls": format!("https://{ip}:2379")}),
         ),
     ]
 }
