@@ -173,8 +173,13 @@ const TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 /// a pod runs as `default` unless it names an account, and unless the pod or its account
 /// opts out, gets a projected `kube-api-access-<suffix>` volume (token, cluster CA,
 /// namespace) mounted read-only at the token path in every container that has nothing
-/// there. (A missing account is not refused here, as the plugin would.)
+/// there. (A missing account is not refused here, as the plugin would.) A mirror pod
+/// (annotation `kubernetes.io/config.mirror`) is left as it is: the plugin does not change a
+/// static pod's spec.
 fn service_account_token(state: &State, pod: &mut Value) {
+    if json::annotations(pod).contains_key("kubernetes.io/config.mirror") {
+        return;
+    }
     let account = match json::str_at(pod, "/spec/serviceAccountName") {
         "" => "default".to_owned(),
         name => name.to_owned(),

@@ -129,6 +129,9 @@ pub fn create(state: &mut State) {
     if state.config.coredns {
         super::addons::create_coredns(state);
     }
+    if state.config.control_plane {
+        super::addons::create_control_plane(state);
+    }
     let api_ip = nodes
         .first()
         .map_or("10.0.1.74", |n| n.internal_ip.as_str())

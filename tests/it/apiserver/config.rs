@@ -30,6 +30,10 @@ pub struct SimConfig {
     /// Whether the cluster has kubeadm's CoreDNS addon (`kube-dns` Service, `coredns`
     /// Deployment) in `kube-system`, as every kubeadm cluster does.
     pub coredns: bool,
+    /// Whether the cluster has kubeadm's control plane as pods in `kube-system`: the mirror
+    /// pods of its static pods (kube-apiserver, kube-controller-manager, kube-scheduler,
+    /// etcd) on each control-plane node, and the kube-proxy DaemonSet on every node.
+    pub control_plane: bool,
 }
 
 /// A node of the simulated cluster.
@@ -80,6 +84,7 @@ impl SimConfig {
             event_window: 2000,
             bookmark_interval: Duration::from_secs(1),
             coredns: false,
+            control_plane: false,
         }
     }
 }

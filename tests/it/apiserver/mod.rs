@@ -48,8 +48,9 @@
 //!   decodes by the answer's Content-Type. A list's `resourceVersion` and
 //!   `resourceVersionMatch` are not honoured (it always reads the current state). The
 //!   cluster holds what obsboot installs and a kubeadm cluster's nodes and `kubernetes`
-//!   Service only, unless `SimConfig::coredns` adds kubeadm's CoreDNS (kube-proxy is never
-//!   there). An EndpointSlice lists
+//!   Service only, unless `SimConfig::coredns` adds kubeadm's CoreDNS and
+//!   `SimConfig::control_plane` its control plane (the static pods' mirror pods, which the
+//!   kubelets run like any pod, and kube-proxy's DaemonSet). An EndpointSlice lists
 //!   its endpoints without `hostname`, `zone` or hints, and resolves named target ports
 //!   against its first pod's regular containers.
 //! - Answers follow the real server where it differs from what one might expect: an apply

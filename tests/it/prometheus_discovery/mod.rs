@@ -14,7 +14,12 @@
 //! The placeholders are resolved against the simulated cluster's pods, so a target whose
 //! `pod` label named another pod than the one its address belongs to would not match.
 //!
-//! `OBSBOOT_UPDATE_FIXTURES=1` rewrites the fixture from what Prometheus reports.
+//! A second scenario turns on the four `spec.controlPlane` jobs in a cluster that also has
+//! kubeadm's control plane as pods (`SimConfig::control_plane`) and compares those jobs'
+//! targets with `tests/it/fixtures/prometheus/control-plane-targets.yaml`; mirror pods keep
+//! their names there (`<component>-<node>`, fixed by the kubelet).
+//!
+//! `OBSBOOT_UPDATE_FIXTURES=1` rewrites the fixtures from what Prometheus reports.
 
 mod server;
 mod targets;
@@ -52,9 +57,32 @@ const HEADER: &str = "\
 # Checked by tests/it/prometheus_discovery.rs; OBSBOOT_UPDATE_FIXTURES=1 rewrites it.
 ";
 
-/// The fixture.
-fn expected() -> Targets {
-    let path = crate::harness::repo().join(FIXTURE);
+/// The header of the control-plane scenario's fixture.
+const CONTROL_PLANE_HEADER: &str = "\
+# The active scrape targets of the control-plane jobs (spec.controlPlane, all four turned on)
+# the real Prometheus (2.53) finds in the simulated cluster with kubeadm's control plane: the
+# mirror pods of its static pods on the control-plane node (named `<component>-<node>`, as the
+# kubelet names them) and kube-proxy's DaemonSet pods (`<kube-system/kube-proxy@node pod>`).
+# All run on the host network, so each address is its node's with the component's port
+# (kubeadm 1.33: kubernetes/kubernetes cmd/kubeadm/app/phases/controlplane/manifests.go,
+# etcd/local.go, addons/proxy/manifests.go). Same format as targets.yaml.
+# Checked by tests/it/prometheus_discovery.rs; OBSBOOT_UPDATE_FIXTURES=1 rewrites it.
+";
+
+/// The control-plane scenario's fixture, relative to the repository.
+const CONTROL_PLANE_FIXTURE: &str = "tests/it/fixtures/prometheus/control-plane-targets.yaml";
+
+/// The jobs `spec.controlPlane` turns on, with the stack field of each.
+const CONTROL_PLANE_JOBS: [(&str, &str); 4] = [
+    ("kube-scheduler", "kubeScheduler"),
+    ("kube-controller-manager", "kubeControllerManager"),
+    ("etcd", "etcd"),
+    ("kube-proxy", "kubeProxy"),
+];
+
+/// The fixture at `relative`.
+fn expected(relative: &str) -> Targets {
+    let path = crate::harness::repo().join(relative);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "read {}: {e} (OBSBOOT_UPDATE_FIXTURES=1 writes it)",
@@ -100,24 +128,65 @@ fn the_real_prometheus_discovers_every_jobs_targets_with_their_labels() {
     }));
     sim.bootstrap();
     let dir = tempfile::tempdir().expect("a scratch directory");
-    let config = runnable_config(&sim, dir.path());
+    let (observed, server) = settled_targets(&sim, dir.path());
+    assert_fixture(&observed, FIXTURE, HEADER, &server);
+    assert_no_complaints(&server);
+    assert_prometheus_requests(&sim);
+}
+
+#[test]
+fn the_real_prometheus_finds_kubeadms_control_plane_when_its_jobs_are_on() {
+    prometheus();
+    let sim = Sim::with(ApiServer::start_with(SimConfig {
+        coredns: true,
+        control_plane: true,
+        ..SimConfig::standard()
+    }));
+    for (_, field) in CONTROL_PLANE_JOBS {
+        sim.scratch.edit(
+            "stacks/prometheus.yaml",
+            &format!("    {field}: false"),
+            &format!("    {field}: true"),
+        );
+    }
+    sim.bootstrap();
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let (observed, server) = settled_targets(&sim, dir.path());
+    let observed: Targets = observed
+        .into_iter()
+        .filter(|(job, _)| CONTROL_PLANE_JOBS.iter().any(|(j, _)| j == job))
+        .collect();
+    assert_fixture(
+        &observed,
+        CONTROL_PLANE_FIXTURE,
+        CONTROL_PLANE_HEADER,
+        &server,
+    );
+    assert_no_complaints(&server);
+    assert_prometheus_requests(&sim);
+}
+
+/// Starts Prometheus on the live configuration (its data in `dir`) and returns every job's
+/// active targets once they have settled, with the running server.
+fn settled_targets(sim: &Sim, dir: &Path) -> (Targets, Prometheus) {
+    let config = runnable_config(sim, dir);
     let jobs = prometheus_config::job_names(&prometheus_config::parse(&config));
-    let mut server = Prometheus::start(&config, dir.path());
+    let mut server = Prometheus::start(&config, dir);
     server.await_ready();
 
-    let placeholders = Placeholders::of(&sim);
+    let placeholders = Placeholders::of(sim);
     // Targets reach the API through two 5 s tickers: discovery's (upstream
     // discovery/manager.go, updatert) and the scrape manager's reload
     // (scrape/manager.go, reloader; --scrape.discovery-reload-interval). A set unchanged for
     // longer than both together has settled.
     let start = Instant::now();
     let mut current: Option<(Targets, Instant)> = None;
-    let observed = loop {
+    loop {
         let observed = by_job(&jobs, &server.active_targets(), &placeholders);
         match &current {
             Some((seen, since)) if *seen == observed => {
                 if since.elapsed() >= SETTLED {
-                    break observed;
+                    return (observed, server);
                 }
             }
             _ => current = Some((observed, Instant::now())),
@@ -128,25 +197,31 @@ fn the_real_prometheus_discovers_every_jobs_targets_with_their_labels() {
             tail(&server.log(), 20)
         );
         std::thread::sleep(Duration::from_millis(250));
-    };
+    }
+}
+
+/// `observed` equals the fixture at `relative`; with `OBSBOOT_UPDATE_FIXTURES` set, the
+/// fixture is rewritten (`header` first) instead.
+fn assert_fixture(observed: &Targets, relative: &str, header: &str, server: &Prometheus) {
+    let path = crate::harness::repo().join(relative);
     if std::env::var_os("OBSBOOT_UPDATE_FIXTURES").is_some() {
-        let text = format!(
-            "{HEADER}{}",
-            serde_yaml::to_string(&observed).expect("YAML")
-        );
-        let path = crate::harness::repo().join(FIXTURE);
+        let text = format!("{header}{}", serde_yaml::to_string(observed).expect("YAML"));
         std::fs::create_dir_all(path.parent().expect("a parent")).expect("create fixtures");
         std::fs::write(path, text).expect("write the fixture");
         return;
     }
-    let expected = expected();
+    let expected = expected(relative);
     assert!(
-        observed == expected,
-        "the active targets differ from {FIXTURE} (OBSBOOT_UPDATE_FIXTURES=1 rewrites it):\n\
+        *observed == expected,
+        "the active targets differ from {relative} (OBSBOOT_UPDATE_FIXTURES=1 rewrites it):\n\
          {}\nprometheus's log ends:\n{}",
-        difference(&observed, &expected),
+        difference(observed, &expected),
         tail(&server.log(), 20)
     );
+}
+
+/// Prometheus logged no warning and no error.
+fn assert_no_complaints(server: &Prometheus) {
     let log = server.log();
     let complaints: Vec<&str> = log.lines().filter(|l| complaint(l)).collect();
     assert!(
@@ -154,7 +229,6 @@ fn the_real_prometheus_discovers_every_jobs_targets_with_their_labels() {
         "prometheus complained:\n{}",
         complaints.join("\n")
     );
-    assert_prometheus_requests(&sim);
 }
 
 /// Whether a log line is a warning or an error: Prometheus's own (`level=warn`,

@@ -22,12 +22,15 @@ pub type Targets = BTreeMap<String, Vec<Target>>;
 pub struct Placeholders(BTreeMap<String, String>);
 
 impl Placeholders {
-    /// The placeholders of the simulated cluster's pods. Pods of one workload are numbered
+    /// The placeholders of the simulated cluster's pods but mirror pods. Pods of one workload are numbered
     /// (`[1]`, `[2]`) in the order of their node's name, then their own.
     pub fn of(sim: &Sim) -> Self {
         let objects = sim.server.objects();
         let mut by_workload: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
-        for pod in objects.iter().filter(|o| o["kind"] == "Pod") {
+        // Mirror pods keep their names: the kubelet makes them `<static pod>-<node>`.
+        let mirror =
+            |p: &Value| p["metadata"]["annotations"]["kubernetes.io/config.mirror"].is_string();
+        for pod in objects.iter().filter(|o| o["kind"] == "Pod" && !mirror(o)) {
             let namespace = pod["metadata"]["namespace"].as_str().unwrap_or_default();
             let workload = format!("{namespace}/{}", workload(pod, &objects));
             by_workload.entry(workload).or_default().push(pod);

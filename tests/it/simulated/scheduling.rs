@@ -184,3 +184,77 @@ fn nodes_are_those_of_the_configuration() {
         (&json!("True"), &json!("KubeletReady"))
     );
 }
+
+/// Whether a pod is Running and Ready.
+fn running_ready(p: &Value) -> bool {
+    p["status"]["phase"] == "Running"
+        && p["status"]["conditions"].as_array().is_some_and(|c| {
+            c.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
+}
+
+#[test]
+fn kubeadms_control_plane_runs_as_mirror_pods_and_kube_proxy_on_every_node() {
+    let server = ApiServer::start_with(SimConfig {
+        control_plane: true,
+        ..SimConfig::standard()
+    });
+    assert!(server.wait_until(SETTLE, |v| {
+        let pods = v.list("v1", "Pod");
+        pods.len() == 6 && pods.iter().all(|p| running_ready(p))
+    }));
+    // Nothing collects the mirror pods or replaces them later: their owner is the Node.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pods = server.list("v1", "Pod");
+    assert_eq!(pods.len(), 6, "{pods:#?}");
+    assert!(pods.iter().all(running_ready));
+    let master = server.get("v1", "Node", None, "ip-10-0-1-74").unwrap();
+    for component in [
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "etcd",
+    ] {
+        let name = format!("{component}-ip-10-0-1-74");
+        let pod = pods
+            .iter()
+            .find(|p| p["metadata"]["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("no mirror pod {name}"));
+        let meta = &pod["metadata"];
+        assert_eq!(
+            meta["labels"],
+            json!({"component": component, "tier": "control-plane"})
+        );
+        assert!(meta["annotations"]["kubernetes.io/config.mirror"].is_string());
+        assert_eq!(meta["ownerReferences"][0]["kind"], "Node");
+        assert_eq!(meta["ownerReferences"][0]["uid"], master["metadata"]["uid"]);
+        assert_eq!(pod["spec"]["nodeName"], "ip-10-0-1-74");
+        assert_eq!(pod["spec"]["hostNetwork"], true);
+        assert_eq!(pod["spec"]["containers"][0]["name"], component);
+        assert_eq!(pod["status"]["podIP"], "10.0.1.74");
+        // The ServiceAccount admission plugin leaves a mirror pod's spec alone.
+        assert!(pod["spec"].get("serviceAccountName").is_none(), "{name}");
+        assert!(pod["spec"].get("volumes").is_none(), "{name}");
+    }
+    let mut proxies: Vec<(String, String)> = pods
+        .iter()
+        .filter(|p| p["metadata"]["labels"]["k8s-app"] == "kube-proxy")
+        .map(|p| {
+            assert_eq!(p["spec"]["containers"][0]["name"], "kube-proxy");
+            (
+                p["spec"]["nodeName"].as_str().unwrap().to_owned(),
+                p["status"]["podIP"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    proxies.sort();
+    let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(
+        proxies,
+        [
+            pair("ip-10-0-1-74", "10.0.1.74"),
+            pair("ip-10-0-2-15", "10.0.2.15")
+        ]
+    );
+}
