@@ -20,8 +20,6 @@
 //!   when Prometheus does not answer in time (`pkg/util/proxyutil/reverse_proxy.go`).
 //! - Prometheus's `/api/v1/targets` (prometheus/prometheus `web/api/v1/api.go`, `Target`).
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
@@ -71,42 +69,16 @@ pub struct FakeGrafana {
 
 impl FakeGrafana {
     pub fn start(setup: Setup) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("address").port();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&seen);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let setup = setup.clone();
-                let log = Arc::clone(&log);
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).is_err() {
-                        return;
-                    }
-                    let path = line.split(' ').nth(1).unwrap_or("/").to_owned();
-                    let mut authorization = None;
-                    loop {
-                        let mut header = String::new();
-                        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
-                            break;
-                        }
-                        if let Some((name, value)) = header.split_once(':')
-                            && name.eq_ignore_ascii_case("authorization")
-                        {
-                            authorization = Some(value.trim().to_owned());
-                        }
-                    }
-                    log.lock().unwrap().push(Seen {
-                        path: path.clone(),
-                        authorization: authorization.clone(),
-                    });
-                    let (status, body) = answer(&setup, &path, authorization.as_deref());
-                    let _ = stream.write_all(respond(status, &body).as_bytes());
-                });
-            }
+        let port = crate::web::serve(move |request| {
+            let authorization = request.header("authorization").map(str::to_owned);
+            log.lock().unwrap().push(Seen {
+                path: request.path.clone(),
+                authorization: authorization.clone(),
+            });
+            let (status, body) = answer(&setup, &request.path, authorization.as_deref());
+            Some(respond(status, &body))
         });
         Self { port, seen }
     }
@@ -123,10 +95,7 @@ fn respond(status: &str, body: &str) -> String {
         _ if body.is_empty() => ("", body),
         _ => ("Content-Type: application/json\r\n", body),
     };
-    format!(
-        "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
+    crate::web::respond(status, headers, body)
 }
 
 /// The login and password of a `Basic` header.
