@@ -22,7 +22,8 @@ pub use bookinfo::{BookinfoImages, BookinfoSpec};
 pub use cluster::{Cluster, Taint};
 pub use fields::{
     Cidr, DnsLabel, Domain, Duration, ImageRef, ImageRepository, ImageTag, LabelKey, LabelValue,
-    ObjectName, Placement, Port, Quantity, Region, RuleDescription, SecurityGroupRef, TaintEffect,
+    ObjectName, Placement, Port, PublicReach, Quantity, Region, RuleDescription, SecurityGroupRef,
+    TaintEffect,
 };
 pub use grafana::GrafanaSpec;
 pub use kind::StackKind;
@@ -77,11 +78,13 @@ pub enum StackError {
     },
     /// `--allow-from` would open a port to every address without the exposure's consent.
     #[error(
-        "--allow-from {cidr} would open host port {port} ({stack}/{workload}) to every address on the internet; to consent, set `allowPublic: true` on the exposure in {file}, or give narrower sources"
+        "--allow-from {cidr} would open host port {port} ({stack}/{workload}) to {reach}; to consent, set `allowPublic: true` on the exposure in {file}, or give narrower sources"
     )]
     PublicWithoutConsent {
-        /// The CIDR.
+        /// The CIDR, or the CIDRs that together cover every address.
         cidr: String,
+        /// What they would open the port to.
+        reach: String,
         /// The host port.
         port: u16,
         /// The stack.
@@ -141,11 +144,12 @@ impl Platform {
         for stack in &mut self.stacks {
             for workload in &mut stack.workloads {
                 for exposure in workload.exposures.iter_mut().filter(|e| !e.own_sources) {
-                    if let Some(world) = unique.iter().find(|c| c.is_everything())
+                    if let Some(reach) = PublicReach::of(&unique)
                         && !exposure.allow_public
                     {
                         return Err(StackError::PublicWithoutConsent {
-                            cidr: world.to_string(),
+                            cidr: reach.to_string(),
+                            reach: reach.reach(),
                             port: exposure.host_port.value.get(),
                             stack: stack.kind.name(),
                             workload: workload.name.to_string(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::Stack;
 use super::cluster::Cluster;
-use super::fields::{Cidr, Placement, Port};
+use super::fields::{Cidr, Placement, Port, PublicReach};
 use super::load::{Doc, RawStack};
 use super::workload::{Exposure, ExposureDecl, Workload};
 use crate::diagnostic::Diagnostic;
@@ -145,13 +145,15 @@ fn validate_exposure(
         None => cluster.sources.clone(),
     };
     let host_port = doc.located(decl.host_port, &path.key("hostPort"));
+    let cidrs: Vec<Cidr> = sources.iter().map(|cidr| cidr.value).collect();
     if !decl.allow_public
-        && let Some(world) = sources.iter().find(|cidr| cidr.is_everything())
+        && let Some(reach) = PublicReach::of(&cidrs)
+        && let Some(first) = sources.iter().find(|cidr| cidr.value == reach.first())
     {
         errors.push(
             Diagnostic::new(
-                world.at.clone(),
-                format!("{} would open host port {} to every address on the internet", world.value, decl.host_port),
+                first.at.clone(),
+                format!("{reach} would open host port {} to {}", decl.host_port, reach.reach()),
             )
             .note(doc.at(path), "for this exposure")
             .help(format!(

@@ -336,6 +336,54 @@ help: to consent, set `allowPublic: true` on the exposure (workloads.productpage
     );
 }
 
+/// Consent is judged by what the sources cover, not by their spelling: two halves of IPv4
+/// together are every address, and a /7 is broader than a source may be without consent.
+#[test]
+fn sources_that_cover_the_internet_together_or_too_broadly_need_consent() {
+    let scratch = Scratch::fixture();
+    scratch.edit(
+        "stacks/bookinfo.yaml",
+        "        description: Bookinfo productpage\n",
+        "        description: Bookinfo productpage\n        sources: [128.0.0.0/1, 0.0.0.0/1]\n",
+    );
+    scratch.edit(
+        "stacks/grafana.yaml",
+        "        description: Grafana\n",
+        "        description: Grafana\n        sources: [10.0.0.0/7]\n",
+    );
+    let err = scratch.render(&[]).failure();
+    assert!(
+        err.contains("error: stacks/bookinfo.yaml:15:32: 0.0.0.0/1 and 128.0.0.0/1 together would open host port 30080 to every IPv4 (2^32 addresses) on the internet"),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: stacks/grafana.yaml:14:19: 10.0.0.0/7 would open host port 30300 to 2^25 addresses, more than one source may cover without consent (/8 for IPv4, /16 for IPv6)"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("to consent, set `allowPublic: true`").count(),
+        2,
+        "{err}"
+    );
+}
+
+/// The same through `--allow-from`.
+#[test]
+fn allow_from_halves_of_the_internet_need_consent() {
+    let scratch = Scratch::fixture();
+    let err = scratch
+        .render(&["--allow-from", "0.0.0.0/1", "--allow-from", "128.0.0.0/1"])
+        .failure();
+    assert!(
+        err.contains("--allow-from 0.0.0.0/1 and 128.0.0.0/1 together would open host port"),
+        "{err}"
+    );
+    assert!(
+        err.contains("to every IPv4 (2^32 addresses) on the internet"),
+        "{err}"
+    );
+}
+
 /// A kind obsboot does not know.
 #[test]
 fn unknown_stack_kind() {

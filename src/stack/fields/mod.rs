@@ -12,7 +12,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
 pub use aws::{Region, SecurityGroupRef};
-pub use cidr::Cidr;
+pub use cidr::{Cidr, PublicReach};
 pub use placement::{Placement, TaintEffect};
 pub use port::Port;
 
