@@ -111,6 +111,22 @@ impl Scratch {
 }
 
 /// Runs `obsboot` with `args` in `dir`, with no environment that changes its behaviour.
+/// A tool the tests run: `$var`, else `name` on `PATH`. A test failure says how to install it
+/// (`install`) when it does not answer `--version`.
+pub fn tool(var: &str, name: &str, install: &str) -> PathBuf {
+    let tool = std::env::var_os(var).map_or_else(|| PathBuf::from(name), PathBuf::from);
+    let runs = Command::new(&tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    assert!(
+        runs,
+        "{} is not installed; run tests/run, which installs it, or {install}",
+        tool.display()
+    );
+    tool
+}
+
 pub fn obsboot(dir: &Path, args: &[&str]) -> Run {
     obsboot_with(dir, args, &[])
 }

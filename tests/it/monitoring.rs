@@ -47,18 +47,11 @@ fn data<'a>(config_map: &'a Value, key: &str) -> &'a str {
 
 /// `$OBSBOOT_PROMTOOL`, else `promtool` on `PATH`.
 fn promtool() -> PathBuf {
-    let tool = std::env::var_os("OBSBOOT_PROMTOOL")
-        .map_or_else(|| PathBuf::from("promtool"), PathBuf::from);
-    let runs = Command::new(&tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    assert!(
-        runs,
-        "{} is not installed; run tests/run, which installs it (tests/install-prometheus)",
-        tool.display()
-    );
-    tool
+    crate::harness::tool(
+        "OBSBOOT_PROMTOOL",
+        "promtool",
+        "`tests/install-prometheus DIR` and set OBSBOOT_PROMTOOL=DIR/usr/bin/promtool",
+    )
 }
 
 /// `promtool check config --lint=all` on `text`, whole (the files it names checked too): the

@@ -12,18 +12,11 @@ const VERSIONS: [&str; 2] = ["1.33.0", "1.37.0"];
 
 /// The validator: `$OBSBOOT_KUBERNETES_VALIDATE`, else `kubernetes-validate` on `PATH`.
 fn validator() -> PathBuf {
-    let tool = std::env::var_os("OBSBOOT_KUBERNETES_VALIDATE")
-        .map_or_else(|| PathBuf::from("kubernetes-validate"), PathBuf::from);
-    let runs = Command::new(&tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    assert!(
-        runs,
-        "{} is not installed; run tests/run, which installs it (pip install kubernetes-validate)",
-        tool.display()
-    );
-    tool
+    crate::harness::tool(
+        "OBSBOOT_KUBERNETES_VALIDATE",
+        "kubernetes-validate",
+        "`pip install kubernetes-validate`",
+    )
 }
 
 /// Runs the validator on `files` for every version in [`VERSIONS`]; returns failures.

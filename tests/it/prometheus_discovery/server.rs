@@ -14,19 +14,11 @@ use super::DEADLINE;
 /// `$OBSBOOT_PROMETHEUS`, else `prometheus` on `PATH`; a test failure saying how to install
 /// it when it does not run.
 pub fn prometheus() -> PathBuf {
-    let binary = std::env::var_os("OBSBOOT_PROMETHEUS")
-        .map_or_else(|| PathBuf::from("prometheus"), PathBuf::from);
-    let runs = Command::new(&binary)
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    assert!(
-        runs,
-        "{} is not installed; run tests/run, which installs it, or `tests/install-prometheus \
-         DIR` and set OBSBOOT_PROMETHEUS=DIR/usr/bin/prometheus",
-        binary.display()
-    );
-    binary
+    crate::harness::tool(
+        "OBSBOOT_PROMETHEUS",
+        "prometheus",
+        "`tests/install-prometheus DIR` and set OBSBOOT_PROMETHEUS=DIR/usr/bin/prometheus",
+    )
 }
 
 /// A running Prometheus, killed when dropped (also when the test panics).
