@@ -57,7 +57,7 @@ struct Dashboard {
 }
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    crate::harness::repo()
 }
 
 fn file_name(path: &Path) -> String {

@@ -8,9 +8,13 @@ use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
-/// The repository root, where the default stacks and templates live.
+/// The repository root, where the default stacks and templates live. Read when the tests
+/// run (cargo sets it for them), not when they were compiled: a target directory shared
+/// between checkouts in different places keeps a test binary whose sources did not change,
+/// and the compile-time path would name the checkout that built it.
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
 }
 
 /// A scratch directory with `stacks/` (and maybe `templates/`) copied from the repository.
