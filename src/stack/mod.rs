@@ -7,6 +7,8 @@ mod grafana;
 mod kind;
 mod linkerd;
 mod load;
+#[cfg(test)]
+mod messages_test;
 mod prometheus;
 mod spec;
 mod specs;

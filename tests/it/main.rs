@@ -11,6 +11,7 @@ mod certificates;
 mod cluster;
 mod dashboards;
 mod errors;
+mod exit_codes;
 mod grafana;
 mod inventory;
 mod linkerd_config;
