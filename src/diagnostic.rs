@@ -19,6 +19,8 @@ pub struct Diagnostic {
     pub notes: Vec<(Location, String)>,
     /// What to do about it.
     pub help: Option<String>,
+    /// Whether the value at `at` must not be shown (it may be a secret).
+    pub concealed: bool,
 }
 
 impl Diagnostic {
@@ -30,6 +32,7 @@ impl Diagnostic {
             message: message.into(),
             notes: Vec::new(),
             help: None,
+            concealed: false,
         }
     }
 
@@ -44,6 +47,13 @@ impl Diagnostic {
     #[must_use]
     pub fn note(mut self, at: Location, message: impl Into<String>) -> Self {
         self.notes.push((at, message.into()));
+        self
+    }
+
+    /// Hides the value at `at`: the quoted line stops where it starts.
+    #[must_use]
+    pub fn conceal(mut self) -> Self {
+        self.concealed = true;
         self
     }
 
@@ -67,8 +77,12 @@ impl fmt::Display for Diagnostic {
             write!(f, "{field}: ")?;
         }
         f.write_str(&self.message)?;
-        snippet(f, &self.at, gutter)?;
-        character_notes(f, &self.at)?;
+        if self.concealed {
+            concealed_snippet(f, &self.at, gutter)?;
+        } else {
+            snippet(f, &self.at, gutter)?;
+            character_notes(f, &self.at)?;
+        }
         for (at, message) in &self.notes {
             write!(f, "\nnote: {at}: {message}")?;
             snippet(f, at, gutter)?;
@@ -101,6 +115,36 @@ fn snippet(f: &mut fmt::Formatter<'_>, at: &Location, gutter: usize) -> fmt::Res
     )
 }
 
+/// Writes the line at `at` up to the span, and `(not shown)` in the span's place.
+fn concealed_snippet(f: &mut fmt::Formatter<'_>, at: &Location, gutter: usize) -> fmt::Result {
+    let before: Vec<char> = at
+        .file
+        .line(at.span.line)
+        .chars()
+        .take(at.span.col.saturating_sub(1))
+        .map(chars::visible)
+        .collect();
+    let window = clip::window(&before, before.len(), 1);
+    let blank = "";
+    write!(
+        f,
+        "\n{blank:>gutter$} |\n{number:>gutter$} | {line}(not shown)\n{blank:>gutter$} | {pad}^",
+        number = at.span.line,
+        line = window.text,
+        pad = " ".repeat(window.pad),
+    )
+}
+
+/// [`chars::describe`], and for a tab what YAML wants instead.
+fn describe(c: char, col: usize) -> Option<String> {
+    let note = chars::describe(c, col)?;
+    Some(if c == '\t' {
+        format!("{note}; YAML indents with spaces only")
+    } else {
+        note
+    })
+}
+
 /// The most characters a diagnostic names by code point.
 const SUSPECTS: usize = 3;
 
@@ -115,7 +159,7 @@ fn character_notes(f: &mut fmt::Formatter<'_>, at: &Location) -> fmt::Result {
         .skip(start)
         .take(at.span.len.clamp(1, 2 * clip::VALUE_CHARS));
     let mut found: Vec<String> = in_span
-        .filter_map(|(index, c)| chars::describe(c, index + 1))
+        .filter_map(|(index, c)| describe(c, index + 1))
         .take(SUSPECTS)
         .collect();
     if found.is_empty() {
@@ -124,9 +168,8 @@ fn character_notes(f: &mut fmt::Formatter<'_>, at: &Location) -> fmt::Result {
             .enumerate()
             .take_while(|(_, c)| c.is_whitespace())
             .filter(|(_, c)| *c == '\t')
-            .filter_map(|(index, c)| chars::describe(c, index + 1))
+            .filter_map(|(index, c)| describe(c, index + 1))
             .take(1)
-            .map(|note| format!("{note}; YAML indents with spaces only"))
             .collect();
     }
     for note in found {

@@ -9,6 +9,8 @@ mod linkerd;
 mod load;
 #[cfg(test)]
 mod messages_test;
+mod parts;
+mod paths;
 mod prometheus;
 mod spec;
 mod specs;

@@ -17,6 +17,7 @@ mod inventory;
 mod linkerd_config;
 mod linkerd_parity;
 mod meshing;
+mod messages;
 mod monitoring;
 mod prometheus_config;
 mod prometheus_discovery;
