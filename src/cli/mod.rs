@@ -101,7 +101,7 @@ pub struct StackArgs {
     )]
     pub templates: Option<PathBuf>,
     /// Use only this stack (repeatable): linkerd, prometheus, grafana, bookinfo.
-    #[arg(long = "stack", value_name = "NAME", value_parser = stack_name())]
+    #[arg(long = "stack", value_name = "NAME", value_parser = stack_name(), hide_possible_values = true)]
     pub only: Vec<String>,
 }
 
