@@ -7,10 +7,13 @@
 
 pub mod aws;
 pub mod bootstrap;
+pub mod chars;
 pub mod cli;
+pub mod clip;
 pub mod diagnostic;
 mod embedded;
 mod error;
+pub mod exit;
 pub mod field_path;
 pub mod inspect;
 pub mod k8s;

@@ -10,7 +10,7 @@ mod status;
 mod teardown;
 mod verify;
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -40,7 +40,7 @@ and `--stacks DIR` uses your edited set.";
 
 /// The `obsboot` command line.
 #[derive(Debug, Parser)]
-#[command(name = "obsboot", version, about = ABOUT, long_about = LONG_ABOUT)]
+#[command(name = "obsboot", version, about = ABOUT, long_about = LONG_ABOUT, after_help = crate::exit::HELP)]
 pub struct Cli {
     /// Options every subcommand takes.
     #[command(flatten)]
@@ -101,7 +101,7 @@ pub struct StackArgs {
     )]
     pub templates: Option<PathBuf>,
     /// Use only this stack (repeatable): linkerd, prometheus, grafana, bookinfo.
-    #[arg(long = "stack", value_name = "NAME")]
+    #[arg(long = "stack", value_name = "NAME", value_parser = stack_name(), hide_possible_values = true)]
     pub only: Vec<String>,
 }
 
@@ -125,6 +125,13 @@ impl StackArgs {
     }
 }
 
+/// `--stack` takes a stack's name; anything else is a usage error, as for every other flag.
+fn stack_name() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        crate::stack::StackKind::ALL.map(crate::stack::StackKind::name),
+    )
+}
+
 /// Sends logs to standard error, at the level the flags ask for (`OBSBOOT_LOG` overrides).
 pub fn init_tracing(global: &GlobalArgs) {
     let level = match (global.quiet, global.verbose) {
@@ -138,9 +145,19 @@ pub fn init_tracing(global: &GlobalArgs) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(io::stderr)
+        .with_ansi(colour(
+            io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .without_time()
         .with_target(false)
         .try_init();
+}
+
+/// Whether logs may be coloured: only on a terminal, and not when `NO_COLOR` is set to
+/// anything but the empty string (<https://no-color.org>).
+fn colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
 }
 
 /// Runs the command `cli` describes.
@@ -166,5 +183,18 @@ fn print(text: &str) -> Result<(), Error> {
     {
         Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(Error::Stdout(err)),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some("".as_ref())));
+        assert!(!colour(false, None));
+        assert!(!colour(true, Some("1".as_ref())));
     }
 }

@@ -42,6 +42,42 @@ impl Doc {
         serde_yaml::from_str(&self.file.text).map_err(|err| self.serde_error(&err))
     }
 
+    /// The file as a `T`; when it is not one, every mistake found by deserializing each
+    /// part of it (a top-level section, a workload) on its own as a `P`.
+    fn deserialize_all<T: DeserializeOwned, P: DeserializeOwned>(
+        &self,
+    ) -> Result<T, Vec<Diagnostic>> {
+        let whole = match self.deserialize::<T>() {
+            Ok(value) => return Ok(value),
+            Err(diagnostic) => diagnostic,
+        };
+        let Some(parts) = super::parts::parts(&self.tree, &self.file.text) else {
+            return Err(vec![whole]);
+        };
+        let mut errors: Vec<Diagnostic> = parts
+            .iter()
+            .filter_map(|part| {
+                let err = serde_yaml::from_str::<P>(&part.text).err()?;
+                let mut diagnostic = tree::serde_diagnostic(&self.file, &err);
+                diagnostic.at.span.line = part.file_line(diagnostic.at.span.line);
+                Some(diagnostic)
+            })
+            .collect();
+        // Underlined whole only where printed: finding a length walks the tree.
+        for diagnostic in errors.iter_mut().take(crate::diagnostic::MAX_SHOWN) {
+            let span = &mut diagnostic.at.span;
+            span.len = self.tree.len_at(span.line, span.col).unwrap_or(1);
+        }
+        // A missing field, or a mistake only the whole file shows.
+        if !errors
+            .iter()
+            .any(|e| e.at.span == whole.at.span && e.message == whole.message)
+        {
+            errors.insert(0, whole);
+        }
+        Err(errors)
+    }
+
     /// serde_yaml's error, with the whole offending key or value underlined.
     fn serde_error(&self, err: &serde_yaml::Error) -> Diagnostic {
         let mut diagnostic = tree::serde_diagnostic(&self.file, err);
@@ -89,8 +125,8 @@ impl RawStack {
         doc: Doc,
         kind: StackKind,
         wrap: fn(S) -> Spec,
-    ) -> Result<Self, Diagnostic> {
-        let file: StackFile<S> = doc.deserialize()?;
+    ) -> Result<Self, Vec<Diagnostic>> {
+        let file: StackFile<S> = doc.deserialize_all::<_, super::parts::StackPart<S>>()?;
         Ok(Self {
             doc,
             kind,
@@ -107,6 +143,9 @@ pub fn load(files: &[Arc<SourceFile>], origin: &str) -> Result<Platform, StackEr
     let mut errors = Vec::new();
     let mut cluster_doc: Option<(Doc, ClusterFile)> = None;
     let mut raw: Vec<RawStack> = Vec::new();
+    // Kinds of files that did not parse: still "defined" for the checks between stacks.
+    let mut unparsed: Vec<StackKind> = Vec::new();
+    let mut cluster_unparsed = false;
     for file in files {
         match parse_file(file) {
             Ok(Parsed::Cluster(doc, parsed)) => match &cluster_doc {
@@ -119,13 +158,24 @@ pub fn load(files: &[Arc<SourceFile>], origin: &str) -> Result<Platform, StackEr
                 }
                 None => raw.push(stack),
             },
-            Err(diagnostic) => errors.push(diagnostic),
+            Err((kind, diagnostics)) => {
+                match kind {
+                    Some(FileKind::Cluster) => cluster_unparsed = true,
+                    Some(kind) => unparsed.extend(kind.stack()),
+                    // Any kind: no check may rely on its absence.
+                    None => {
+                        cluster_unparsed = true;
+                        unparsed.extend(StackKind::ALL);
+                    }
+                }
+                errors.extend(diagnostics);
+            }
         }
     }
-    if !errors.is_empty() {
-        return Err(StackError::Invalid(Diagnostics(errors)));
-    }
     let Some((doc, parsed)) = cluster_doc else {
+        if cluster_unparsed {
+            return Err(StackError::Invalid(Diagnostics(errors)));
+        }
         return Err(StackError::MissingCluster {
             origin: origin.to_owned(),
         });
@@ -137,7 +187,7 @@ pub fn load(files: &[Arc<SourceFile>], origin: &str) -> Result<Platform, StackEr
         .map(|stack| validate_stack(stack, &cluster, &mut errors))
         .collect();
     check_host_ports(&stacks, &mut errors);
-    check_specs(&raw, &mut errors);
+    check_specs(&raw, &unparsed, &mut errors);
     if errors.is_empty() {
         Ok(Platform { cluster, stacks })
     } else {
@@ -150,11 +200,15 @@ enum Parsed {
     Stack(RawStack),
 }
 
-fn parse_file(file: &Arc<SourceFile>) -> Result<Parsed, Diagnostic> {
-    let doc = Doc::parse(file)?;
-    let probe: KindProbe = doc.deserialize()?;
+/// One file parsed; on failure, its kind when that much was read, and every error found.
+fn parse_file(file: &Arc<SourceFile>) -> Result<Parsed, (Option<FileKind>, Vec<Diagnostic>)> {
+    let doc = Doc::parse(file).map_err(|d| (None, vec![d]))?;
+    let probe: KindProbe = doc.deserialize().map_err(|d| (None, vec![d]))?;
+    let failed = |diagnostics| (Some(probe.kind), diagnostics);
     let Some(kind) = probe.kind.stack() else {
-        let parsed = doc.deserialize()?;
+        let parsed = doc
+            .deserialize_all::<_, super::parts::ClusterPart>()
+            .map_err(failed)?;
         return Ok(Parsed::Cluster(doc, parsed));
     };
     let stack = match kind {
@@ -162,7 +216,8 @@ fn parse_file(file: &Arc<SourceFile>) -> Result<Parsed, Diagnostic> {
         StackKind::Prometheus => RawStack::parse(doc, kind, Spec::Prometheus),
         StackKind::Grafana => RawStack::parse(doc, kind, Spec::Grafana),
         StackKind::Linkerd => RawStack::parse(doc, kind, Spec::Linkerd),
-    }?;
+    }
+    .map_err(failed)?;
     Ok(Parsed::Stack(stack))
 }
 

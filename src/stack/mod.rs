@@ -7,6 +7,10 @@ mod grafana;
 mod kind;
 mod linkerd;
 mod load;
+#[cfg(test)]
+mod messages_test;
+mod parts;
+mod paths;
 mod prometheus;
 mod spec;
 mod specs;

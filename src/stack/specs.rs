@@ -15,8 +15,10 @@ const SCRAPE_TIMEOUT_SECONDS: u64 = 10;
 const DAY_SECONDS: u64 = 86_400;
 
 /// Checks every stack's settings against the others'.
-pub(super) fn check_specs(raw: &[RawStack], errors: &mut Vec<Diagnostic>) {
-    let defined = |kind: StackKind| raw.iter().any(|stack| stack.kind == kind);
+/// Stacks whose files did not parse (`unparsed`) count as defined.
+pub(super) fn check_specs(raw: &[RawStack], unparsed: &[StackKind], errors: &mut Vec<Diagnostic>) {
+    let defined =
+        |kind: StackKind| unparsed.contains(&kind) || raw.iter().any(|stack| stack.kind == kind);
     let spec = FieldPath::root().key("spec");
     for stack in raw {
         let doc = &stack.doc;
@@ -72,6 +74,20 @@ fn check_certificates(
     if certificates.generated() {
         return;
     }
+    let named = [
+        ("trustAnchor", &certificates.trust_anchor),
+        ("issuerCertificate", &certificates.issuer_certificate),
+        ("issuerKey", &certificates.issuer_key),
+    ];
+    let mut content = false;
+    for (field, value) in named {
+        if let Some(value) = value {
+            content |= super::paths::refuse_content(doc, &path.key(field), value, errors);
+        }
+    }
+    if content {
+        return;
+    }
     let missing = certificates.missing();
     if !missing.is_empty() {
         errors.push(
@@ -82,11 +98,6 @@ fn check_certificates(
         return;
     }
     let dir = doc.file.path.parent().unwrap_or_else(|| Path::new("."));
-    let named = [
-        ("trustAnchor", &certificates.trust_anchor),
-        ("issuerCertificate", &certificates.issuer_certificate),
-        ("issuerKey", &certificates.issuer_key),
-    ];
     for (field, file) in named {
         let Some(file) = file else { continue };
         if !dir.join(file).is_file() {
@@ -94,7 +105,10 @@ fn check_certificates(
             errors.push(
                 Diagnostic::new(
                     doc.at(&at),
-                    format!("no such file: {}", dir.join(file).display()),
+                    format!(
+                        "no such file: {}",
+                        crate::clip::value(&dir.join(file).display().to_string())
+                    ),
                 )
                 .field(at.to_string())
                 .help("paths are relative to the directory of the stack file"),

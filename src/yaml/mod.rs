@@ -4,3 +4,4 @@
 pub mod emit;
 pub mod tree;
 pub mod values;
+pub mod words;

@@ -120,7 +120,8 @@ impl Node {
 pub fn serde_diagnostic(file: &Arc<SourceFile>, err: &serde_yaml::Error) -> Diagnostic {
     let text = err.to_string();
     let (line, col) = err.location().map_or((1, 1), |at| (at.line(), at.column()));
-    let message = text.replacen(&format!(" at line {line} column {col}"), "", 1);
+    let message =
+        super::words::translate(&text.replacen(&format!(" at line {line} column {col}"), "", 1));
     Diagnostic::new(Location::new(file, Span::new(line, col, 1)), message)
 }
 
@@ -268,7 +269,7 @@ impl Builder {
             if let Some(earlier) = earlier {
                 return Err(Diagnostic::new(
                     Location::new(file, node.span),
-                    format!("duplicate key \"{key}\""),
+                    format!("duplicate key \"{}\"", crate::clip::value(key)),
                 )
                 .note(Location::new(file, earlier.span), "first defined here")
                 .help("keep one of the two; YAML would otherwise silently drop the first"));

@@ -140,9 +140,12 @@ impl Builder<'_> {
     /// The error for a key given twice. The position tree knows where each key was written,
     /// the first included; it is built only here, on the error path.
     fn duplicate(&self, key: &str, span: YamlSpan) -> Diagnostic {
-        tree::parse_stream(self.file)
-            .err()
-            .unwrap_or_else(|| self.error(span, format!("duplicate key \"{key}\"")))
+        tree::parse_stream(self.file).err().unwrap_or_else(|| {
+            self.error(
+                span,
+                format!("duplicate key \"{}\"", crate::clip::value(key)),
+            )
+        })
     }
 
     /// Adds a finished node to whatever is open: the document, a sequence, or a mapping (as
@@ -195,7 +198,11 @@ fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<V
                 {
                     Ok(value)
                 }
-                _ => Err(format!("\"{text}\" is not a valid !!{}", tag.suffix)),
+                _ => Err(format!(
+                    "\"{}\" is not a valid !!{}",
+                    crate::clip::value(&text),
+                    tag.suffix
+                )),
             },
             other => Err(format!("the tag !!{other} is not supported here")),
         },

@@ -386,7 +386,7 @@ fn a_renewal_whose_answer_is_lost_is_recognised_and_a_conflict_loses_nothing() {
         message: "the object has been modified".into(),
         retry_after: None,
     }));
-    let refused = sim.run("bootstrap", &[]).failure();
+    let refused = sim.run("bootstrap", &[]).refused();
     assert!(refused.contains(
         "caused by: failed to renew Secret linkerd/linkerd-identity-issuer: it changed since bootstrap read it (another run renewing it?), so it was left as it is; run bootstrap again"
     ), "{refused}");
@@ -484,7 +484,7 @@ fn an_installation_without_the_anchor_key_is_told_what_to_do_and_gets_no_new_anc
         &[("crt.pem", &crt), ("key.pem", &key)],
     );
     sim.server.clear_journal();
-    let refused = sim.run("bootstrap", &[]).failure();
+    let refused = sim.run("bootstrap", &[]).refused();
     assert_eq!(
         refused.lines().skip(1).collect::<Vec<_>>().join("\n") + "\n",
         format!(

@@ -421,7 +421,7 @@ fn teardown_removes_everything_of_ours_keeps_foreign_objects_and_a_second_run_do
         serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "notes", "namespace": "bookinfo"}, "data": {"a": "b"}}),
     );
     let refused = sim.run("teardown", &[]);
-    assert_eq!(refused.code, 1);
+    assert_eq!(refused.code, 2);
     assert!(
         refused
             .stderr
@@ -472,7 +472,7 @@ fn an_existing_object_without_our_labels_stops_bootstrap_before_any_change() {
         serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "grafana", "namespace": "monitoring"}}),
     );
     sim.server.clear_journal();
-    let err = sim.run("bootstrap", &[]).failure();
+    let err = sim.run("bootstrap", &[]).refused();
     assert!(
         err.contains(
             "error: ServiceAccount monitoring/grafana already exists and is not managed by obsboot"
@@ -528,7 +528,7 @@ fn a_field_owned_by_another_manager_is_a_conflict_until_forced() {
     deployment["spec"]["replicas"] = 3.into();
     sim.server.update_as("kubectl-edit", deployment);
     sim.server.clear_journal();
-    let err = sim.run("bootstrap", &[]).failure();
+    let err = sim.run("bootstrap", &[]).refused();
     assert!(
         err.contains("failed to apply Deployment bookinfo/details-v1: a field is owned by another field manager (.spec.replicas by \"kubectl-edit\"); re-run with --force-conflicts"),
         "{err}"
@@ -553,7 +553,7 @@ fn a_workload_that_never_gets_ready_times_out_naming_it_and_its_pods() {
     let sim = Sim::new();
     sim.server
         .set_readiness("bookinfo", "ratings-v1", Readiness::Never);
-    let err = sim.run("bootstrap", &["--timeout", "2s"]).failure();
+    let err = sim.run("bootstrap", &["--timeout", "2s"]).refused();
     assert!(
         err.contains("error: bootstrap stopped in phase \"applications\""),
         "{err}"
@@ -569,7 +569,7 @@ fn an_unschedulable_pod_is_explained_by_its_selector_and_the_taint() {
         "    - key: node-role.kubernetes.io/control-plane\n      effect: NoSchedule\n",
         "",
     );
-    let err = sim.run("bootstrap", &["--timeout", "2s"]).failure();
+    let err = sim.run("bootstrap", &["--timeout", "2s"]).refused();
     assert!(
         err.contains("waiting for Deployment monitoring/prometheus to be ready")
             || err.contains("waiting for Deployment monitoring/grafana to be ready"),
@@ -591,7 +591,7 @@ fn a_failing_image_is_reported_as_failed_with_the_pod_reason() {
     let sim = Sim::new();
     sim.server
         .set_readiness("monitoring", "grafana", Readiness::ImagePullBackOff);
-    let err = sim.run("bootstrap", &[]).failure();
+    let err = sim.run("bootstrap", &[]).refused();
     assert!(
         err.contains("caused by: Deployment monitoring/grafana failed: progress deadline exceeded"),
         "{err}"
@@ -719,7 +719,7 @@ fn a_crd_that_never_gets_established_times_out_naming_it() {
     let sim = Sim::new();
     sim.server
         .set_crd_establishment("servers.policy.linkerd.io", false);
-    let err = sim.run("bootstrap", &["--timeout", "1s"]).failure();
+    let err = sim.run("bootstrap", &["--timeout", "1s"]).refused();
     assert!(
         err.contains("error: bootstrap stopped in phase \"namespaces and CRDs\""),
         "{err}"
@@ -846,7 +846,7 @@ fn a_kubeconfig_with_a_certificate_authority_loads_and_an_unreachable_server_is_
     );
     let err = scratch
         .run(&["status", "--kubeconfig", "kubeconfig"])
-        .failure();
+        .refused();
     assert!(err.starts_with("error: failed to discover the API server's resources\n  caused by: no answer from the API server: "), "{err}");
     let missing = scratch
         .run(&["status", "--kubeconfig", "kubeconfig", "--context", "nope"])
@@ -908,7 +908,7 @@ fn pods_the_injector_missed_are_detected_and_restarted_once_and_a_lasting_miss_i
 
     let sim = Sim::new();
     sim.server.miss_injections(100);
-    let err = sim.run("bootstrap", &[]).failure();
+    let err = sim.run("bootstrap", &[]).refused();
     assert!(
         err.contains("error: bootstrap stopped in phase \"applications\""),
         "{err}"
@@ -967,7 +967,7 @@ fn a_run_holding_the_lock_stops_a_second_one_before_it_changes_anything() {
         } else {
             &[]
         };
-        let err = sim.run(command, extra).failure();
+        let err = sim.run(command, extra).refused();
         assert!(
             err.contains("error: another obsboot run holds the lock kube-system/obsboot-lock-obsboot: alice@bastion pid 4242 (bootstrap) has held it for"),
             "{err}"
@@ -1034,7 +1034,7 @@ fn two_bootstraps_at_once_the_second_stops_and_the_first_finishes() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let err = sim.run("bootstrap", &[]).failure();
+    let err = sim.run("bootstrap", &[]).refused();
     assert!(err.contains("another obsboot run holds the lock"), "{err}");
     assert!(err.contains("(bootstrap) has held it for"), "{err}");
     let output = first.wait_with_output().unwrap();

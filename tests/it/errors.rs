@@ -1,6 +1,6 @@
 //! The exact error text for bad stack files and templates: each names the file, line and
 //! column, shows the line, names the field and says what was expected. Nothing is printed
-//! on standard output and the exit code is 1.
+//! on standard output and the exit code is 2.
 
 use crate::harness::Scratch;
 
@@ -15,7 +15,7 @@ fn unknown_field() {
     );
     assert_eq!(
         scratch.render(&[]).failure(),
-        r"error: stacks/bookinfo.yaml:15:9: workloads.productpage-v1.expose[0]: unknown field `prot`, expected one of `containerPort`, `hostPort`, `description`, `sources`, `allowPublic`
+        r"error: stacks/bookinfo.yaml:15:9: workloads.productpage-v1.expose[0]: unknown field `prot`; expected one of: containerPort, hostPort, description, sources, allowPublic
    |
 15 |         prot: 3000
    |         ^^^^
@@ -34,7 +34,7 @@ fn wrong_type() {
     );
     assert_eq!(
         scratch.render(&[]).failure(),
-        r#"error: stacks/bookinfo.yaml:13:19: workloads.productpage-v1.expose[0].hostPort: invalid type: string "http", expected a port number from 1 to 65535
+        r#"error: stacks/bookinfo.yaml:13:19: workloads.productpage-v1.expose[0].hostPort: expected a port number from 1 to 65535, found the string "http"
    |
 13 |         hostPort: "http"
    |                   ^^^^^^
@@ -53,7 +53,7 @@ fn wrong_type_scalar_for_list() {
     );
     assert_eq!(
         scratch.render(&[]).failure(),
-        r#"error: stacks/cluster.yaml:15:12: ingress.sources: invalid type: string "203.0.113.0/24", expected a sequence
+        r#"error: stacks/cluster.yaml:15:12: ingress.sources: expected a list, found the string "203.0.113.0/24"
    |
 15 |   sources: 203.0.113.0/24
    |            ^^^^^^^^^^^^^^
@@ -135,7 +135,7 @@ fn port_out_of_range() {
     scratch.edit("stacks/bookinfo.yaml", "hostPort: 30080", "hostPort: 70000");
     assert_eq!(
         scratch.render(&[]).failure(),
-        r"error: stacks/bookinfo.yaml:13:19: workloads.productpage-v1.expose[0].hostPort: invalid value: integer `70000`, expected a port number from 1 to 65535
+        r"error: stacks/bookinfo.yaml:13:19: workloads.productpage-v1.expose[0].hostPort: expected a port number from 1 to 65535, found the number 70000
    |
 13 |         hostPort: 70000
    |                   ^^^^^
@@ -154,7 +154,7 @@ fn port_zero() {
     );
     assert_eq!(
         scratch.render(&[]).failure(),
-        r"error: stacks/bookinfo.yaml:12:24: workloads.productpage-v1.expose[0].containerPort: invalid value: integer `0`, expected a port number from 1 to 65535
+        r"error: stacks/bookinfo.yaml:12:24: workloads.productpage-v1.expose[0].containerPort: expected a port number from 1 to 65535, found the number 0
    |
 12 |       - containerPort: 0
    |                        ^
@@ -395,7 +395,7 @@ fn unknown_stack_kind() {
     );
     assert_eq!(
         scratch.render(&[]).failure(),
-        r"error: stacks/prometheus.yaml:1:7: kind: unknown variant `Prometheuss`, expected one of `Cluster`, `Bookinfo`, `Prometheus`, `Grafana`, `Linkerd`
+        r"error: stacks/prometheus.yaml:1:7: kind: unknown value `Prometheuss`; expected one of: Cluster, Bookinfo, Prometheus, Grafana, Linkerd
   |
 1 | kind: Prometheuss
   |       ^^^^^^^^^^^
@@ -841,7 +841,7 @@ fn several_errors_at_once() {
     );
     assert_eq!(
         scratch.render(&[]).failure(),
-        r#"error: stacks/bookinfo.yaml:13:19: workloads.productpage-v1.expose[0].hostPort: invalid value: integer `70000`, expected a port number from 1 to 65535
+        r#"error: stacks/bookinfo.yaml:13:19: workloads.productpage-v1.expose[0].hostPort: expected a port number from 1 to 65535, found the number 70000
    |
 13 |         hostPort: 70000
    |                   ^^^^^
@@ -1120,13 +1120,25 @@ fn dashboard_not_json() {
     );
 }
 
-/// --stack with a name no file defines.
+/// --stack with a name that is no stack is a usage error; one whose file is absent names the
+/// stacks defined.
 #[test]
 fn unknown_stack_selected() {
     let scratch = Scratch::fixture();
     assert_eq!(
         scratch.render(&["--stack", "bookinfoo"]).failure(),
-        r#"error: unknown stack "bookinfoo"; the stacks defined are: linkerd, prometheus, grafana, bookinfo
+        "error: invalid value 'bookinfoo' for '--stack <NAME>'
+  [possible values: linkerd, prometheus, grafana, bookinfo]
+
+  tip: a similar value exists: 'bookinfo'
+
+For more information, try '--help'.
+"
+    );
+    scratch.remove("stacks/bookinfo.yaml");
+    assert_eq!(
+        scratch.render(&["--stack", "bookinfo"]).failure(),
+        r#"error: unknown stack "bookinfo"; the stacks defined are: linkerd, prometheus, grafana
 "#
     );
 }

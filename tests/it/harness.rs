@@ -190,11 +190,23 @@ impl Run {
         self.stdout
     }
 
-    /// Asserts failure with nothing on standard output, and returns standard error.
+    /// Asserts that the input was refused (exit code 2) with nothing on standard output, and
+    /// returns standard error.
     pub fn failure(self) -> String {
+        self.exits(2)
+    }
+
+    /// Asserts that the cluster or AWS refused or failed (exit code 3) with nothing on
+    /// standard output, and returns standard error.
+    pub fn refused(self) -> String {
+        self.exits(3)
+    }
+
+    /// Asserts exit code `code` with nothing on standard output, and returns standard error.
+    pub fn exits(self, code: i32) -> String {
         assert_eq!(
-            self.code, 1,
-            "expected exit code 1; stdout:\n{}\nstderr:\n{}",
+            self.code, code,
+            "expected exit code {code}; stdout:\n{}\nstderr:\n{}",
             self.stdout, self.stderr
         );
         assert_eq!(self.stdout, "", "a failed run prints nothing on stdout");

@@ -125,7 +125,7 @@ fn a_value_the_injector_needs_left_out_of_linkerd_config_stops_bootstrap_with_it
                     let sim = sim();
                     leave_out_of_linkerd_config(&sim.scratch, row.key);
                     let started = Instant::now();
-                    let stderr = bootstrap(&sim).failure();
+                    let stderr = bootstrap(&sim).refused();
                     (*row, stderr, started.elapsed())
                 })
             })

@@ -477,6 +477,11 @@ fn logs_go_to_stderr_and_stdout_stays_yaml() {
     assert!(objects > 70, "the whole platform is on stdout, parseable");
     let logged = format!("rendered {objects} objects from 4 stacks");
     assert!(run.stderr.contains(&logged), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains('\u{1b}'),
+        "no colour codes on a standard error that is a pipe: {:?}",
+        run.stderr
+    );
     let quiet = scratch.run(&["render"]);
     assert_eq!(quiet.stderr, "", "a default render logs nothing");
 }

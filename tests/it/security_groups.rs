@@ -274,7 +274,7 @@ fn an_instance_with_two_groups_is_a_clear_error_before_anything_changes() {
     let world = World::new();
     let ssh = world.ec2.create_group("ssh");
     world.ec2.set_master_groups(&[&world.ec2.group, &ssh]);
-    let err = world.bootstrap(&[]).failure();
+    let err = world.bootstrap(&[]).refused();
     assert!(
         err.contains(&format!(
             "EC2 instance {} has 2 security groups",
@@ -314,7 +314,7 @@ fn the_default_group_is_used_only_when_named() {
     let instance = world
         .ec2
         .launch(&world.ec2.subnet, "10.0.1.80", &[&default]);
-    let err = world.bootstrap(&["--instance-id", &instance]).failure();
+    let err = world.bootstrap(&["--instance-id", &instance]).refused();
     assert!(err.contains("its VPC's default group"), "{err}");
     assert!(
         err.contains(&format!("aws.securityGroup: {default}")),
@@ -338,7 +338,7 @@ fn the_rule_quota_is_checked_before_anything_changes() {
             .authorize(&world.ec2.group, 20000 + port, "10.0.0.0/16", &[]);
     }
     world.ec2.proxy.clear();
-    let err = world.bootstrap(&[]).failure();
+    let err = world.bootstrap(&[]).refused();
     assert!(
         err.contains("has 59 inbound IPv4 rules; adding 2 would exceed the quota of 60"),
         "{err}"
@@ -368,7 +368,7 @@ fn a_missing_permission_names_the_iam_action_and_is_not_retried() {
         message: "You are not authorized to perform this operation. Encoded authorization failure message: SECRET-ENCODED",
         ..Fault::default()
     });
-    let err = world.bootstrap(&[]).failure();
+    let err = world.bootstrap(&[]).refused();
     assert!(
         err.contains(
             "not permitted to call ec2:AuthorizeSecurityGroupIngress (UnauthorizedOperation)"
@@ -411,7 +411,7 @@ fn throttling_is_retried_then_reported() {
         message: "Request limit exceeded.",
         ..Fault::default()
     });
-    let err = world.bootstrap(&[]).failure();
+    let err = world.bootstrap(&[]).refused();
     assert!(
         err.contains(
             "EC2 kept throttling ec2:DescribeInstances (RequestLimitExceeded) after 3 attempts"
@@ -439,7 +439,7 @@ fn rejected_credentials_and_an_unknown_instance_say_what_to_check() {
         message: "AWS was not able to validate the provided access credentials",
         ..Fault::default()
     });
-    let err = world.bootstrap(&[]).failure();
+    let err = world.bootstrap(&[]).refused();
     assert!(
         err.contains("EC2 rejected the credentials calling ec2:DescribeInstances (AuthFailure"),
         "{err}"
@@ -447,7 +447,7 @@ fn rejected_credentials_and_an_unknown_instance_say_what_to_check() {
 
     let err = world
         .bootstrap(&["--instance-id", "i-0123456789abcdef0"])
-        .failure();
+        .refused();
     assert!(
         err.contains("EC2 instance i-0123456789abcdef0 (--instance-id) does not exist in region eu-west-1 (the region comes from AWS_REGION / the AWS profile)"),
         "{err}"
@@ -574,7 +574,7 @@ fn a_malformed_endpoint_or_missing_credentials_are_clear_errors() {
             *value = "not a url".into();
         }
     }
-    let err = world.bootstrap(&[]).failure();
+    let err = world.bootstrap(&[]).refused();
     assert!(
         err.contains(
             "ec2:DescribeInstances could not be sent to EC2 (not a url): invalid uri character"
@@ -590,7 +590,7 @@ fn a_malformed_endpoint_or_missing_credentials_are_clear_errors() {
         .sim
         .aws
         .retain(|(key, _)| key != "AWS_ENDPOINT_URL_EC2");
-    let err = world.bootstrap(&[]).failure();
+    let err = world.bootstrap(&[]).refused();
     assert!(
         err.contains("no providers in chain provided credentials; check the AWS credentials"),
         "{err}"
@@ -700,7 +700,7 @@ fn the_instance_is_found_by_the_nodes_provider_id_when_it_has_one() {
     );
 
     set_provider_id(&world, "gce://project/europe-west1-b/node");
-    let err = world.bootstrap(&[]).failure();
+    let err = world.bootstrap(&[]).refused();
     assert!(
         err.contains("node ip-10-0-1-74 has providerID \"gce://project/europe-west1-b/node\", which names no EC2 instance (expected aws:///<zone>/i-...); pass --instance-id"),
         "{err}"
@@ -729,7 +729,7 @@ fn the_ports_can_be_closed_when_the_cluster_is_gone() {
     world.bootstrap(&[]).success();
     // The API server is unreachable now.
     world.sim.scratch.write_unreachable_kubeconfig();
-    let err = world.sim.run("teardown", &["--yes"]).failure();
+    let err = world.sim.run("teardown", &["--yes"]).refused();
     assert!(
         err.contains("`obsboot teardown --security-groups-only` still closes the ports"),
         "{err}"
@@ -760,7 +760,7 @@ fn teardown_that_cannot_close_the_ports_deletes_nothing() {
         ..Fault::default()
     });
     world.sim.server.clear_journal();
-    let err = world.sim.run("teardown", &["--yes"]).failure();
+    let err = world.sim.run("teardown", &["--yes"]).refused();
     assert!(
         err.contains(
             "error: failed to close the ports obsboot opened, so nothing in the cluster was deleted"

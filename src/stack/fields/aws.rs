@@ -36,7 +36,8 @@ impl Region {
             Ok(Self::Named(text.to_owned()))
         } else {
             Err(format!(
-                "invalid region \"{text}\": expected an AWS region such as eu-west-1, or auto"
+                "invalid region \"{}\": expected an AWS region such as eu-west-1, or auto",
+                crate::clip::value(text)
             ))
         }
     }
@@ -83,7 +84,8 @@ impl SecurityGroupRef {
             Ok(Self::Id(text.to_owned()))
         } else {
             Err(format!(
-                "invalid security group \"{text}\": expected control-plane-node or a group id such as sg-0123456789abcdef0"
+                "invalid security group \"{}\": expected control-plane-node or a group id such as sg-0123456789abcdef0",
+                crate::clip::value(text)
             ))
         }
     }

@@ -20,7 +20,7 @@ impl Cidr {
                 let prefix = if text.contains(':') { 128 } else { 32 };
                 format!("invalid CIDR \"{text}\": missing the prefix length; for this one address write {text}/{prefix}")
             } else {
-                format!("invalid CIDR \"{text}\": expected an IPv4 or IPv6 network such as 203.0.113.0/24")
+                format!("invalid CIDR \"{}\": expected an IPv4 or IPv6 network such as 203.0.113.0/24", crate::clip::value(text))
             }
         })?;
         if net.trunc() != net {

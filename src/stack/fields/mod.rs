@@ -48,7 +48,7 @@ macro_rules! checked_string {
                 let check: fn(&str) -> Result<(), String> = $check;
                 check(value)
                     .map(|()| Self(value.to_owned()))
-                    .map_err(|why| format!("invalid {} \"{}\": {}", $what, value, why))
+                    .map_err(|why| format!("invalid {} \"{}\": {}", $what, crate::clip::value(value), why))
             }
 
             /// The text.
