@@ -140,11 +140,17 @@ pub async fn run(
     // A claim no StorageClass would provision: refused before the lock and every write.
     preflight::storage(&cluster, &params.stacks.stacks).await?;
     let lock = cluster
-        .lock(params.stacks.installation(), "bootstrap", params.break_lock)
+        .lock(
+            params.stacks.installation(),
+            "bootstrap",
+            params.break_lock,
+            cancel,
+        )
         .await?;
-    let result = locked(params, progress, cancel, cluster).await;
-    lock.release().await;
-    result
+    // Interrupted by the user or stopped by a lost lock, whichever comes first.
+    let stop = lock.stop().clone();
+    let result = locked(params, progress, &stop, cluster).await;
+    lock.finish(result).await
 }
 
 /// Bootstrap, with the installation's lock held.
@@ -251,6 +257,7 @@ async fn expose(
 ) -> Result<(), BootstrapError> {
     let host = match security_group {
         Some(prepared) => {
+            run.cluster.writable()?;
             let applied = prepared.apply(run.cancel).await?;
             run.progress.line(&format!(
                 "security group {}: {} opened, {} unchanged, {} revoked",

@@ -195,6 +195,28 @@ pub enum K8sError {
         #[source]
         source: ApiFailure,
     },
+    /// The run can no longer prove it holds its lock, so it stopped writing.
+    #[error(
+        "lost the lock kube-system/{name}: {loss}; another run may have taken it, so nothing more was written; run the command again (it continues from what the cluster holds now)"
+    )]
+    LostLock {
+        /// The Lease.
+        name: String,
+        /// Why it is lost.
+        loss: super::tenure::Loss,
+    },
+    /// The lock could not be given back at the end of a run.
+    #[error(
+        "failed to release the lock kube-system/{name}: the next run waits until it expires ({}s after its last renewal), or delete it with `kubectl -n kube-system delete lease {name}`",
+        super::lock::LEASE_SECONDS
+    )]
+    Release {
+        /// The Lease.
+        name: String,
+        /// Why.
+        #[source]
+        source: ApiFailure,
+    },
     /// The user interrupted the run.
     #[error("interrupted")]
     Interrupted,
