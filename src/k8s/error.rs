@@ -141,6 +141,20 @@ pub enum K8sError {
         /// What the object says, and why (e.g. its pods' state).
         status: String,
     },
+    /// Watching an object kept failing.
+    #[error(
+        "gave up waiting for {object} to be {waiting_for}: watching it failed {failures} times in a row, each time after a fresh list (last: {last}); check the API server's health (its watch cache, or a proxy in front of it that cuts long requests), then run again"
+    )]
+    Watch {
+        /// The object.
+        object: String,
+        /// What was awaited (`ready`, `gone`).
+        waiting_for: &'static str,
+        /// How many times in a row.
+        failures: u32,
+        /// What the last failure said.
+        last: String,
+    },
     /// An object reached a state it will not leave by itself.
     #[error("{object} failed: {reason}")]
     Failed {

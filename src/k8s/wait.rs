@@ -38,6 +38,11 @@ impl Until {
     }
 }
 
+/// Consecutive watch failures (a `410 Gone` the re-list did not cure, a refused or cut
+/// watch) after which a wait gives up rather than retry to the end of its timeout. With
+/// [`Quick`]'s pauses that is about ten seconds of failing.
+const MAX_WATCH_FAILURES: u32 = 8;
+
 /// Re-watches soon after an error (a dropped stream), then less often: 50 ms doubling to 2 s.
 struct Quick(Duration);
 
@@ -74,6 +79,10 @@ impl Cluster {
         let mut deadline = pin!(deadline);
         let mut last: Option<Value> = None;
         let mut said = "no answer from the API server yet".to_owned();
+        // Failures since the object last changed: a re-list after a 410 yields the object
+        // again, unchanged, and is no sign that watching works.
+        let mut failures = 0;
+        let mut version: Option<String> = None;
         loop {
             let event = tokio::select! {
                 biased;
@@ -83,6 +92,10 @@ impl Cluster {
             };
             match event {
                 Some(Ok(Some(object))) => {
+                    if object.metadata.resource_version != version {
+                        failures = 0;
+                        version.clone_from(&object.metadata.resource_version);
+                    }
                     let value = to_value(&object);
                     if until == Until::Ready {
                         match readiness(&key.group, &key.kind, &value) {
@@ -111,14 +124,31 @@ impl Cluster {
                 Some(Ok(None)) => said = "it does not exist".into(),
                 Some(Err(err)) => {
                     debug!("watching {key}: {err}");
-                    if let watcher::Error::InitialListFailed(kube_err)
-                    | watcher::Error::WatchStartFailed(kube_err)
-                    | watcher::Error::WatchFailed(kube_err) = &err
-                    {
-                        said = format!(
-                            "the watch failed: {}",
-                            ApiFailure::from_kube(kube_err, false)
-                        );
+                    failures += 1;
+                    let failure = match &err {
+                        watcher::Error::InitialListFailed(kube_err)
+                        | watcher::Error::WatchStartFailed(kube_err)
+                        | watcher::Error::WatchFailed(kube_err) => {
+                            ApiFailure::from_kube(kube_err, false).to_string()
+                        }
+                        watcher::Error::WatchError(status) => {
+                            format!(
+                                "{} ({}, HTTP {})",
+                                status.message, status.reason, status.code
+                            )
+                        }
+                        other @ watcher::Error::NoResourceVersion => {
+                            crate::report::innermost(other)
+                        }
+                    };
+                    said = format!("the watch failed: {failure}");
+                    if failures >= MAX_WATCH_FAILURES {
+                        return Err(K8sError::Watch {
+                            object: key.to_string(),
+                            waiting_for: until.describe(),
+                            failures,
+                            last: failure,
+                        });
                     }
                 }
                 None => break,

@@ -7,6 +7,7 @@ mod apiserver;
 mod ec2;
 mod harness;
 
+mod bootstrap_checks;
 mod certificates;
 mod cluster;
 mod dashboards;
