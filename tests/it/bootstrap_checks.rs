@@ -109,3 +109,16 @@ fn bootstrap_gives_up_on_a_watch_that_keeps_expiring_naming_the_object() {
     );
     assert!(err.contains("Expired"), "{err}");
 }
+
+#[test]
+fn bootstrap_sees_through_watches_that_hang() {
+    let sim = Sim::new();
+    // Every watch of Bookinfo's Deployments is accepted but never answered.
+    sim.server.inject(
+        Fault::new(FaultAction::Delay(Duration::from_secs(3600)))
+            .path("/apis/apps/v1/namespaces/bookinfo/deployments")
+            .query("watch=true"),
+    );
+    let run = sim.run("bootstrap", &["--timeout", "60s"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
