@@ -233,3 +233,49 @@ fn a_lock_that_cannot_be_released_fails_the_run_and_says_how_to_remove_it() {
     );
     assert!(sim.lock_lease().is_some());
 }
+
+#[test]
+fn a_teardown_whose_lock_is_taken_over_stops_deleting() {
+    let sim = Sim::new();
+    sim.bootstrap();
+    // A finalizer nobody clears keeps one of Bookinfo's objects: teardown waits for it.
+    sim.server.apply_as(
+        "obsboot",
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+            "name": "held", "namespace": "bookinfo", "finalizers": ["example.com/hold"],
+            "labels": {"app.kubernetes.io/managed-by": "obsboot", "obsboot.dev/stack": "bookinfo"},
+        }}),
+    );
+    let child = sim.spawn("teardown", &["--yes", "--timeout", "120s"]);
+    // Once its group is deleted, teardown waits for the held ConfigMap to go.
+    assert!(
+        sim.server
+            .wait_until(Duration::from_secs(60), |view| view.journal().iter().any(
+                |r| r.is_watch() && r.param("fieldSelector") == Some("metadata.name=held")
+            )),
+        "teardown waits for the held ConfigMap"
+    );
+    sim.server.update_as(
+        "test",
+        json!({
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "obsboot-lock-obsboot", "namespace": "kube-system"},
+            "spec": {"holderIdentity": "dave@ci pid 12 (bootstrap)"},
+        }),
+    );
+    let taken = Instant::now();
+    let (output, stderr) = finished(child);
+    assert_ne!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("error: lost the lock kube-system/obsboot-lock-obsboot: dave@ci pid 12 (bootstrap) took it over; another run may have taken it, so nothing more was written"),
+        "{stderr}"
+    );
+    assert_eq!(writes_after(&sim, taken), Vec::<String>::new());
+    assert!(
+        sim.server
+            .get("v1", "Namespace", None, "bookinfo")
+            .is_some(),
+        "the namespaces were not deleted"
+    );
+}
