@@ -104,6 +104,7 @@ const RESTARTER: &str = "obsboot-restart";
 /// annotation, set with server-side apply.
 pub async fn restart(cluster: &Cluster, deployment: &Object) -> Result<(), K8sError> {
     let api = cluster.api(deployment.api_version(), &deployment.key)?;
+    cluster.writable()?;
     let patch = serde_json::json!({
         "apiVersion": deployment.api_version(),
         "kind": deployment.key.kind,

@@ -2,7 +2,9 @@
 //! that each wait for the one before; run again, and nothing changes.
 
 mod apply;
+pub mod control_plane;
 mod mesh;
+pub mod namespaces;
 pub mod phases;
 pub mod preflight;
 pub mod report;
@@ -72,6 +74,9 @@ pub enum BootstrapError {
     /// The cluster cannot give the stacks what they ask for.
     #[error(transparent)]
     Preflight(#[from] preflight::PreflightError),
+    /// No node matches the control-plane selector that pinned workloads use.
+    #[error(transparent)]
+    ControlPlane(#[from] control_plane::ControlPlaneError),
     /// A phase failed; names it and what was applied so far.
     #[error(
         "bootstrap stopped in phase \"{phase}\" ({applied} objects applied so far); fix the cause and run bootstrap again: it continues where it stopped"
@@ -108,6 +113,19 @@ pub enum BootstrapError {
         /// `Secret namespace/name`.
         object: String,
     },
+    /// A namespace obsboot did not create lacks the annotation that meshes its pods.
+    #[error(
+        "namespace \"{namespace}\" already exists and was not created by obsboot, so bootstrap uses it as it is; but {}, and the {stack} stack's pods must be meshed: they would start without a Linkerd proxy. Annotate it (`kubectl annotate namespace {namespace} linkerd.io/inject=enabled --overwrite`), or delete it if nothing in it is needed (`kubectl delete namespace {namespace}`) so that bootstrap creates it, or set `mesh: false` in the {stack} stack",
+        match found { Some(value) => format!("its annotation linkerd.io/inject is \"{value}\", not \"enabled\""), None => "it lacks the annotation linkerd.io/inject: enabled".to_owned() }
+    )]
+    UnmeshedNamespace {
+        /// The namespace.
+        namespace: String,
+        /// The stack that uses it.
+        stack: &'static str,
+        /// The annotation's value, if it has one.
+        found: Option<String>,
+    },
     /// Pods still lack the proxy after a restart.
     #[error("{} still run without a Linkerd proxy after a restart ({}); the proxy-injector fails open: check that its webhook is reachable from the API server, and that the ConfigMap linkerd-config in the Linkerd namespace holds proxy, proxy.image and proxyInit, which the injector needs to run at all (see deploy.md, Troubleshooting)", if pods.len() == 1 { "a pod" } else { "pods" }, pods.join(", "))]
     Unmeshed {
@@ -139,12 +157,28 @@ pub async fn run(
     let cluster = Cluster::connect(&params.target).await?;
     // A claim no StorageClass would provision: refused before the lock and every write.
     preflight::storage(&cluster, &params.stacks.stacks).await?;
-    let lock = cluster
-        .lock(params.stacks.installation(), "bootstrap", params.break_lock)
+    // Pinned workloads need a node to pin them to; the security group's lookup checks this
+    // on its way, so only without one is it checked here.
+    if params.security_groups.is_none() {
+        control_plane::check(
+            &cluster,
+            &params.stacks.platform.cluster,
+            &params.stacks.stacks,
+        )
         .await?;
-    let result = locked(params, progress, cancel, cluster).await;
-    lock.release().await;
-    result
+    }
+    let lock = cluster
+        .lock(
+            params.stacks.installation(),
+            "bootstrap",
+            params.break_lock,
+            cancel,
+        )
+        .await?;
+    // Interrupted by the user or stopped by a lost lock, whichever comes first.
+    let stop = lock.stop().clone();
+    let result = locked(params, progress, &stop, cluster).await;
+    lock.finish(result).await
 }
 
 /// Bootstrap, with the installation's lock held.
@@ -174,6 +208,7 @@ async fn locked(
         return Err(BootstrapError::Empty);
     }
     let all: Vec<&Object> = plan.objects.iter().collect();
+    namespaces::prepare(&cluster, &all, params.timeout, cancel, &progress).await?;
     let before = apply::check_ownership(&cluster, &all).await?;
     let mut run = Run {
         params,
@@ -251,6 +286,7 @@ async fn expose(
 ) -> Result<(), BootstrapError> {
     let host = match security_group {
         Some(prepared) => {
+            run.cluster.writable()?;
             let applied = prepared.apply(run.cancel).await?;
             run.progress.line(&format!(
                 "security group {}: {} opened, {} unchanged, {} revoked",

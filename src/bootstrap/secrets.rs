@@ -258,6 +258,7 @@ pub async fn create(cluster: &Cluster, prepared: &[Prepared]) -> Result<usize, B
         let api: Api<Secret> = Api::namespaced(cluster.client().clone(), &secret.spec.namespace);
         let object = secret_object(secret);
         let name = key(&secret.spec).to_string();
+        cluster.writable()?;
         if let Err(err) = api.create(&PostParams::default(), &object).await {
             let ours_already = read(cluster, &secret.spec)
                 .await
@@ -299,6 +300,7 @@ pub async fn replace(cluster: &Cluster, secret: &Prepared) -> Result<(), Bootstr
     object.metadata.resource_version = Some(resource_version.clone());
     let name = key(&secret.spec).to_string();
     let params = PostParams::default();
+    cluster.writable()?;
     let written = retry::idempotent(&format!("replace {name}"), || {
         api.replace(&secret.spec.name, &params, &object)
     })

@@ -35,7 +35,7 @@ impl Cluster {
     /// The live object, if it exists.
     pub async fn get(&self, object: &Object) -> Result<Option<DynamicObject>, K8sError> {
         let api = self.api(object.api_version(), &object.key)?;
-        retry::idempotent(&format!("read {}", object.key), || {
+        retry::read(&format!("read {}", object.key), || {
             api.get_opt(&object.key.name)
         })
         .await
@@ -47,6 +47,9 @@ impl Cluster {
 
     /// Server-side applies `object` as obsboot and returns what the API server stored.
     pub async fn apply(&self, object: &Object, mode: ApplyMode) -> Result<DynamicObject, K8sError> {
+        if !mode.dry_run {
+            self.writable()?;
+        }
         let api = self.api(object.api_version(), &object.key)?;
         let mut params = PatchParams::apply(MANAGER).validation_strict();
         params.force = mode.force;

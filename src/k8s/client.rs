@@ -2,7 +2,7 @@
 //! API server's discovery, refreshed once new CRDs are Established.
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use kube::api::{Api, DynamicObject};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -10,6 +10,8 @@ use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
 use kube::{Client, Config};
 
 use super::error::{ApiFailure, K8sError};
+use super::retry;
+use super::tenure::Tenure;
 use crate::render::ObjectKey;
 
 /// Which cluster, and as whom.
@@ -26,6 +28,8 @@ pub struct Target {
 pub struct Cluster {
     client: Client,
     discovery: Arc<RwLock<Arc<Discovery>>>,
+    /// The lock this run holds, while it holds one: every write checks it first.
+    tenure: Arc<Mutex<Option<Arc<Tenure>>>>,
     /// The API server's URL, for messages.
     pub url: String,
 }
@@ -43,6 +47,7 @@ impl Cluster {
         Ok(Self {
             client,
             discovery: Arc::new(RwLock::new(Arc::new(discovery))),
+            tenure: Arc::default(),
             url: url.trim_end_matches('/').to_owned(),
         })
     }
@@ -50,6 +55,31 @@ impl Cluster {
     /// The client.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Records the lock this run holds (`None` once it is released).
+    pub(super) fn hold(&self, tenure: Option<Arc<Tenure>>) {
+        *self
+            .tenure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = tenure;
+    }
+
+    /// Refuses once the run can no longer prove it holds its lock; called before every
+    /// write. Without a lock (read-only commands, dry runs) every write may go.
+    pub fn writable(&self) -> Result<(), K8sError> {
+        let tenure = self
+            .tenure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        match tenure {
+            Some(tenure) => tenure.check().map_err(|loss| K8sError::LostLock {
+                name: tenure.name().to_owned(),
+                loss,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Reads discovery again, so that kinds of newly Established CRDs resolve.
@@ -128,8 +158,9 @@ async fn config(target: &Target) -> Result<Config, K8sError> {
 }
 
 async fn discover(client: &Client) -> Result<Discovery, K8sError> {
-    Discovery::new(client.clone())
-        .run_aggregated()
-        .await
-        .map_err(|err| K8sError::Discover(ApiFailure::from_kube(&err, false)))
+    retry::read("discover the API server's resources", || {
+        Discovery::new(client.clone()).run_aggregated()
+    })
+    .await
+    .map_err(|err| K8sError::Discover(ApiFailure::from_kube(&err, false)))
 }

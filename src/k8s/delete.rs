@@ -20,6 +20,12 @@ pub enum Deleted {
     NotOurs,
 }
 
+/// One try of a delete: done, or refused before the request because the lock is lost.
+enum Step {
+    Done(Deleted),
+    Refused(K8sError),
+}
+
 impl Cluster {
     /// Deletes `key` (of `api_version`) if it carries obsboot's label. The delete is
     /// conditional on the uid that was checked, so a same-named object created meanwhile by
@@ -39,29 +45,41 @@ impl Cluster {
             Err(K8sError::UnknownKind { .. }) => return Ok(Deleted::AlreadyGone),
             Err(err) => return Err(err),
         };
-        let live = retry::idempotent(&format!("read {key}"), || api.get_opt(&key.name))
-            .await
-            .map_err(|err| failed(&err))?;
-        let Some(live) = live else {
-            return Ok(Deleted::AlreadyGone);
-        };
-        if !is_ours(&live.metadata) {
-            return Ok(Deleted::NotOurs);
-        }
-        if live.metadata.deletion_timestamp.is_some() {
-            return Ok(Deleted::Deleting);
-        }
-        let params = DeleteParams {
-            preconditions: Some(Preconditions {
-                uid: live.metadata.uid.clone(),
-                resource_version: None,
-            }),
-            ..DeleteParams::background()
-        };
-        match retry::idempotent(&format!("delete {key}"), || api.delete(&key.name, &params)).await {
-            Ok(_) => Ok(Deleted::Deleting),
-            Err(kube::Error::Api(status)) if status.code == 404 => Ok(Deleted::AlreadyGone),
-            Err(err) => Err(failed(&err)),
+        // Read, then delete on the uid read: a 409 (the object was replaced meanwhile) or a
+        // lost answer is retried from the read.
+        let outcome = retry::read(&format!("delete {key}"), || async {
+            let Some(live) = api.get_opt(&key.name).await? else {
+                return Ok(Step::Done(Deleted::AlreadyGone));
+            };
+            if !is_ours(&live.metadata) {
+                return Ok(Step::Done(Deleted::NotOurs));
+            }
+            if live.metadata.deletion_timestamp.is_some() {
+                return Ok(Step::Done(Deleted::Deleting));
+            }
+            let params = DeleteParams {
+                preconditions: Some(Preconditions {
+                    uid: live.metadata.uid.clone(),
+                    resource_version: None,
+                }),
+                ..DeleteParams::background()
+            };
+            if let Err(lost) = self.writable() {
+                return Ok(Step::Refused(lost));
+            }
+            match api.delete(&key.name, &params).await {
+                Ok(_) => Ok(Step::Done(Deleted::Deleting)),
+                Err(kube::Error::Api(status)) if status.code == 404 => {
+                    Ok(Step::Done(Deleted::AlreadyGone))
+                }
+                Err(err) => Err(err),
+            }
+        })
+        .await
+        .map_err(|err| failed(&err))?;
+        match outcome {
+            Step::Done(deleted) => Ok(deleted),
+            Step::Refused(lost) => Err(lost),
         }
     }
 }

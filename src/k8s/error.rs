@@ -141,6 +141,20 @@ pub enum K8sError {
         /// What the object says, and why (e.g. its pods' state).
         status: String,
     },
+    /// Watching an object kept failing.
+    #[error(
+        "gave up waiting for {object} to be {waiting_for}: watching it failed {failures} times in a row, each time after a fresh list (last: {last}); check the API server's health (its watch cache, or a proxy in front of it that cuts long requests), then run again"
+    )]
+    Watch {
+        /// The object.
+        object: String,
+        /// What was awaited (`ready`, `gone`).
+        waiting_for: &'static str,
+        /// How many times in a row.
+        failures: u32,
+        /// What the last failure said.
+        last: String,
+    },
     /// An object reached a state it will not leave by itself.
     #[error("{object} failed: {reason}")]
     Failed {
@@ -189,6 +203,28 @@ pub enum K8sError {
     /// The lock could not be taken.
     #[error("failed to take the lock kube-system/{name}")]
     Lock {
+        /// The Lease.
+        name: String,
+        /// Why.
+        #[source]
+        source: ApiFailure,
+    },
+    /// The run can no longer prove it holds its lock, so it stopped writing.
+    #[error(
+        "lost the lock kube-system/{name}: {loss}; another run may have taken it, so nothing more was written; run the command again (it continues from what the cluster holds now)"
+    )]
+    LostLock {
+        /// The Lease.
+        name: String,
+        /// Why it is lost.
+        loss: super::tenure::Loss,
+    },
+    /// The lock could not be given back at the end of a run.
+    #[error(
+        "failed to release the lock kube-system/{name}: the next run waits until it expires ({}s after its last renewal), or delete it with `kubectl -n kube-system delete lease {name}`",
+        super::lock::LEASE_SECONDS
+    )]
+    Release {
         /// The Lease.
         name: String,
         /// Why.

@@ -78,6 +78,7 @@ impl Entry {
 
 /// The inventory of installation `name` (`cluster.yaml`'s `name`).
 pub struct Inventory {
+    cluster: Cluster,
     api: Api<ConfigMap>,
     name: String,
     installation: String,
@@ -87,6 +88,7 @@ impl Inventory {
     /// The inventory of `installation` in `cluster`.
     pub fn new(cluster: &Cluster, installation: &str) -> Self {
         Self {
+            cluster: cluster.clone(),
             api: Api::namespaced(cluster.client().clone(), NAMESPACE),
             name: format!("obsboot-inventory-{installation}"),
             installation: installation.to_owned(),
@@ -100,7 +102,7 @@ impl Inventory {
 
     /// The recorded entries, or `None` when there is no inventory.
     pub async fn read(&self) -> Result<Option<BTreeSet<Entry>>, K8sError> {
-        let found = retry::idempotent("read the inventory", || self.api.get_opt(&self.name))
+        let found = retry::read("read the inventory", || self.api.get_opt(&self.name))
             .await
             .map_err(|err| K8sError::Get {
                 object: self.describe(),
@@ -152,6 +154,7 @@ impl Inventory {
         });
         let params = PatchParams::apply(MANAGER);
         let patch = Patch::Apply(&body);
+        self.cluster.writable()?;
         retry::idempotent("write the inventory", || {
             self.api.patch(&self.name, &params, &patch)
         })
@@ -166,6 +169,7 @@ impl Inventory {
     /// Deletes the inventory (teardown's last step); already gone is fine.
     pub async fn delete(&self) -> Result<(), K8sError> {
         let params = DeleteParams::default();
+        self.cluster.writable()?;
         match retry::idempotent("delete the inventory", || {
             self.api.delete(&self.name, &params)
         })

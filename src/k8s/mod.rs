@@ -17,6 +17,7 @@ pub mod nodes;
 pub mod ready;
 pub mod retry;
 pub mod storage_classes;
+pub mod tenure;
 mod wait;
 
 pub use apply::{ApplyMode, is_ours, is_secret};

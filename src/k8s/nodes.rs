@@ -68,7 +68,7 @@ impl Cluster {
         let selector = selector(labels);
         let api: Api<Node> = Api::all(self.client().clone());
         let params = ListParams::default().labels(&selector);
-        let list = retry::idempotent("list nodes", || api.list(&params))
+        let list = retry::read("list nodes", || api.list(&params))
             .await
             .map_err(|err| K8sError::List {
                 what: format!("nodes ({selector})"),

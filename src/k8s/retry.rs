@@ -1,7 +1,9 @@
-//! A bounded retry for idempotent requests (reads, server-side apply, delete) that failed in a
-//! way a second try can fix: a 5xx answer or a lost connection. kube's own retry layer
-//! already handles 429, 503 and 504 (honouring Retry-After); this adds 500s and transport
-//! errors, which it leaves alone because a non-idempotent request must not be repeated.
+//! The one retry policy for requests a second try cannot harm: reads, server-side apply,
+//! deletes, and the lock's requests (which recognise their own earlier success). Bounded,
+//! with a growing pause. kube's own retry layer already handles 429, 503 and 504 (honouring
+//! Retry-After); this adds the other 5xx answers and lost connections, which it leaves alone
+//! because a request that is not idempotent must not be repeated. A read may also retry a
+//! 409: it changes nothing, and the conflict it reports is about something else.
 
 use std::future::Future;
 use std::time::Duration;
@@ -13,10 +15,21 @@ const RETRIES: u32 = 4;
 /// The first pause; each later one is three times longer (0.1, 0.3, 0.9, 2.7 s).
 const FIRST_PAUSE: Duration = Duration::from_millis(100);
 
-/// Whether `err` may go away on a second try.
-pub fn is_transient(err: &kube::Error) -> bool {
+/// What kind of request is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// It changes nothing (or re-reads before it changes anything): a 409 is retried too.
+    Read,
+    /// It writes: a 409 is an answer (a field conflict, a failed precondition).
+    Write,
+}
+
+/// Whether `err` may go away on a second try of a request of `kind`.
+pub fn is_transient(err: &kube::Error, kind: Kind) -> bool {
     match err {
-        kube::Error::Api(status) => status.code >= 500,
+        kube::Error::Api(status) => {
+            status.code >= 500 || (status.code == 409 && kind == Kind::Read)
+        }
         kube::Error::HyperError(_) | kube::Error::Service(_) => true,
         _ => false,
     }
@@ -27,12 +40,31 @@ pub fn is_transient(err: &kube::Error) -> bool {
 fn brief(err: &kube::Error) -> String {
     match err {
         kube::Error::Api(status) => format!("HTTP {} {}", status.code, status.reason),
-        other => other.to_string(),
+        other => crate::report::innermost(other),
     }
 }
 
-/// Runs `op` until it succeeds, fails for good, or has been retried [`RETRIES`] times.
-pub async fn idempotent<T, F, Fut>(what: &str, mut op: F) -> Result<T, kube::Error>
+/// Runs the read `op` until it succeeds, fails for good, or has been retried [`RETRIES`]
+/// times.
+pub async fn read<T, F, Fut>(what: &str, op: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, kube::Error>>,
+{
+    retried(what, Kind::Read, op).await
+}
+
+/// Runs the idempotent write `op` until it succeeds, fails for good, or has been retried
+/// [`RETRIES`] times.
+pub async fn idempotent<T, F, Fut>(what: &str, op: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, kube::Error>>,
+{
+    retried(what, Kind::Write, op).await
+}
+
+async fn retried<T, F, Fut>(what: &str, kind: Kind, mut op: F) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, kube::Error>>,
@@ -41,7 +73,7 @@ where
     let mut attempt = 0;
     loop {
         match op().await {
-            Err(err) if attempt < RETRIES && is_transient(&err) => {
+            Err(err) if attempt < RETRIES && is_transient(&err, kind) => {
                 debug!(
                     "{what}: {}; retrying in {} ms",
                     brief(&err),
@@ -53,5 +85,27 @@ where
             }
             result => return result,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16) -> kube::Error {
+        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
+            "status": "Failure", "message": "m", "reason": "R", "code": code
+        }))
+        .unwrap();
+        kube::Error::Api(Box::new(status))
+    }
+
+    #[test]
+    fn reads_retry_conflicts_and_writes_do_not() {
+        assert!(is_transient(&status(500), Kind::Write));
+        assert!(is_transient(&status(409), Kind::Read));
+        assert!(!is_transient(&status(409), Kind::Write));
+        assert!(!is_transient(&status(404), Kind::Read));
+        assert!(!is_transient(&status(403), Kind::Read));
     }
 }

@@ -42,7 +42,7 @@ impl Cluster {
     pub async fn storage_classes(&self) -> Result<Vec<StorageClassFacts>, K8sError> {
         let api: Api<StorageClass> = Api::all(self.client().clone());
         let params = ListParams::default();
-        let list = retry::idempotent("list storageclasses", || api.list(&params))
+        let list = retry::read("list storageclasses", || api.list(&params))
             .await
             .map_err(|err| K8sError::List {
                 what: "storageclasses".into(),

@@ -108,6 +108,9 @@ pub struct Cluster {
     pub name: DnsLabel,
     /// Labels that select the control-plane node.
     pub node_selector: BTreeMap<LabelKey, LabelValue>,
+    /// Where the selector is written, for messages.
+    #[serde(skip)]
+    pub node_selector_at: crate::source::Location,
     /// Taints of the control-plane node.
     pub taints: Vec<Taint>,
     /// The AWS region.

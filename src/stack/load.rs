@@ -243,6 +243,7 @@ fn cluster(doc: &Doc, parsed: ClusterFile, errors: &mut Vec<Diagnostic>) -> Clus
     Cluster {
         name: parsed.name,
         node_selector: parsed.control_plane.node_selector,
+        node_selector_at: doc.at(&control_plane.key("nodeSelector")),
         taints: parsed.control_plane.taints,
         region: parsed.aws.region,
         security_group: parsed.aws.security_group,

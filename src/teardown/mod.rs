@@ -226,13 +226,14 @@ async fn sweep(
                 };
                 let api: Api<kube::api::DynamicObject> =
                     Api::all_with(cluster.client().clone(), &resource);
-                let list = api
-                    .list(&ListParams::default().labels(&selector))
-                    .await
-                    .map_err(|err| K8sError::List {
-                        what: format!("{kind} objects labelled as obsboot's"),
-                        source: ApiFailure::from_kube(&err, false),
-                    })?;
+                let params = ListParams::default().labels(&selector);
+                let list =
+                    crate::k8s::retry::read(&format!("list {kind} objects"), || api.list(&params))
+                        .await
+                        .map_err(|err| K8sError::List {
+                            what: format!("{kind} objects labelled as obsboot's"),
+                            source: ApiFailure::from_kube(&err, false),
+                        })?;
                 Ok(list
                     .items
                     .into_iter()
@@ -270,10 +271,14 @@ pub async fn execute(
     cancel: &CancellationToken,
 ) -> Result<Report, TeardownError> {
     let (installation, force) = &plan.lock;
-    let lock = plan.cluster.lock(installation, "teardown", *force).await?;
-    let result = execute_locked(plan, progress, cancel).await;
-    lock.release().await;
-    result
+    let lock = plan
+        .cluster
+        .lock(installation, "teardown", *force, cancel)
+        .await?;
+    // Interrupted by the user or stopped by a lost lock, whichever comes first.
+    let stop = lock.stop().clone();
+    let result = execute_locked(plan, progress, &stop).await;
+    lock.finish(result).await
 }
 
 async fn execute_locked(
@@ -288,6 +293,7 @@ async fn execute_locked(
     progress.line(&format!("tearing down on {}", plan.cluster.url));
     // Exposure is closed before anything it exposes goes.
     if let Some(tagged) = &plan.rules {
+        plan.cluster.writable()?;
         let closed = tagged.revoke(cancel).await.map_err(|source| match source {
             AwsError::Interrupted => TeardownError::Interrupted { deleted: 0 },
             source => TeardownError::Aws { source },

@@ -10,7 +10,7 @@ use kube::discovery::Scope;
 
 use super::report::Report;
 use crate::k8s::inventory::Entry;
-use crate::k8s::{ApiFailure, Cluster, K8sError, is_ours};
+use crate::k8s::{ApiFailure, Cluster, K8sError, is_ours, retry};
 
 /// At most this many foreign objects are named in the report.
 const NAMED: usize = 5;
@@ -26,13 +26,14 @@ pub async fn deletable<'e>(
     let namespaces: Api<Namespace> = Api::all(cluster.client().clone());
     let mut deletable = Vec::new();
     for &entry in entries {
-        let live = namespaces
-            .get_opt(&entry.name)
-            .await
-            .map_err(|err| K8sError::Get {
-                object: entry.key().to_string(),
-                source: ApiFailure::from_kube(&err, false),
-            })?;
+        let live = retry::read(&format!("read namespace {}", entry.name), || {
+            namespaces.get_opt(&entry.name)
+        })
+        .await
+        .map_err(|err| K8sError::Get {
+            object: entry.key().to_string(),
+            source: ApiFailure::from_kube(&err, false),
+        })?;
         match live {
             Some(live) if !is_ours(&live.metadata) => {
                 report.keep(
@@ -77,8 +78,8 @@ pub async fn foreign_objects(cluster: &Cluster, namespace: &str) -> Result<Vec<S
         .map(|(resource, _)| async move {
             let api: Api<DynamicObject> =
                 Api::namespaced_with(cluster.client().clone(), namespace, &resource);
-            let list = api
-                .list(&ListParams::default())
+            let params = ListParams::default();
+            let list = retry::read(&format!("list {}", resource.plural), || api.list(&params))
                 .await
                 .map_err(|err| K8sError::List {
                     what: format!("{} in namespace {namespace}", resource.plural),
