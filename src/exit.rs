@@ -119,7 +119,21 @@ impl BootstrapError {
             Self::InPhase { source, .. } => source.exit(),
             Self::Interrupted { .. } => Exit::Interrupted,
             Self::Empty => Exit::Invalid,
-            Self::RenewalConflict { .. } | Self::Unmeshed { .. } => Exit::Refused,
+            Self::ControlPlane(err) => err.exit(),
+            Self::RenewalConflict { .. }
+            | Self::Unmeshed { .. }
+            | Self::UnmeshedNamespace { .. } => Exit::Refused,
+        }
+    }
+}
+
+impl crate::bootstrap::control_plane::ControlPlaneError {
+    /// What kind of failure this is: the stack files are valid, the cluster has no node that
+    /// matches them (as with a missing StorageClass).
+    pub fn exit(&self) -> Exit {
+        match self {
+            Self::NoNode { .. } => Exit::Refused,
+            Self::Kube(err) => err.exit(),
         }
     }
 }
@@ -169,7 +183,10 @@ impl K8sError {
             | Self::List { .. }
             | Self::Inventory { .. }
             | Self::Locked { .. }
-            | Self::Lock { .. } => Exit::Refused,
+            | Self::Lock { .. }
+            | Self::LostLock { .. }
+            | Self::Release { .. }
+            | Self::Watch { .. } => Exit::Refused,
             Self::Interrupted => Exit::Interrupted,
         }
     }

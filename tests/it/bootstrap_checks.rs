@@ -17,7 +17,7 @@ fn bootstrap_refuses_a_foreign_bookinfo_namespace_without_injection_before_any_w
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bookinfo"}}),
     );
     sim.server.clear_journal();
-    let err = sim.run("bootstrap", &[]).failure();
+    let err = sim.run("bootstrap", &[]).refused();
     assert!(
         err.contains("error: namespace \"bookinfo\" already exists and was not created by obsboot, so bootstrap uses it as it is; but it lacks the annotation linkerd.io/inject: enabled, and the bookinfo stack's pods must be meshed: they would start without a Linkerd proxy. Annotate it (`kubectl annotate namespace bookinfo linkerd.io/inject=enabled --overwrite`), or delete it if nothing in it is needed (`kubectl delete namespace bookinfo`) so that bootstrap creates it, or set `mesh: false` in the bookinfo stack"),
         "{err}"
@@ -76,7 +76,7 @@ fn bootstrap_refuses_a_control_plane_selector_no_node_matches_before_taking_the_
         "    node-role.kubernetes.io/control-plane: \"\"\n",
         "    node-role.kubernetes.io/master: \"\"\n",
     );
-    let err = sim.run("bootstrap", &[]).failure();
+    let err = sim.run("bootstrap", &[]).refused();
     assert!(
         err.contains("error: stacks/cluster.yaml:12:3: controlPlane.nodeSelector: no node carries node-role.kubernetes.io/master, which prometheus/prometheus, grafana/grafana, bookinfo/productpage-v1 (placement: control-plane) select"),
         "{err}"
@@ -102,7 +102,7 @@ fn bootstrap_gives_up_on_a_watch_that_keeps_expiring_naming_the_object() {
     sim.server.inject(
         Fault::new(FaultAction::ExpireWatch).path("/apis/apps/v1/namespaces/bookinfo/deployments"),
     );
-    let err = sim.run("bootstrap", &["--timeout", "120s"]).failure();
+    let err = sim.run("bootstrap", &["--timeout", "120s"]).refused();
     assert!(
         err.contains("caused by: gave up waiting for Deployment bookinfo/ratings-v1 to be ready: watching it failed 8 times in a row, each time after a fresh list (last: "),
         "{err}"

@@ -94,7 +94,7 @@ fn a_run_whose_lock_is_taken_over_stops_writing_and_says_so() {
         Readiness::After(Duration::from_millis(0)),
     );
     let (output, stderr) = finished(child);
-    assert_ne!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(
         stderr.contains("error: lost the lock kube-system/obsboot-lock-obsboot: carol@ci pid 9 (teardown) took it over; another run may have taken it, so nothing more was written; run the command again"),
         "{stderr}"
@@ -144,7 +144,7 @@ fn a_run_that_cannot_renew_its_lock_stops_writing_at_the_renew_deadline() {
         Readiness::After(Duration::from_millis(0)),
     );
     let (output, stderr) = finished(child);
-    assert_ne!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(
         stderr.contains(
             "error: lost the lock kube-system/obsboot-lock-obsboot: it was not renewed for "
@@ -201,7 +201,7 @@ fn a_run_frozen_past_its_lease_while_another_tore_down_writes_nothing_when_it_wa
     let torn_down = Instant::now();
     signal(&child, "-CONT");
     let (output, stderr) = finished(child);
-    assert_ne!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(
         stderr.contains(
             "error: lost the lock kube-system/obsboot-lock-obsboot: it was not renewed for"
@@ -225,7 +225,7 @@ fn a_lock_that_cannot_be_released_fails_the_run_and_says_how_to_remove_it() {
             .path(LEASE),
     );
     let run = sim.run("bootstrap", &[]);
-    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(
         run.stderr.contains("error: failed to release the lock kube-system/obsboot-lock-obsboot: the next run waits until it expires (30s after its last renewal), or delete it with `kubectl -n kube-system delete lease obsboot-lock-obsboot`\n  caused by: simulated (InternalError, HTTP 500)"),
         "{}",
@@ -266,7 +266,7 @@ fn a_teardown_whose_lock_is_taken_over_stops_deleting() {
     );
     let taken = Instant::now();
     let (output, stderr) = finished(child);
-    assert_ne!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(
         stderr.contains("error: lost the lock kube-system/obsboot-lock-obsboot: dave@ci pid 12 (bootstrap) took it over; another run may have taken it, so nothing more was written"),
         "{stderr}"
