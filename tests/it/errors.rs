@@ -408,16 +408,16 @@ fn unknown_stack_kind() {
 fn undefined_template_value() {
     let scratch = Scratch::fixture().with_templates();
     scratch.edit(
-        "templates/bookinfo/deployments.yaml.j2",
-        "spec.images.tag }}",
-        "spec.images.tga }}",
+        "templates/grafana/grafana.yaml.j2",
+        "spec.image }}",
+        "spec.imgae }}",
     );
     assert_eq!(
         scratch.render(&["--templates", "templates"]).failure(),
-        r"error: templates/bookinfo/deployments.yaml.j2:36:90: `spec.images.tga` is undefined
+        r"error: templates/grafana/grafana.yaml.j2:43:21: `spec.imgae` is undefined
    |
-36 |           image: {{ spec.images.registry }}/examples-bookinfo-{{ app }}-{{ version }}:{{ spec.images.tga }}
-   |                                                                                          ^^^^^^^^^^^^^^^
+43 |           image: {{ spec.imgae }}
+   |                     ^^^^^^^^^^
 help: the template context holds: stack, namespace, spec, workloads, cluster, stacks (each with namespace and spec), files
 "
     );
@@ -448,8 +448,8 @@ fn invalid_object_name() {
     let scratch = Scratch::fixture().with_templates();
     scratch.edit(
         "templates/bookinfo/serviceaccounts.yaml.j2",
-        "  name: bookinfo-{{ app }}",
-        "  name: bookinfo_{{ app }}",
+        "  name: {{ \"bookinfo-\" ~ app }}",
+        "  name: {{ \"bookinfo_\" ~ app }}",
     );
     assert_eq!(
         scratch
