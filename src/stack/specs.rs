@@ -14,6 +14,11 @@ const SCRAPE_TIMEOUT_SECONDS: u64 = 10;
 /// A day, the least renewal window: bootstrap runs when someone runs it, not on a timer.
 const DAY_SECONDS: u64 = 86_400;
 
+/// Namespaces Kubernetes itself makes and keeps. A stack there would put obsboot's ownership
+/// labels on them, and teardown would delete from, or wait on, a namespace obsboot did not
+/// create.
+const SYSTEM_NAMESPACES: [&str; 4] = ["kube-system", "kube-public", "kube-node-lease", "default"];
+
 /// Checks every stack's settings against the others'.
 pub(super) fn check_specs(raw: &[RawStack], errors: &mut Vec<Diagnostic>) {
     let defined = |kind: StackKind| raw.iter().any(|stack| stack.kind == kind);
@@ -23,6 +28,13 @@ pub(super) fn check_specs(raw: &[RawStack], errors: &mut Vec<Diagnostic>) {
         let at = |path: &FieldPath, message: String| {
             Diagnostic::new(doc.at(path), message).field(path.to_string())
         };
+        if SYSTEM_NAMESPACES.contains(&stack.namespace.as_str()) {
+            let path = FieldPath::root().key("namespace");
+            errors.push(
+                at(&path, format!("namespace \"{}\" belongs to Kubernetes: obsboot would label it as its own, and teardown would touch a namespace obsboot did not create", stack.namespace))
+                    .help("give the stack a namespace of its own, such as its kind in lower case"),
+            );
+        }
         match &stack.spec {
             Spec::Bookinfo(bookinfo) if bookinfo.mesh && !defined(StackKind::Linkerd) => errors.push(
                 at(&spec.key("mesh"), "the stack asks to be meshed, but no stack file has kind: Linkerd".into())
@@ -33,6 +45,15 @@ pub(super) fn check_specs(raw: &[RawStack], errors: &mut Vec<Diagnostic>) {
                     .help("add a Prometheus stack file"),
             ),
             Spec::Prometheus(prometheus) => {
+                if prometheus.retention.is_zero() {
+                    errors.push(
+                        at(
+                            &spec.key("retention"),
+                            format!("a retention of {} is not positive: Prometheus reads a zero retention as unset and keeps 15 days", prometheus.retention),
+                        )
+                        .help("give how long samples are kept, such as 15d"),
+                    );
+                }
                 if prometheus.scrape_interval.seconds() < SCRAPE_TIMEOUT_SECONDS {
                     errors.push(
                         at(

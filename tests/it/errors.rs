@@ -198,6 +198,85 @@ help: choose another host port, such as one from 30000-32767
     );
 }
 
+/// Every port a kubeadm control-plane node binds is refused, not only the best known.
+#[test]
+fn host_ports_of_kubeadm_components_are_reserved() {
+    for (port, what) in [
+        ("10248", "the kubelet's health check"),
+        ("2381", "etcd's metrics listener"),
+        ("10258", "cloud-controller-manager"),
+        ("10256", "kube-proxy's health check"),
+    ] {
+        let scratch = Scratch::fixture();
+        scratch.edit(
+            "stacks/bookinfo.yaml",
+            "hostPort: 30080",
+            &format!("hostPort: {port}"),
+        );
+        let err = scratch.render(&[]).failure();
+        assert!(
+            err.starts_with(&format!(
+                "error: stacks/bookinfo.yaml:13:19: host port {port} is used by {what} on the control-plane node\n"
+            )),
+            "{err}"
+        );
+    }
+}
+
+/// A host port in the ephemeral range renders, with a warning on stderr that says why.
+#[test]
+fn host_port_in_the_ephemeral_range_warns() {
+    let scratch = Scratch::fixture();
+    scratch.edit("stacks/bookinfo.yaml", "hostPort: 30080", "hostPort: 40000");
+    let run = scratch.render(&[]);
+    let stderr = run.stderr.clone();
+    run.success();
+    assert!(
+        stderr.contains("stacks/bookinfo.yaml:13:19: host port 40000 (bookinfo/productpage-v1) is in Linux's ephemeral port range 32768-60999: a connection the node opens may get it as its local port, and its replies would then go to the pod; choose one from 30000-32767"),
+        "{stderr}"
+    );
+}
+
+/// A zero retention, which Prometheus would silently replace with 15 days.
+#[test]
+fn zero_retention() {
+    let scratch = Scratch::fixture();
+    scratch.edit("stacks/prometheus.yaml", "retention: 15d", "retention: 0s");
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/prometheus.yaml:9:14: spec.retention: a retention of 0s is not positive: Prometheus reads a zero retention as unset and keeps 15 days
+  |
+9 |   retention: 0s
+  |              ^^
+help: give how long samples are kept, such as 15d
+"
+    );
+}
+
+/// Namespaces Kubernetes owns are refused as stack namespaces.
+#[test]
+fn system_namespaces_are_refused() {
+    for namespace in ["kube-system", "kube-public", "kube-node-lease", "default"] {
+        let scratch = Scratch::fixture();
+        scratch.edit(
+            "stacks/bookinfo.yaml",
+            "namespace: bookinfo",
+            &format!("namespace: {namespace}"),
+        );
+        let err = scratch.render(&[]).failure();
+        assert!(
+            err.starts_with(&format!(
+                "error: stacks/bookinfo.yaml:2:12: namespace: namespace \"{namespace}\" belongs to Kubernetes: obsboot would label it as its own, and teardown would touch a namespace obsboot did not create\n"
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains("help: give the stack a namespace of its own"),
+            "{err}"
+        );
+    }
+}
+
 /// An address that is not an address.
 #[test]
 fn invalid_cidr() {
