@@ -108,10 +108,11 @@ fn check_certificates(
         ("issuerCertificate", &certificates.issuer_certificate),
         ("issuerKey", &certificates.issuer_key),
     ];
+    let mut texts = Vec::with_capacity(named.len());
     for (field, file) in named {
         let Some(file) = file else { continue };
+        let at = path.key(field);
         if !dir.join(file).is_file() {
-            let at = path.key(field);
             errors.push(
                 Diagnostic::new(
                     doc.at(&at),
@@ -120,8 +121,59 @@ fn check_certificates(
                 .field(at.to_string())
                 .help("paths are relative to the directory of the stack file"),
             );
+            continue;
+        }
+        match read_pem(&dir.join(file)) {
+            Ok(text) => texts.push(text),
+            Err(why) => errors.push(
+                Diagnostic::new(
+                    doc.at(&at),
+                    format!("failed to read {}: {why}", dir.join(file).display()),
+                )
+                .field(at.to_string()),
+            ),
         }
     }
+    // What bootstrap checks before it installs them, so that a render fails where it would.
+    if let [anchor, issuer, key] = texts.as_slice()
+        && let Err(problem) =
+            crate::secrets::certificates::check_provided_files(anchor, issuer, key)
+    {
+        let at = path.key(problem.field);
+        let file = named
+            .iter()
+            .find(|(field, _)| *field == problem.field)
+            .and_then(|(_, file)| file.as_deref())
+            .unwrap_or_default();
+        errors.push(
+            Diagnostic::new(
+                doc.at(&at),
+                format!("{}: {problem}", dir.join(file).display()),
+            )
+            .field(at.to_string())
+            .help("Linkerd needs the trust anchor and the issuer as PEM certificates, the issuer a CA signed by the anchor, and the issuer's ECDSA P-256 private key in PEM"),
+        );
+    }
+}
+
+/// The most a certificate or key file may hold; a PEM file is a few kilobytes.
+const PEM_FILE_LIMIT: u64 = 1 << 20;
+
+/// The text of a certificate or key file, refused beyond [`PEM_FILE_LIMIT`].
+fn read_pem(path: &Path) -> Result<String, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|err| err.to_string())?;
+    let mut text = String::new();
+    file.take(PEM_FILE_LIMIT + 1)
+        .read_to_string(&mut text)
+        .map_err(|_| "not a text file".to_owned())?;
+    if text.len() as u64 > PEM_FILE_LIMIT {
+        return Err(format!(
+            "larger than {} KiB; a PEM file is a few",
+            PEM_FILE_LIMIT >> 10
+        ));
+    }
+    Ok(text)
 }
 
 /// A renewal window must leave time to run bootstrap, and be shorter than the lifetime of the

@@ -1100,6 +1100,97 @@ help: paths are relative to the directory of the stack file
     );
 }
 
+/// A CA certificate and its key for `name`, signed by `signer` (certificate and key), or
+/// self-signed.
+fn ca(name: &str, signer: Option<(&str, &str)>) -> (String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("a key");
+    let mut params = CertificateParams::new(vec![name.to_owned()]).expect("params");
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(1));
+    let certificate = match signer {
+        Some((cert, signer_key)) => {
+            let issuer =
+                Issuer::from_ca_cert_pem(cert, KeyPair::from_pem(signer_key).expect("a key"))
+                    .expect("an issuer");
+            params.signed_by(&key, &issuer)
+        }
+        None => params.self_signed(&key),
+    }
+    .expect("a certificate");
+    (certificate.pem(), key.serialize_pem())
+}
+
+/// Certificate files that exist but hold the wrong thing fail the render at the field that
+/// names them, as bootstrap would, without printing what a key file holds.
+#[test]
+fn certificate_files_are_checked_at_render() {
+    let (anchor, anchor_key) = ca("root.linkerd.cluster.local", None);
+    let (issuer, issuer_key) = ca(
+        "identity.linkerd.cluster.local",
+        Some((&anchor, &anchor_key)),
+    );
+    let (_, stranger_key) = ca("stranger", None);
+    let body = |pem: &str| pem.lines().nth(1).expect("a base64 line").to_owned();
+    for (anchor_text, key_text, line, col, field, message) in [
+        (
+            anchor.clone(),
+            "not a key\n".to_owned(),
+            16,
+            16,
+            "issuerKey",
+            "stacks/certs/issuer.key: issuer key: not PEM: no -----BEGIN line",
+        ),
+        (
+            anchor.clone(),
+            stranger_key.clone(),
+            16,
+            16,
+            "issuerKey",
+            "stacks/certs/issuer.key: issuer key: does not belong to the issuer certificate",
+        ),
+        (
+            anchor.clone(),
+            issuer.clone(),
+            16,
+            16,
+            "issuerKey",
+            "stacks/certs/issuer.key: issuer key: holds a PEM \"CERTIFICATE\" block, not a private key",
+        ),
+        (
+            anchor_key.clone(),
+            issuer_key.clone(),
+            14,
+            18,
+            "trustAnchor",
+            "stacks/certs/ca.crt: trust anchor: holds a PEM \"PRIVATE KEY\" block, not a CERTIFICATE",
+        ),
+    ] {
+        let scratch = Scratch::fixture();
+        scratch.edit("stacks/linkerd.yaml", "  certificates: {}", "  certificates:\n    trustAnchor: certs/ca.crt\n    issuerCertificate: certs/issuer.crt\n    issuerKey: certs/issuer.key");
+        scratch.write("stacks/certs/ca.crt", &anchor_text);
+        scratch.write("stacks/certs/issuer.crt", &issuer);
+        scratch.write("stacks/certs/issuer.key", &key_text);
+        let err = scratch.render(&[]).failure();
+        assert!(
+            err.starts_with(&format!(
+                "error: stacks/linkerd.yaml:{line}:{col}: spec.certificates.{field}: {message}\n"
+            )),
+            "{err}"
+        );
+        for secret in [&anchor_key, &issuer_key, &stranger_key] {
+            assert!(!err.contains(&body(secret)), "key material echoed:\n{err}");
+        }
+    }
+    // The same files, right, render.
+    let scratch = Scratch::fixture();
+    scratch.edit("stacks/linkerd.yaml", "  certificates: {}", "  certificates:\n    trustAnchor: certs/ca.crt\n    issuerCertificate: certs/issuer.crt\n    issuerKey: certs/issuer.key");
+    scratch.write("stacks/certs/ca.crt", &anchor);
+    scratch.write("stacks/certs/issuer.crt", &issuer);
+    scratch.write("stacks/certs/issuer.key", &issuer_key);
+    scratch.render(&[]).success();
+}
+
 /// Grafana's datasource is the Prometheus stack.
 #[test]
 fn grafana_without_prometheus() {
