@@ -8,6 +8,7 @@ mod kind;
 mod linkerd;
 mod load;
 mod prometheus;
+mod sharing;
 mod spec;
 mod specs;
 mod storage;

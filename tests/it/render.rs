@@ -193,7 +193,7 @@ fn every_object_carries_the_ownership_labels() {
     );
     assert_eq!(
         monitoring["metadata"]["annotations"]["obsboot.dev/stacks"],
-        "prometheus,grafana"
+        "prometheus"
     );
 }
 
@@ -214,7 +214,7 @@ fn objects_come_in_apply_order() {
         .iter()
         .take_while(|kind| **kind == "Namespace")
         .count();
-    assert_eq!(namespaces, 3, "namespaces come first: {kinds:?}");
+    assert_eq!(namespaces, 4, "namespaces come first: {kinds:?}");
     let crds = kinds[namespaces..]
         .iter()
         .take_while(|kind| **kind == "CustomResourceDefinition")
