@@ -129,7 +129,7 @@ mod tests {
                 .iter()
                 .all(|k| k.starts_with("Namespace") || k.starts_with("CustomResourceDefinition"))
         );
-        assert_eq!(phases[&Phase::Foundation].len(), 3 + 12);
+        assert_eq!(phases[&Phase::Foundation].len(), 4 + 12);
         assert!(phases[&Phase::Identity].contains(
             &"MutatingWebhookConfiguration linkerd-proxy-injector-webhook-config".to_owned()
         ));

@@ -2,6 +2,8 @@
 //! exposure and ownership applied, in apply order, plus the ingress plan.
 
 mod checks;
+#[cfg(test)]
+mod fidelity;
 mod kinds;
 mod labels;
 mod namespaces;
@@ -9,6 +11,7 @@ mod object;
 mod placement;
 mod pods;
 mod references;
+mod scalar;
 mod slots;
 mod templates;
 mod trail;

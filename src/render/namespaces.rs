@@ -121,56 +121,32 @@ mod tests {
 
     #[test]
     fn a_shared_namespace_is_built_once_with_what_every_stack_needs() {
+        let grafana = "kind: Grafana\nnamespace: shared\nspec:\n  image: docker.io/grafana/grafana:13.2.0\n  adminUser: admin\n  adminSecret: grafana-admin\n";
         let platform = load_files(&[
             ("cluster.yaml", cluster("[]")),
             ("linkerd.yaml", linkerd("linkerd")),
-            ("prometheus.yaml", prometheus("shared")),
-            ("bookinfo.yaml", bookinfo("shared", true, "")),
+            ("prometheus.yaml", prometheus("monitoring")),
+            ("grafana.yaml", grafana.to_owned()),
+            ("bookinfo.yaml", bookinfo("shared", false, "")),
         ])
         .unwrap_or_else(|err| panic!("{err}"));
         let selected: Vec<&Stack> = platform.stacks.iter().collect();
         let objects = build(&platform.stacks, &selected).unwrap_or_else(|_| panic!("builds"));
         let names: Vec<&str> = objects.iter().map(|o| o.key.name.as_str()).collect();
-        assert_eq!(names, ["linkerd", "shared"]);
-        let shared = namespace(&objects[1]);
+        assert_eq!(names, ["linkerd", "monitoring", "shared"]);
+        let shared = namespace(&objects[2]);
         assert_eq!(
-            objects[1].stack,
-            crate::stack::StackKind::Prometheus,
+            objects[2].stack,
+            crate::stack::StackKind::Grafana,
             "owned by the first in apply order"
         );
         let labels = shared.metadata.labels.unwrap_or_default();
-        assert_eq!(
-            labels.get(ENFORCE).map(String::as_str),
-            Some("privileged"),
-            "the most permissive level wins"
-        );
+        assert_eq!(labels.get(ENFORCE).map(String::as_str), Some("restricted"));
         let annotations = shared.metadata.annotations.unwrap_or_default();
         assert_eq!(
             annotations.get(STACKS_ANNOTATION).map(String::as_str),
-            Some("prometheus,bookinfo")
+            Some("grafana,bookinfo")
         );
-        assert_eq!(
-            annotations.get("linkerd.io/inject").map(String::as_str),
-            Some("enabled")
-        );
-    }
-
-    #[test]
-    fn stacks_that_need_contradicting_metadata_cannot_share() {
-        let platform = load_files(&[
-            ("cluster.yaml", cluster("[]")),
-            ("linkerd.yaml", linkerd("mesh")),
-            ("bookinfo.yaml", bookinfo("mesh", true, "")),
-        ])
-        .unwrap_or_else(|err| panic!("{err}"));
-        let selected: Vec<&Stack> = platform.stacks.iter().collect();
-        let Err(errors) = build(&platform.stacks, &selected) else {
-            panic!("must conflict")
-        };
-        assert_eq!(
-            errors[0].message,
-            "stacks linkerd and bookinfo share namespace \"mesh\" but need its annotation linkerd.io/inject to be \"disabled\" and \"enabled\""
-        );
-        assert_eq!(errors[0].at.to_string(), "stacks/bookinfo.yaml:2:12");
+        assert_eq!(annotations.get("linkerd.io/inject"), None);
     }
 }

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::RenderError;
 use super::object::{Object, Origin, Rendered};
+use super::scalar;
 use super::slots::Slots;
 use crate::diagnostic::Diagnostic;
 use crate::source::{self, Location, SourceFile, Span};
@@ -66,13 +67,15 @@ impl TemplateSet {
         Self { files }
     }
 
-    /// A minijinja environment holding every template: undefined values are errors, no
-    /// auto-escaping (values are quoted explicitly with `tojson`), Jinja block whitespace
-    /// trimmed so that block tags do not leave blank lines in YAML.
+    /// A minijinja environment holding every template: undefined values are errors, every
+    /// string written as a YAML scalar of its own (see [`super::scalar`]), Jinja block
+    /// whitespace trimmed so that block tags do not leave blank lines in YAML.
     pub fn environment(&self, slots: &Slots) -> Result<Environment<'_>, Diagnostic> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_auto_escape_callback(|_| AutoEscape::None);
+        env.set_auto_escape_callback(|_| AutoEscape::Custom(scalar::ESCAPE.into()));
+        env.set_formatter(scalar::format);
+        env.add_filter("inline", scalar::inline);
         let syntax = minijinja::syntax::SyntaxConfig::builder()
             .trim_blocks(true)
             .lstrip_blocks(true)
@@ -304,8 +307,8 @@ fn from_yaml(text: &str) -> Result<Context, minijinja::Error> {
 }
 
 /// The template filter `toyaml`: a value tree as block YAML with sorted keys, written as the
-/// rendered manifests are.
-fn to_yaml(value: &Context) -> Result<String, minijinja::Error> {
+/// rendered manifests are; written into the template as it is, being YAML already.
+fn to_yaml(value: &Context) -> Result<Context, minijinja::Error> {
     let json = serde_json::to_value(value).map_err(|err| {
         minijinja::Error::new(
             ErrorKind::InvalidOperation,
@@ -314,7 +317,7 @@ fn to_yaml(value: &Context) -> Result<String, minijinja::Error> {
     })?;
     let mut out = String::new();
     crate::yaml::emit::document(&mut out, &json);
-    Ok(out)
+    Ok(Context::from_safe_string(out))
 }
 
 #[cfg(test)]

@@ -236,39 +236,125 @@ fn ca(
     Ok(params)
 }
 
+/// What is wrong with one of the certificate files a user brings: the stack file's field
+/// that names it, what it should hold, and why it does not. Never quotes the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvidedProblem {
+    /// The field under `spec.certificates` (`trustAnchor`, `issuerCertificate`, `issuerKey`).
+    pub field: &'static str,
+    /// What the file should hold.
+    pub what: &'static str,
+    /// Why it does not.
+    pub reason: String,
+}
+
+impl std::fmt::Display for ProvidedProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.what, self.reason)
+    }
+}
+
 /// Checks certificates a user brings: both parse, the issuer is a CA signed by the anchor,
 /// both are valid now, and the key is the issuer's ECDSA P-256 key. Says what is wrong.
 pub fn check_provided(trust_anchor: &str, issuer: &str, issuer_key: &str) -> Result<(), String> {
-    let anchor_der = der(trust_anchor).map_err(|e| format!("trust anchor: {e}"))?;
-    let anchor = x509(&anchor_der).map_err(|e| format!("trust anchor: {e}"))?;
-    let issuer_der = der(issuer).map_err(|e| format!("issuer certificate: {e}"))?;
-    let issuer = x509(&issuer_der).map_err(|e| format!("issuer certificate: {e}"))?;
+    check_provided_files(trust_anchor, issuer, issuer_key).map_err(|problem| problem.to_string())
+}
+
+/// [`check_provided`], saying which file is wrong.
+pub fn check_provided_files(
+    trust_anchor: &str,
+    issuer: &str,
+    issuer_key: &str,
+) -> Result<(), ProvidedProblem> {
+    let anchor_problem = |reason| ProvidedProblem {
+        field: "trustAnchor",
+        what: "trust anchor",
+        reason,
+    };
+    let issuer_problem = |reason| ProvidedProblem {
+        field: "issuerCertificate",
+        what: "issuer certificate",
+        reason,
+    };
+    let key_problem = |reason| ProvidedProblem {
+        field: "issuerKey",
+        what: "issuer key",
+        reason,
+    };
+    let anchor_der = certificate_der(trust_anchor).map_err(anchor_problem)?;
+    let anchor = x509(&anchor_der).map_err(anchor_problem)?;
+    let issuer_der = certificate_der(issuer).map_err(issuer_problem)?;
+    let issuer = x509(&issuer_der).map_err(issuer_problem)?;
     if !issuer.is_ca() {
-        return Err(
-            "issuer certificate: not a CA; Linkerd's issuer must be an intermediate CA".into(),
-        );
+        return Err(issuer_problem(
+            "not a CA; Linkerd's issuer must be an intermediate CA".into(),
+        ));
     }
     issuer
         .verify_signature(Some(anchor.public_key()))
-        .map_err(|_| "issuer certificate: not signed by the trust anchor".to_owned())?;
-    for (what, cert) in [("trust anchor", &anchor), ("issuer certificate", &issuer)] {
+        .map_err(|_| issuer_problem("not signed by the trust anchor".to_owned()))?;
+    for (check, cert) in [
+        (anchor_problem as fn(String) -> ProvidedProblem, &anchor),
+        (issuer_problem, &issuer),
+    ] {
         if !cert.validity().is_valid() {
-            return Err(format!(
-                "{what}: not valid now (valid from {} to {})",
+            return Err(check(format!(
+                "not valid now (valid from {} to {})",
                 cert.validity().not_before,
                 cert.validity().not_after
-            ));
+            )));
         }
     }
-    let key = KeyPair::from_pem(issuer_key)
-        .map_err(|e| format!("issuer key: not a PEM private key ({e})"))?;
+    let key = match pem_label(issuer_key) {
+        Some(label) if label.contains("PRIVATE KEY") => {
+            KeyPair::from_pem(issuer_key).map_err(|_| {
+                key_problem("not a private key rcgen can read (PKCS#8 or SEC1 PEM)".into())
+            })?
+        }
+        Some(label) => {
+            return Err(key_problem(format!(
+                "holds a PEM {} block, not a private key",
+                clip(label)
+            )));
+        }
+        None => return Err(key_problem("not PEM: no -----BEGIN line".into())),
+    };
     if key.algorithm() != &PKCS_ECDSA_P256_SHA256 {
-        return Err("issuer key: Linkerd's issuer must use an ECDSA P-256 key".into());
+        return Err(key_problem(
+            "Linkerd's issuer must use an ECDSA P-256 key".into(),
+        ));
     }
     if issuer.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
-        return Err("issuer key: does not belong to the issuer certificate".into());
+        return Err(key_problem(
+            "does not belong to the issuer certificate".into(),
+        ));
     }
     Ok(())
+}
+
+/// The label of the first PEM block of `text` (`CERTIFICATE`, `EC PRIVATE KEY`).
+fn pem_label(text: &str) -> Option<&str> {
+    let start = text.find("-----BEGIN ")? + "-----BEGIN ".len();
+    let rest = &text[start..];
+    rest.find("-----").map(|end| &rest[..end])
+}
+
+/// A label cut to a length that names a kind of block and no more.
+fn clip(label: &str) -> String {
+    let label: String = label.chars().filter(|c| !c.is_control()).take(32).collect();
+    format!("\"{label}\"")
+}
+
+/// The DER bytes of the first certificate of `pem`, refusing other PEM blocks by name.
+fn certificate_der(pem: &str) -> Result<Vec<u8>, String> {
+    match pem_label(pem) {
+        Some("CERTIFICATE") => der(pem),
+        Some(label) => Err(format!(
+            "holds a PEM {} block, not a CERTIFICATE",
+            clip(label)
+        )),
+        None => Err("not PEM: no -----BEGIN line".into()),
+    }
 }
 
 #[cfg(test)]
@@ -332,10 +418,13 @@ mod tests {
             check_provided(&leaf.certificate, &leaf.certificate, &leaf.key).is_ok(),
             "a self-signed CA is its own anchor"
         );
-        assert!(
-            check_provided("nope", &one.issuer.certificate, &one.issuer.key)
-                .unwrap_err()
-                .starts_with("trust anchor: not a PEM certificate")
+        assert_eq!(
+            check_provided("nope", &one.issuer.certificate, &one.issuer.key),
+            Err("trust anchor: not PEM: no -----BEGIN line".into())
+        );
+        assert_eq!(
+            check_provided(&one.issuer.key, &one.issuer.certificate, &one.issuer.key),
+            Err("trust anchor: holds a PEM \"PRIVATE KEY\" block, not a CERTIFICATE".into())
         );
     }
 

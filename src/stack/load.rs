@@ -187,6 +187,7 @@ pub fn load(files: &[Arc<SourceFile>], origin: &str) -> Result<Platform, StackEr
         .map(|stack| validate_stack(stack, &cluster, &mut errors))
         .collect();
     check_host_ports(&stacks, &mut errors);
+    super::sharing::check_shared_namespaces(&stacks, &mut errors);
     check_specs(&raw, &unparsed, &mut errors);
     if errors.is_empty() {
         Ok(Platform { cluster, stacks })

@@ -12,6 +12,7 @@ mod messages_test;
 mod parts;
 mod paths;
 mod prometheus;
+mod sharing;
 mod spec;
 mod specs;
 mod storage;

@@ -14,20 +14,30 @@ use crate::field_path::FieldPath;
 use crate::source::Located;
 
 /// Ports a host port must not take on the control-plane node: a hostPort DNAT rule would
-/// capture traffic meant for these.
+/// capture traffic meant for these. Every port a kubeadm control-plane node binds: the API
+/// server, etcd, the scheduler, the controller-manager and the kubelet as kubernetes.io's
+/// "Ports and Protocols" lists them; etcd's metrics listener on 2381 (kubeadm's
+/// `--listen-metrics-urls`); and the components' defaults in kubernetes/kubernetes
+/// `pkg/cluster/ports/ports.go` (kubelet health 10248, kube-proxy metrics 10249 and health
+/// 10256, cloud-controller-manager 10258, kube-scheduler 10259).
 const RESERVED_HOST_PORTS: &[(u16, u16, &str)] = &[
     (22, 22, "SSH"),
     (179, 179, "Calico BGP"),
-    (2379, 2381, "etcd"),
+    (2379, 2380, "etcd's client and peer API"),
+    (2381, 2381, "etcd's metrics listener"),
     (6443, 6443, "the Kubernetes API server"),
-    (10249, 10250, "kube-proxy metrics and the kubelet API"),
-    (
-        10256,
-        10257,
-        "kube-proxy health and kube-controller-manager",
-    ),
+    (10248, 10248, "the kubelet's health check"),
+    (10249, 10249, "kube-proxy's metrics"),
+    (10250, 10250, "the kubelet API"),
+    (10256, 10256, "kube-proxy's health check"),
+    (10257, 10257, "kube-controller-manager"),
+    (10258, 10258, "cloud-controller-manager"),
     (10259, 10259, "kube-scheduler"),
 ];
+
+/// Linux's default ephemeral port range (`net.ipv4.ip_local_port_range`), from which the node
+/// picks the local port of each connection it opens.
+const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 32768..=60999;
 
 /// Pairs each CIDR of the list at `path` with its position; a CIDR listed twice is an error
 /// (EC2 refuses the same permission twice in one request).
@@ -209,6 +219,15 @@ pub(super) fn check_host_ports(stacks: &[Stack], errors: &mut Vec<Diagnostic>) {
                         .help("choose another host port, such as one from 30000-32767"),
                     );
                 } else {
+                    if EPHEMERAL_PORTS.contains(&port.value.get()) {
+                        tracing::warn!(
+                            "{}: host port {} ({owner}) is in Linux's ephemeral port range {}-{}: a connection the node opens may get it as its local port, and its replies would then go to the pod; choose one from 30000-32767",
+                            port.at,
+                            port.value,
+                            EPHEMERAL_PORTS.start(),
+                            EPHEMERAL_PORTS.end()
+                        );
+                    }
                     claimed.push((port, owner));
                 }
             }

@@ -233,13 +233,13 @@ fn a_fresh_bootstrap_brings_up_every_planned_object_meshed_and_says_so() {
     assert_eq!(ours, planned());
     assert!(
         run.stdout
-            .starts_with("bootstrap complete: 79 objects (79 created, 0 changed, 0 unchanged)"),
+            .starts_with("bootstrap complete: 80 objects (80 created, 0 changed, 0 unchanged)"),
         "{}",
         run.stdout
     );
     assert!(
         run.stdout
-            .contains("kubectl -n monitoring get secret grafana-admin")
+            .contains("kubectl -n grafana get secret grafana-admin")
     );
     for phase in [
         "[1/6] namespaces and CRDs",
@@ -275,7 +275,7 @@ fn a_fresh_bootstrap_brings_up_every_planned_object_meshed_and_says_so() {
         "pinned to the control-plane node"
     );
     // Secrets never reach the output.
-    let password = secret_value(&sim, "monitoring", "grafana-admin", "admin-password");
+    let password = secret_value(&sim, "grafana", "grafana-admin", "admin-password");
     let key = secret_value(&sim, "linkerd", "linkerd-identity-issuer", "key.pem");
     for text in [&run.stdout, &run.stderr] {
         assert!(!text.contains(&password) && !text.contains(key.lines().nth(1).unwrap()));
@@ -357,11 +357,11 @@ fn a_second_bootstrap_changes_nothing() {
     let sim = Sim::new();
     sim.bootstrap();
     let versions = sim.versions();
-    let password = secret_value(&sim, "monitoring", "grafana-admin", "admin-password");
+    let password = secret_value(&sim, "grafana", "grafana-admin", "admin-password");
     sim.server.clear_journal();
     let out = sim.bootstrap();
     assert!(
-        out.starts_with("bootstrap complete: nothing changed (79 objects already as planned)"),
+        out.starts_with("bootstrap complete: nothing changed (80 objects already as planned)"),
         "{out}"
     );
     assert_eq!(
@@ -371,7 +371,7 @@ fn a_second_bootstrap_changes_nothing() {
     );
     assert_eq!(sim.versions(), versions, "no resourceVersion moved");
     assert_eq!(
-        secret_value(&sim, "monitoring", "grafana-admin", "admin-password"),
+        secret_value(&sim, "grafana", "grafana-admin", "admin-password"),
         password
     );
 }
@@ -381,14 +381,14 @@ fn status_and_diff_report_a_bootstrapped_cluster_and_a_changed_setting() {
     let sim = Sim::new();
     let before = sim.run("status", &[]).success();
     assert!(
-        before.contains("0 ready") && before.contains("85 missing"),
+        before.contains("0 ready") && before.contains("86 missing"),
         "{before}"
     );
     sim.bootstrap();
     let status = sim.run("status", &[]).success();
     assert!(
         status.contains(&format!(
-            "\n85 objects on {}: 85 ready, 0 waiting, 0 failed, 0 missing, 0 not obsboot's\ncertificates ",
+            "\n86 objects on {}: 86 ready, 0 waiting, 0 failed, 0 missing, 0 not obsboot's\ncertificates ",
             sim.server.url()
         )),
         "{status}"
@@ -466,16 +466,16 @@ fn teardown_removes_everything_of_ours_keeps_foreign_objects_and_a_second_run_do
 #[test]
 fn an_existing_object_without_our_labels_stops_bootstrap_before_any_change() {
     let sim = Sim::new();
-    sim.server.apply_as("helm", serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "monitoring"}}));
+    sim.server.apply_as("helm", serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "grafana"}}));
     sim.server.apply_as(
         "helm",
-        serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "grafana", "namespace": "monitoring"}}),
+        serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "grafana", "namespace": "grafana"}}),
     );
     sim.server.clear_journal();
     let err = sim.run("bootstrap", &[]).refused();
     assert!(
         err.contains(
-            "error: ServiceAccount monitoring/grafana already exists and is not managed by obsboot"
+            "error: ServiceAccount grafana/grafana already exists and is not managed by obsboot"
         ),
         "{err}"
     );
@@ -512,7 +512,7 @@ fn an_existing_namespace_is_used_as_it_is_and_kept_by_teardown() {
     );
     assert!(
         sim.server
-            .get("apps/v1", "Deployment", Some("monitoring"), "grafana")
+            .get("apps/v1", "Deployment", Some("grafana"), "grafana")
             .is_none()
     );
 }
@@ -572,7 +572,7 @@ fn an_unschedulable_pod_is_explained_by_its_selector_and_the_taint() {
     let err = sim.run("bootstrap", &["--timeout", "2s"]).refused();
     assert!(
         err.contains("waiting for Deployment monitoring/prometheus to be ready")
-            || err.contains("waiting for Deployment monitoring/grafana to be ready"),
+            || err.contains("waiting for Deployment grafana/grafana to be ready"),
         "{err}"
     );
     assert!(
@@ -590,10 +590,10 @@ fn an_unschedulable_pod_is_explained_by_its_selector_and_the_taint() {
 fn a_failing_image_is_reported_as_failed_with_the_pod_reason() {
     let sim = Sim::new();
     sim.server
-        .set_readiness("monitoring", "grafana", Readiness::ImagePullBackOff);
+        .set_readiness("grafana", "grafana", Readiness::ImagePullBackOff);
     let err = sim.run("bootstrap", &[]).refused();
     assert!(
-        err.contains("caused by: Deployment monitoring/grafana failed: progress deadline exceeded"),
+        err.contains("caused by: Deployment grafana/grafana failed: progress deadline exceeded"),
         "{err}"
     );
     assert!(err.contains("ImagePullBackOff"), "{err}");

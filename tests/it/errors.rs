@@ -198,6 +198,85 @@ help: choose another host port, such as one from 30000-32767
     );
 }
 
+/// Every port a kubeadm control-plane node binds is refused, not only the best known.
+#[test]
+fn host_ports_of_kubeadm_components_are_reserved() {
+    for (port, what) in [
+        ("10248", "the kubelet's health check"),
+        ("2381", "etcd's metrics listener"),
+        ("10258", "cloud-controller-manager"),
+        ("10256", "kube-proxy's health check"),
+    ] {
+        let scratch = Scratch::fixture();
+        scratch.edit(
+            "stacks/bookinfo.yaml",
+            "hostPort: 30080",
+            &format!("hostPort: {port}"),
+        );
+        let err = scratch.render(&[]).failure();
+        assert!(
+            err.starts_with(&format!(
+                "error: stacks/bookinfo.yaml:13:19: host port {port} is used by {what} on the control-plane node\n"
+            )),
+            "{err}"
+        );
+    }
+}
+
+/// A host port in the ephemeral range renders, with a warning on stderr that says why.
+#[test]
+fn host_port_in_the_ephemeral_range_warns() {
+    let scratch = Scratch::fixture();
+    scratch.edit("stacks/bookinfo.yaml", "hostPort: 30080", "hostPort: 40000");
+    let run = scratch.render(&[]);
+    let stderr = run.stderr.clone();
+    run.success();
+    assert!(
+        stderr.contains("stacks/bookinfo.yaml:13:19: host port 40000 (bookinfo/productpage-v1) is in Linux's ephemeral port range 32768-60999: a connection the node opens may get it as its local port, and its replies would then go to the pod; choose one from 30000-32767"),
+        "{stderr}"
+    );
+}
+
+/// A zero retention, which Prometheus would silently replace with 15 days.
+#[test]
+fn zero_retention() {
+    let scratch = Scratch::fixture();
+    scratch.edit("stacks/prometheus.yaml", "retention: 15d", "retention: 0s");
+    assert_eq!(
+        scratch.render(&[]).failure(),
+        r"error: stacks/prometheus.yaml:9:14: spec.retention: a retention of 0s is not positive: Prometheus reads a zero retention as unset and keeps 15 days
+  |
+9 |   retention: 0s
+  |              ^^
+help: give how long samples are kept, such as 15d
+"
+    );
+}
+
+/// Namespaces Kubernetes owns are refused as stack namespaces.
+#[test]
+fn system_namespaces_are_refused() {
+    for namespace in ["kube-system", "kube-public", "kube-node-lease", "default"] {
+        let scratch = Scratch::fixture();
+        scratch.edit(
+            "stacks/bookinfo.yaml",
+            "namespace: bookinfo",
+            &format!("namespace: {namespace}"),
+        );
+        let err = scratch.render(&[]).failure();
+        assert!(
+            err.starts_with(&format!(
+                "error: stacks/bookinfo.yaml:2:12: namespace: namespace \"{namespace}\" belongs to Kubernetes: obsboot would label it as its own, and teardown would touch a namespace obsboot did not create\n"
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains("help: give the stack a namespace of its own"),
+            "{err}"
+        );
+    }
+}
+
 /// An address that is not an address.
 #[test]
 fn invalid_cidr() {
@@ -408,16 +487,16 @@ fn unknown_stack_kind() {
 fn undefined_template_value() {
     let scratch = Scratch::fixture().with_templates();
     scratch.edit(
-        "templates/bookinfo/deployments.yaml.j2",
-        "spec.images.tag }}",
-        "spec.images.tga }}",
+        "templates/grafana/grafana.yaml.j2",
+        "spec.image }}",
+        "spec.imgae }}",
     );
     assert_eq!(
         scratch.render(&["--templates", "templates"]).failure(),
-        r"error: templates/bookinfo/deployments.yaml.j2:36:90: `spec.images.tga` is undefined
+        r"error: templates/grafana/grafana.yaml.j2:43:21: `spec.imgae` is undefined
    |
-36 |           image: {{ spec.images.registry }}/examples-bookinfo-{{ app }}-{{ version }}:{{ spec.images.tga }}
-   |                                                                                          ^^^^^^^^^^^^^^^
+43 |           image: {{ spec.imgae }}
+   |                     ^^^^^^^^^^
 help: the template context holds: stack, namespace, spec, workloads, cluster, stacks (each with namespace and spec), files
 "
     );
@@ -448,8 +527,8 @@ fn invalid_object_name() {
     let scratch = Scratch::fixture().with_templates();
     scratch.edit(
         "templates/bookinfo/serviceaccounts.yaml.j2",
-        "  name: bookinfo-{{ app }}",
-        "  name: bookinfo_{{ app }}",
+        "  name: {{ \"bookinfo-\" ~ app }}",
+        "  name: {{ \"bookinfo_\" ~ app }}",
     );
     assert_eq!(
         scratch
@@ -1019,6 +1098,97 @@ fn certificate_file_missing() {
 help: paths are relative to the directory of the stack file
 "
     );
+}
+
+/// A CA certificate and its key for `name`, signed by `signer` (certificate and key), or
+/// self-signed.
+fn ca(name: &str, signer: Option<(&str, &str)>) -> (String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("a key");
+    let mut params = CertificateParams::new(vec![name.to_owned()]).expect("params");
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(1));
+    let certificate = match signer {
+        Some((cert, signer_key)) => {
+            let issuer =
+                Issuer::from_ca_cert_pem(cert, KeyPair::from_pem(signer_key).expect("a key"))
+                    .expect("an issuer");
+            params.signed_by(&key, &issuer)
+        }
+        None => params.self_signed(&key),
+    }
+    .expect("a certificate");
+    (certificate.pem(), key.serialize_pem())
+}
+
+/// Certificate files that exist but hold the wrong thing fail the render at the field that
+/// names them, as bootstrap would, without printing what a key file holds.
+#[test]
+fn certificate_files_are_checked_at_render() {
+    let (anchor, anchor_key) = ca("root.linkerd.cluster.local", None);
+    let (issuer, issuer_key) = ca(
+        "identity.linkerd.cluster.local",
+        Some((&anchor, &anchor_key)),
+    );
+    let (_, stranger_key) = ca("stranger", None);
+    let body = |pem: &str| pem.lines().nth(1).expect("a base64 line").to_owned();
+    for (anchor_text, key_text, line, col, field, message) in [
+        (
+            anchor.clone(),
+            "not a key\n".to_owned(),
+            16,
+            16,
+            "issuerKey",
+            "stacks/certs/issuer.key: issuer key: not PEM: no -----BEGIN line",
+        ),
+        (
+            anchor.clone(),
+            stranger_key.clone(),
+            16,
+            16,
+            "issuerKey",
+            "stacks/certs/issuer.key: issuer key: does not belong to the issuer certificate",
+        ),
+        (
+            anchor.clone(),
+            issuer.clone(),
+            16,
+            16,
+            "issuerKey",
+            "stacks/certs/issuer.key: issuer key: holds a PEM \"CERTIFICATE\" block, not a private key",
+        ),
+        (
+            anchor_key.clone(),
+            issuer_key.clone(),
+            14,
+            18,
+            "trustAnchor",
+            "stacks/certs/ca.crt: trust anchor: holds a PEM \"PRIVATE KEY\" block, not a CERTIFICATE",
+        ),
+    ] {
+        let scratch = Scratch::fixture();
+        scratch.edit("stacks/linkerd.yaml", "  certificates: {}", "  certificates:\n    trustAnchor: certs/ca.crt\n    issuerCertificate: certs/issuer.crt\n    issuerKey: certs/issuer.key");
+        scratch.write("stacks/certs/ca.crt", &anchor_text);
+        scratch.write("stacks/certs/issuer.crt", &issuer);
+        scratch.write("stacks/certs/issuer.key", &key_text);
+        let err = scratch.render(&[]).failure();
+        assert!(
+            err.starts_with(&format!(
+                "error: stacks/linkerd.yaml:{line}:{col}: spec.certificates.{field}: {message}\n"
+            )),
+            "{err}"
+        );
+        for secret in [&anchor_key, &issuer_key, &stranger_key] {
+            assert!(!err.contains(&body(secret)), "key material echoed:\n{err}");
+        }
+    }
+    // The same files, right, render.
+    let scratch = Scratch::fixture();
+    scratch.edit("stacks/linkerd.yaml", "  certificates: {}", "  certificates:\n    trustAnchor: certs/ca.crt\n    issuerCertificate: certs/issuer.crt\n    issuerKey: certs/issuer.key");
+    scratch.write("stacks/certs/ca.crt", &anchor);
+    scratch.write("stacks/certs/issuer.crt", &issuer);
+    scratch.write("stacks/certs/issuer.key", &issuer_key);
+    scratch.render(&[]).success();
 }
 
 /// Grafana's datasource is the Prometheus stack.

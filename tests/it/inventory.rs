@@ -593,7 +593,8 @@ fn prometheus_inventory() {
     // `prometheus-server`; cluster-wide names carry an `obsboot-` prefix; no PVC, as the data
     // volume is an emptyDir by default (stacks/prometheus.yaml: a fresh kubeadm cluster has
     // no StorageClass); no Alertmanager or Pushgateway (chart extras, REFERENCE 2.6 item 7).
-    // The `monitoring` Namespace is shared with Grafana and labelled with this stack.
+    // The `monitoring` Namespace is this stack's alone: Grafana's pods need the restricted Pod
+    // Security level, node-exporter's the privileged one.
     let components = "prometheus kube-state-metrics node-exporter";
     let cluster_wide = "obsboot-prometheus obsboot-kube-state-metrics";
     let expected = keys(&[
@@ -610,7 +611,7 @@ fn prometheus_inventory() {
     let monitoring = find("Namespace", "", "monitoring");
     assert_eq!(
         monitoring["metadata"]["annotations"]["obsboot.dev/stacks"],
-        "prometheus,grafana",
+        "prometheus",
         "{}: annotations obsboot.dev/stacks",
         id(monitoring)
     );
@@ -621,14 +622,15 @@ fn grafana_inventory() {
     // REFERENCE 3.2 lists 8 chart objects. obsboot renders no Secret (grafana-admin is
     // created at bootstrap and listed in `secrets`), no ClusterRole/ClusterRoleBinding
     // (Grafana needs no API access without the sidecars, REFERENCE 3.3), and splits the
-    // chart's ConfigMap into datasources, dashboard providers and dashboards. It has no
-    // Namespace of its own: `monitoring` belongs to the Prometheus stack.
+    // chart's ConfigMap into datasources, dashboard providers and dashboards. It has a
+    // Namespace of its own, at the restricted Pod Security level.
     let configs = "grafana-datasources grafana-dashboard-providers grafana-dashboards";
     let expected = keys(&[
-        ("ServiceAccount", "monitoring", "grafana"),
-        ("ConfigMap", "monitoring", configs),
-        ("Service", "monitoring", "grafana"),
-        ("Deployment", "monitoring", "grafana"),
+        ("Namespace", "", "grafana"),
+        ("ServiceAccount", "grafana", "grafana"),
+        ("ConfigMap", "grafana", configs),
+        ("Service", "grafana", "grafana"),
+        ("Deployment", "grafana", "grafana"),
     ]);
     assert_inventory("grafana", &expected);
 }
@@ -918,7 +920,7 @@ fn expected_images() -> BTreeSet<(String, String, String)> {
         ),
         // REFERENCE 3.1.
         (
-            "monitoring/grafana",
+            "grafana/grafana",
             "containers/grafana",
             "docker.io/grafana/grafana:13.2.0".into(),
         ),
@@ -1134,7 +1136,7 @@ fn grafana_ports_probes_and_provisioning() {
     // REFERENCE 3.3/3.6: 3000 `grafana` on host port 30300; /api/health for both probes,
     // liveness 60 s delay, 30 s timeout, 10 failures. The chart's gossip (9094) and
     // profiling (6060) ports are for HA alerting and pprof, neither used by one replica.
-    let grafana = find("Deployment", "monitoring", "grafana");
+    let grafana = find("Deployment", "grafana", "grafana");
     assert_ports(grafana, "grafana", &[("grafana", 3000)]);
     let port = list(&container(grafana, "grafana")["ports"])
         .iter()
@@ -1161,7 +1163,7 @@ fn grafana_ports_probes_and_provisioning() {
         );
     }
     // The provisioned datasource reaches the Prometheus Service on a port it serves.
-    let datasources = find("ConfigMap", "monitoring", "grafana-datasources");
+    let datasources = find("ConfigMap", "grafana", "grafana-datasources");
     let file: Value = serde_yaml::from_str(text(&datasources["data"]["prometheus.yaml"]))
         .expect("ConfigMap monitoring/grafana-datasources: data[prometheus.yaml] is YAML");
     let source = &file["datasources"][0];
@@ -1184,7 +1186,7 @@ fn grafana_ports_probes_and_provisioning() {
         id(service)
     );
     // The dashboard provider reads the directory the dashboards ConfigMap is mounted at.
-    let providers = find("ConfigMap", "monitoring", "grafana-dashboard-providers");
+    let providers = find("ConfigMap", "grafana", "grafana-dashboard-providers");
     let file: Value = serde_yaml::from_str(text(&providers["data"]["obsboot.yaml"])).expect("YAML");
     let path = text(&file["providers"][0]["options"]["path"]);
     assert_eq!(
@@ -1524,7 +1526,7 @@ const SERVICES: [ServicePorts; 16] = [
     // The chart's Prometheus and Grafana Services listen on 80; obsboot keeps the container
     // ports (9090, 3000), which its Grafana datasource URL uses.
     ("monitoring", "prometheus", false, &[("http", 9090, 9090)]),
-    ("monitoring", "grafana", false, &[("http", 3000, 3000)]),
+    ("grafana", "grafana", false, &[("http", 3000, 3000)]),
     // REFERENCE 2.7/2.8 (node-exporter's headless: Prometheus scrapes each endpoint).
     (
         "monitoring",
@@ -1716,7 +1718,7 @@ fn prometheus_security_contexts() {
 #[test]
 fn grafana_security_context() {
     // REFERENCE 3.3.
-    let grafana = find("Deployment", "monitoring", "grafana");
+    let grafana = find("Deployment", "grafana", "grafana");
     assert_pod_security(grafana, &json!({"fsGroup": 472}));
     assert_security(
         grafana,
@@ -1812,12 +1814,13 @@ fn only_linkerd_init_gains_privileges_and_only_node_exporter_uses_the_host() {
 #[test]
 fn pod_security_label_of_each_namespace() {
     // linkerd: REFERENCE 4.3. monitoring: node-exporter's host network, PID and hostPath
-    // volumes are allowed by the privileged level only. bookinfo: meshed (stacks/bookinfo.yaml
-    // mesh: true), so the injected linkerd-init adds NET_ADMIN/NET_RAW, which baseline and
-    // restricted reject (REFERENCE 4.4).
+    // volumes are allowed by the privileged level only. grafana: Grafana's hardened pod passes
+    // restricted. bookinfo: meshed (stacks/bookinfo.yaml mesh: true), so the injected
+    // linkerd-init adds NET_ADMIN/NET_RAW, which baseline and restricted reject (REFERENCE 4.4).
     let expected = [
         ("linkerd", "privileged"),
         ("monitoring", "privileged"),
+        ("grafana", "restricted"),
         ("bookinfo", "privileged"),
     ];
     assert_eq!(
@@ -1860,7 +1863,7 @@ fn api_credentials_only_where_needed() {
         ("monitoring", "prometheus", true),
         ("monitoring", "kube-state-metrics", true),
         ("monitoring", "node-exporter", false),
-        ("monitoring", "grafana", false),
+        ("grafana", "grafana", false),
         ("bookinfo", "bookinfo-details", false),
         ("bookinfo", "bookinfo-ratings", false),
         ("bookinfo", "bookinfo-reviews", false),
@@ -2236,7 +2239,7 @@ fn placement_of_every_workload() {
     // node-exporter on every node; the rest anywhere.
     let pinned = [
         ("monitoring", "prometheus"),
-        ("monitoring", "grafana"),
+        ("grafana", "grafana"),
         ("bookinfo", "productpage-v1"),
     ];
     for w in workloads() {
@@ -2287,7 +2290,7 @@ fn deployment_strategies() {
     // (templates/prometheus/server). The others roll.
     let recreate = [
         ("monitoring", "prometheus"),
-        ("monitoring", "grafana"),
+        ("grafana", "grafana"),
         ("bookinfo", "productpage-v1"),
     ];
     for deployment in of_kind("Deployment") {
@@ -2335,7 +2338,7 @@ fn host_ports_are_the_declared_exposures() {
             9080,
             30080,
         ),
-        ("Deployment monitoring/grafana", "grafana", 3000, 30300),
+        ("Deployment grafana/grafana", "grafana", 3000, 30300),
     ]
     .into_iter()
     .map(|(w, c, port, host)| (w.to_owned(), c.to_owned(), port, host))
@@ -2545,7 +2548,7 @@ fn expected_secrets() -> BTreeSet<(String, String)> {
         ("linkerd", "linkerd-proxy-injector-k8s-tls"),
         ("linkerd", "linkerd-sp-validator-k8s-tls"),
         ("linkerd", "linkerd-policy-validator-k8s-tls"),
-        ("monitoring", "grafana-admin"),
+        ("grafana", "grafana-admin"),
     ]
     .iter()
     .map(|(ns, n)| ((*ns).to_owned(), (*n).to_owned()))
@@ -2641,7 +2644,7 @@ fn pods_reference_exactly_the_listed_secrets() {
             id(w)
         );
     }
-    let grafana = find("Deployment", "monitoring", "grafana");
+    let grafana = find("Deployment", "grafana", "grafana");
     assert_eq!(
         volume(grafana, "admin")["secret"],
         json!({"secretName": "grafana-admin", "items": [{"key": "admin-password", "path": "admin-password"}]}),

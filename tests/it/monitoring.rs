@@ -255,7 +255,7 @@ fn prometheus_reloads_its_configuration_in_place() {
 fn grafana_provisions_the_rendered_prometheus() {
     let objects = render(&Scratch::new());
     let datasources: Value = serde_yaml::from_str(data(
-        object(&objects, "ConfigMap", "monitoring", "grafana-datasources"),
+        object(&objects, "ConfigMap", "grafana", "grafana-datasources"),
         "prometheus.yaml",
     ))
     .expect("YAML");
@@ -297,7 +297,7 @@ fn grafana_reads_the_dashboards_where_they_are_mounted() {
         object(
             &objects,
             "ConfigMap",
-            "monitoring",
+            "grafana",
             "grafana-dashboard-providers",
         ),
         "obsboot.yaml",
@@ -306,7 +306,7 @@ fn grafana_reads_the_dashboards_where_they_are_mounted() {
     let provider = &providers["providers"][0];
     assert_eq!(provider["type"], "file");
     let path = provider["options"]["path"].as_str().expect("a path");
-    let deployment = object(&objects, "Deployment", "monitoring", "grafana");
+    let deployment = object(&objects, "Deployment", "grafana", "grafana");
     let pod = &deployment["spec"]["template"]["spec"];
     let container = &pod["containers"][0];
     let mount_of = |volume: &str| {
@@ -341,7 +341,7 @@ fn grafana_reads_the_dashboards_where_they_are_mounted() {
         format!("{provisioning}/dashboards")
     );
     // Every dashboard file is in the ConfigMap, as valid JSON with its uid.
-    let dashboards = object(&objects, "ConfigMap", "monitoring", "grafana-dashboards")["data"]
+    let dashboards = object(&objects, "ConfigMap", "grafana", "grafana-dashboards")["data"]
         .as_object()
         .expect("data")
         .clone();
@@ -383,7 +383,9 @@ fn grafana_reads_the_dashboards_where_they_are_mounted() {
 #[test]
 fn a_changed_start_time_configuration_rolls_the_pod() {
     let checksum = |scratch: &Scratch| {
-        object(&render(scratch), "Deployment", "monitoring", "grafana")["spec"]["template"]["metadata"]["annotations"]["obsboot.dev/config-checksum"].clone()
+        object(&render(scratch), "Deployment", "grafana", "grafana")["spec"]["template"]["metadata"]
+            ["annotations"]["obsboot.dev/config-checksum"]
+            .clone()
     };
     let scratch = Scratch::new();
     let before = checksum(&scratch);

@@ -193,7 +193,7 @@ fn every_object_carries_the_ownership_labels() {
     );
     assert_eq!(
         monitoring["metadata"]["annotations"]["obsboot.dev/stacks"],
-        "prometheus,grafana"
+        "prometheus"
     );
 }
 
@@ -214,7 +214,7 @@ fn objects_come_in_apply_order() {
         .iter()
         .take_while(|kind| **kind == "Namespace")
         .count();
-    assert_eq!(namespaces, 3, "namespaces come first: {kinds:?}");
+    assert_eq!(namespaces, 4, "namespaces come first: {kinds:?}");
     let crds = kinds[namespaces..]
         .iter()
         .take_while(|kind| **kind == "CustomResourceDefinition")
@@ -560,4 +560,48 @@ fn the_header_says_a_render_with_generated_material_is_for_review_only() {
             "the {stack} stack applies as it is rendered"
         );
     }
+}
+
+/// Values that YAML would read as numbers, booleans or nulls reach the objects as the strings
+/// the stack files give.
+#[test]
+fn values_that_look_like_numbers_stay_strings() {
+    let scratch = Scratch::new();
+    scratch
+        .edit(
+            "stacks/bookinfo.yaml",
+            "namespace: bookinfo",
+            "namespace: \"123\"",
+        )
+        .edit(
+            "stacks/grafana.yaml",
+            "adminSecret: grafana-admin",
+            "adminSecret: \"12345\"",
+        )
+        .edit(
+            "stacks/linkerd.yaml",
+            "trustDomain: cluster.local",
+            "trustDomain: \"null\"",
+        );
+    let render = json_render(&scratch, &[]);
+    let objects = objects(&render);
+    assert_eq!(
+        object(&objects, "Service", "productpage")["metadata"]["namespace"],
+        json!("123")
+    );
+    let grafana = object(&objects, "Deployment", "grafana");
+    let volumes = grafana["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .expect("volumes");
+    assert!(
+        volumes
+            .iter()
+            .any(|v| v["secret"]["secretName"] == json!("12345")),
+        "{volumes:?}"
+    );
+    let identity = object(&objects, "Deployment", "linkerd-identity");
+    assert!(
+        identity.to_string().contains("-identity-trust-domain=null"),
+        "{identity}"
+    );
 }

@@ -148,7 +148,7 @@ fn a_claim_without_a_default_storage_class_is_refused_before_any_write() {
     let err = sim.run("bootstrap", &[]).refused();
     assert!(
         err.starts_with(
-            "error: stacks/prometheus.yaml:20:13: spec.storage.volume: the Prometheus stack asks for a persistentVolumeClaim of the cluster's default StorageClass, but no StorageClass is marked default (it has slow); name one in spec.storage.storageClass, mark one default (annotation storageclass.kubernetes.io/is-default-class: \"true\"), or set `volume: emptyDir`"
+            "error: stacks/prometheus.yaml:22:13: spec.storage.volume: the Prometheus stack asks for a persistentVolumeClaim of the cluster's default StorageClass, but no StorageClass is marked default (it has slow); name one in spec.storage.storageClass, mark one default (annotation storageclass.kubernetes.io/is-default-class: \"true\"), or set `volume: emptyDir`"
         ),
         "{err}"
     );
@@ -165,7 +165,7 @@ fn a_claim_of_a_missing_storage_class_is_refused_before_any_write() {
     let err = sim.run("bootstrap", &[]).refused();
     assert!(
         err.starts_with(
-            "error: stacks/prometheus.yaml:23:19: spec.storage.storageClass: the Prometheus stack asks for a persistentVolumeClaim of StorageClass \"fast\", which the cluster does not have (it has gp3 (default)); name one it has, install that class's provisioner, or set `volume: emptyDir`"
+            "error: stacks/prometheus.yaml:25:19: spec.storage.storageClass: the Prometheus stack asks for a persistentVolumeClaim of StorageClass \"fast\", which the cluster does not have (it has gp3 (default)); name one it has, install that class's provisioner, or set `volume: emptyDir`"
         ),
         "{err}"
     );

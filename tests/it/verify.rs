@@ -74,7 +74,7 @@ fn endpoints_that_answer_as_they_should_pass() {
     // Without the cluster there is no password: the data path is not checked, and says why.
     assert!(out.contains("skip Grafana → Prometheus"), "{out}");
     assert!(
-        out.contains("not checked: cannot log in to Grafana: the cluster cannot be asked for the administrator's password (Secret monitoring/grafana-admin)"),
+        out.contains("not checked: cannot log in to Grafana: the cluster cannot be asked for the administrator's password (Secret grafana/grafana-admin)"),
         "{out}"
     );
 }
@@ -128,7 +128,7 @@ fn a_failure_names_the_layer_at_fault() {
         unhealthy["nextStep"]
             .as_str()
             .unwrap()
-            .contains("kubectl -n monitoring logs deployment/grafana")
+            .contains("kubectl -n grafana logs deployment/grafana")
     );
 }
 
@@ -207,7 +207,7 @@ fn bootstrap_ends_by_verifying_what_it_opened() {
 fn grafana_password(sim: &Sim) -> String {
     let secret = sim
         .server
-        .get("v1", "Secret", Some("monitoring"), "grafana-admin")
+        .get("v1", "Secret", Some("grafana"), "grafana-admin")
         .expect("bootstrap created the Grafana Secret");
     let encoded = secret["data"]["admin-password"].as_str().unwrap();
     let decoded = base64::engine::general_purpose::STANDARD
@@ -501,7 +501,7 @@ fn a_wrong_password_is_an_auth_failure_that_does_not_echo_it() {
     assert_eq!(datasource["layer"], "credentials", "{datasource}");
     let cause = datasource["cause"].as_str().unwrap();
     assert!(
-        cause.starts_with("Grafana refused the login \"admin\" with the password from Secret monitoring/grafana-admin (HTTP 401: Invalid username or password"),
+        cause.starts_with("Grafana refused the login \"admin\" with the password from Secret grafana/grafana-admin (HTTP 401: Invalid username or password"),
         "{cause}"
     );
     // The fake quotes what it got; verify masks it.
@@ -510,7 +510,7 @@ fn a_wrong_password_is_an_auth_failure_that_does_not_echo_it() {
         datasource["nextStep"]
             .as_str()
             .unwrap()
-            .contains("kubectl -n monitoring rollout restart deployment/grafana"),
+            .contains("kubectl -n grafana rollout restart deployment/grafana"),
         "{datasource}"
     );
 }

@@ -164,6 +164,11 @@ checked_string!(
 );
 
 impl Duration {
+    /// Whether every number in it is zero (`0s`, `0d0h`).
+    pub fn is_zero(&self) -> bool {
+        self.0.chars().all(|c| !c.is_ascii_digit() || c == '0')
+    }
+
     /// The length in whole seconds (`ms` parts round down).
     pub fn seconds(&self) -> u64 {
         let mut total = 0u64;
@@ -268,6 +273,9 @@ mod tests {
         assert_eq!(seconds("2w"), Ok(1_209_600));
         assert_eq!(seconds("1y"), Ok(31_536_000));
         assert_eq!(seconds("1500ms"), Ok(0));
+        assert!(Duration::parse("0s").is_ok_and(|d| d.is_zero()));
+        assert!(Duration::parse("0d0h").is_ok_and(|d| d.is_zero()));
+        assert!(!Duration::parse("1500ms").is_ok_and(|d| d.is_zero()));
     }
 
     #[test]
