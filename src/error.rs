@@ -106,9 +106,10 @@ pub enum Error {
 
 impl Error {
     /// The process exit status: 130 after Ctrl-C or SIGTERM (as shells report a SIGINT),
-    /// 1 for any other failure.
+    /// 2 for invalid input, 1 for any other failure.
     pub fn exit_code(&self) -> u8 {
         match self {
+            Self::Stack(_) | Self::Render(_) => 2,
             Self::Bootstrap(err) if err.is_interrupt() => 130,
             Self::Teardown(TeardownError::Interrupted { .. }) => 130,
             _ => 1,

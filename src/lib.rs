@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod cli;
 pub mod diagnostic;
 mod embedded;
+mod encoding;
 mod error;
 pub mod field_path;
 pub mod inspect;
@@ -28,6 +29,7 @@ pub mod stack;
 pub mod teardown;
 #[cfg(test)]
 mod testing;
+pub mod text_file;
 pub mod verify;
 pub mod yaml;
 
