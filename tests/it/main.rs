@@ -9,6 +9,7 @@ mod harness;
 
 mod certificates;
 mod cluster;
+mod corpus;
 mod dashboards;
 mod errors;
 mod grafana;
