@@ -24,7 +24,7 @@ pub const MAX_DEPTH: usize = 64;
 const MAX_STREAM_DEPTH: usize = 256;
 
 /// How many `[` and `{` a stack file may hold in all. See [`check_flow`].
-const MAX_FLOW_OPENERS: usize = 512;
+const MAX_FLOW_OPENERS: usize = 256;
 
 /// A node and where it starts.
 #[derive(Debug, Clone)]
@@ -161,7 +161,7 @@ pub fn parse_stream(file: &Arc<SourceFile>) -> Result<Vec<Option<Node>>, Diagnos
 /// catches plain deep nesting where it starts; the second bounds the nesting the first cannot
 /// see, when closing brackets hide in quoted strings that the scanner does not take as
 /// closing. With the file size capped, the scanner's work is then at most linear in the text
-/// times 512. A stack file needs a handful of brackets, so neither bound is near real input.
+/// times 256. A stack file needs a handful of brackets, so neither bound is near real input.
 fn check_flow(file: &Arc<SourceFile>) -> Result<(), Diagnostic> {
     let (mut open, mut total) = (0usize, 0usize);
     let (mut line, mut line_start) = (1, 0);
@@ -461,9 +461,9 @@ mod tests {
             "{message}"
         );
         // Closing brackets inside quotes close nothing; the total bounds what they hide.
-        let message = error(&format!("a: {}", "[ \"]\" ".repeat(600)));
+        let message = error(&format!("a: {}", "[ \"]\" ".repeat(300)));
         assert!(
-            message.starts_with("t.yaml:1:3076: more than 512 `[` and `{` in one file"),
+            message.starts_with("t.yaml:1:1540: more than 256 `[` and `{` in one file"),
             "{message}"
         );
         assert!(matches!(
