@@ -82,7 +82,8 @@ impl StackError {
             | Self::Invalid(_)
             | Self::MissingCluster { .. }
             | Self::PublicWithoutConsent { .. }
-            | Self::UnknownStack { .. } => Exit::Invalid,
+            | Self::UnknownStack { .. }
+            | Self::Entries(_) => Exit::Invalid,
         }
     }
 }
@@ -91,7 +92,9 @@ impl RenderError {
     /// What kind of failure this is.
     pub fn exit(&self) -> Exit {
         match self {
-            Self::ReadTemplates { .. } | Self::Invalid(_) => Exit::Invalid,
+            Self::ReadTemplates { .. } | Self::TemplateNotRegular { .. } | Self::Invalid(_) => {
+                Exit::Invalid
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod clip;
 pub mod diagnostic;
 mod embedded;
+mod encoding;
 mod error;
 pub mod exit;
 pub mod field_path;
@@ -31,6 +32,7 @@ pub mod stack;
 pub mod teardown;
 #[cfg(test)]
 mod testing;
+pub mod text_file;
 pub mod verify;
 pub mod yaml;
 

@@ -2,8 +2,6 @@
 //! binary, and positions inside them.
 
 use std::fmt;
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -78,36 +76,6 @@ impl Span {
     pub fn new(line: usize, col: usize, len: usize) -> Self {
         Self { line, col, len }
     }
-}
-
-/// Reads every regular file under `dir`, at most `depth` levels deep (1: only `dir` itself),
-/// sorted by path. Hidden entries (`.name`) are skipped. Errors carry the path that failed.
-pub fn read_dir(dir: &Path, depth: usize) -> Result<Vec<Arc<SourceFile>>, (PathBuf, io::Error)> {
-    let mut files = Vec::new();
-    let entries = fs::read_dir(dir).map_err(|err| (dir.to_path_buf(), err))?;
-    let mut paths = entries
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|err| (dir.to_path_buf(), err))?;
-    paths.sort();
-    for path in paths {
-        if path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'))
-        {
-            continue;
-        }
-        if path.is_dir() {
-            if depth > 1 {
-                files.extend(read_dir(&path, depth - 1)?);
-            }
-        } else {
-            let text = fs::read_to_string(&path).map_err(|err| (path.clone(), err))?;
-            files.push(SourceFile::new(path, text));
-        }
-    }
-    Ok(files)
 }
 
 /// A span inside a particular file.

@@ -44,6 +44,17 @@ pub enum RenderError {
         #[source]
         source: io::Error,
     },
+    /// A template file name that is not a regular file after following symlinks.
+    #[error(
+        "template file \"{}\" is {what}; a template must be a regular file or a symlink to one",
+        path.display()
+    )]
+    TemplateNotRegular {
+        /// The entry.
+        path: PathBuf,
+        /// What it is instead.
+        what: &'static str,
+    },
     /// A template failed, or what it rendered is not a valid set of objects.
     #[error("{0}")]
     Invalid(Diagnostics),

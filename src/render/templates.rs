@@ -14,8 +14,9 @@ use super::object::{Object, Origin, Rendered};
 use super::scalar;
 use super::slots::Slots;
 use crate::diagnostic::Diagnostic;
-use crate::source::{self, Location, SourceFile, Span};
+use crate::source::{Location, SourceFile, Span};
 use crate::stack::StackKind;
+use crate::text_file::{self, ReadError};
 use crate::yaml::values;
 
 /// How deep below the templates directory files are read: `<stack>/<dir>/<file>`.
@@ -24,6 +25,20 @@ const TEMPLATE_DEPTH: usize = 3;
 /// Said of every error located in a template's output.
 const OUTPUT_HELP: &str =
     "the line numbers count lines of the template's output, not of the template";
+
+/// The most a template or data file may hold: the largest default (a Grafana dashboard) is
+/// about 40 KiB; the cap keeps a wrong file from being read whole.
+const MAX_TEMPLATE_FILE: u64 = 4 << 20;
+
+/// Extensions of the data files templates may read (dashboards, for example).
+const DATA_EXTENSIONS: [&str; 3] = ["json", "yaml", "yml"];
+
+/// Whether a file in a templates directory is read: a template (`*.j2`) or a data file.
+fn is_template_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|ext| ext.to_str())
+        .is_some_and(|ext| ext == "j2" || DATA_EXTENSIONS.contains(&ext))
+}
 
 /// Suffix of every template; other files are data for the templates.
 const TEMPLATE_SUFFIX: &str = ".j2";
@@ -44,10 +59,32 @@ impl TemplateSet {
         Self::new(crate::embedded::templates(), Path::new("templates"))
     }
 
-    /// The templates below `dir`: `DIR/<stack>/<file>`, and data files one level deeper.
+    /// The templates below `dir`: `DIR/<stack>/<file>` and `DIR/<stack>/<dir>/<file>`, for the
+    /// four stack names, of the names [`is_template_file`] accepts. Nothing else in `dir` is
+    /// opened.
     pub fn read(dir: &Path) -> Result<Self, RenderError> {
-        let files = source::read_dir(dir, TEMPLATE_DEPTH)
-            .map_err(|(path, source)| RenderError::ReadTemplates { path, source })?;
+        let wanted = |relative: &Path, is_dir: bool| {
+            let mut parts = relative.iter().filter_map(|part| part.to_str());
+            let Some(stack) = parts.next() else {
+                return false;
+            };
+            if !StackKind::ALL.iter().any(|kind| kind.name() == stack) {
+                return false;
+            }
+            is_dir || is_template_file(relative)
+        };
+        let files = text_file::read_tree(
+            dir,
+            TEMPLATE_DEPTH,
+            &wanted,
+            MAX_TEMPLATE_FILE,
+            "a template file",
+        )
+        .map_err(|(path, err)| match err {
+            ReadError::Io(source) => RenderError::ReadTemplates { path, source },
+            ReadError::NotRegular(what) => RenderError::TemplateNotRegular { path, what },
+            ReadError::Content(diagnostic) => diagnostic.into(),
+        })?;
         Ok(Self::new(files, dir))
     }
 

@@ -22,6 +22,48 @@ pub enum FileKind {
 }
 
 impl FileKind {
+    /// Every kind, the cluster first.
+    pub const ALL: [Self; 5] = [
+        Self::Cluster,
+        Self::Bookinfo,
+        Self::Prometheus,
+        Self::Grafana,
+        Self::Linkerd,
+    ];
+
+    /// The one name a file of this kind has in a stacks directory (`grafana.yaml`).
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Self::Cluster => "cluster.yaml",
+            Self::Bookinfo => "bookinfo.yaml",
+            Self::Prometheus => "prometheus.yaml",
+            Self::Grafana => "grafana.yaml",
+            Self::Linkerd => "linkerd.yaml",
+        }
+    }
+
+    /// The kind whose file is named `name`.
+    pub fn of_file_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.file_name() == name)
+    }
+
+    /// The kind whose file name `name` almost is: the same but for case, or for an extension
+    /// that suggests a stack file (`grafana.YAML`, `bookinfo.yml`, `Cluster.json`).
+    pub fn near_miss(name: &str) -> Option<Self> {
+        let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+        let lower_ext = ext.to_ascii_lowercase();
+        if !matches!(lower_ext.as_str(), "yaml" | "yml" | "json") {
+            return None;
+        }
+        Self::ALL.into_iter().find(|kind| {
+            kind.file_name() != name
+                && kind
+                    .file_name()
+                    .strip_suffix(".yaml")
+                    .is_some_and(|own| own.eq_ignore_ascii_case(stem))
+        })
+    }
+
     /// The stack kind, or `None` for the cluster file.
     pub fn stack(self) -> Option<StackKind> {
         match self {

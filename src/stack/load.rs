@@ -205,6 +205,7 @@ enum Parsed {
 fn parse_file(file: &Arc<SourceFile>) -> Result<Parsed, (Option<FileKind>, Vec<Diagnostic>)> {
     let doc = Doc::parse(file).map_err(|d| (None, vec![d]))?;
     let probe: KindProbe = doc.deserialize().map_err(|d| (None, vec![d]))?;
+    check_file_name(&doc, probe.kind).map_err(|d| (None, vec![d]))?;
     let failed = |diagnostics| (Some(probe.kind), diagnostics);
     let Some(kind) = probe.kind.stack() else {
         let parsed = doc
@@ -220,6 +221,28 @@ fn parse_file(file: &Arc<SourceFile>) -> Result<Parsed, (Option<FileKind>, Vec<D
     }
     .map_err(failed)?;
     Ok(Parsed::Stack(stack))
+}
+
+/// A stack file's name says its kind: `kind: Grafana` belongs in `grafana.yaml`. Files whose
+/// name is no stack file's (only in tests; a directory yields stack file names alone) are not
+/// checked.
+fn check_file_name(doc: &Doc, kind: FileKind) -> Result<(), Diagnostic> {
+    let name = doc.file.file_name();
+    match FileKind::of_file_name(name) {
+        Some(named) if named != kind => Err(Diagnostic::new(
+            doc.at(&FieldPath::root().key("kind")),
+            format!(
+                "a file of kind {kind:?} must be named {}, not {name}",
+                kind.file_name()
+            ),
+        )
+        .field("kind")
+        .help(format!(
+            "rename the file to {}, or set `kind: {named:?}` if it describes that stack",
+            kind.file_name()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn twice(doc: &Doc, first: &Doc, kind: &str) -> Diagnostic {
@@ -260,6 +283,29 @@ fn cluster(doc: &Doc, parsed: ClusterFile, errors: &mut Vec<Diagnostic>) -> Clus
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_holds_the_kind_its_name_says() {
+        let mut files = crate::embedded::stacks();
+        let grafana = files
+            .iter()
+            .position(|file| file.file_name() == "grafana.yaml")
+            .unwrap();
+        let text = files[grafana].text.clone();
+        files.remove(grafana);
+        let bookinfo = files
+            .iter()
+            .position(|file| file.file_name() == "bookinfo.yaml")
+            .unwrap();
+        files[bookinfo] = SourceFile::new("stacks/bookinfo.yaml", text);
+        let Err(err) = load(&files, "test") else {
+            panic!("a Grafana file named bookinfo.yaml loaded");
+        };
+        assert_eq!(
+            err.to_string(),
+            "stacks/bookinfo.yaml:3:7: kind: a file of kind Grafana must be named grafana.yaml, not bookinfo.yaml\n  |\n3 | kind: Grafana\n  |       ^^^^^^^\nhelp: rename the file to grafana.yaml, or set `kind: Bookinfo` if it describes that stack"
+        );
+    }
 
     /// Every prefix of every default stack file, and each with some noise spliced in, loads
     /// (and renders) to a value or to an error that formats; none panics.

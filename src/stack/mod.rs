@@ -2,6 +2,7 @@
 
 mod bookinfo;
 mod cluster;
+mod dir;
 mod fields;
 mod grafana;
 mod kind;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 
 pub use bookinfo::{BookinfoImages, BookinfoSpec};
 pub use cluster::{Cluster, Taint};
+pub use dir::{EntryError, EntryErrors, MAX_STACK_FILE};
 pub use fields::{
     Cidr, DnsLabel, Domain, Duration, ImageRef, ImageRepository, ImageTag, LabelKey, LabelValue,
     ObjectName, Placement, Port, PublicReach, Quantity, Region, RuleDescription, SecurityGroupRef,
@@ -64,8 +66,13 @@ pub enum StackError {
         #[source]
         source: io::Error,
     },
+    /// Entries of the stacks directory that are misnamed or not regular files.
+    #[error("{0}")]
+    Entries(EntryErrors),
     /// The directory holds no stack files.
-    #[error("no stack files (*.yaml) in {origin}")]
+    #[error(
+        "no stack files in {origin}; stack files are named cluster.yaml, bookinfo.yaml, prometheus.yaml, grafana.yaml and linkerd.yaml"
+    )]
     NoFiles {
         /// Where we looked.
         origin: String,
@@ -222,7 +229,7 @@ impl Stack {
 pub enum StackSource {
     /// The defaults compiled into the binary.
     Embedded,
-    /// The `*.yaml` files of a directory.
+    /// The stack files of a directory (`cluster.yaml`, `bookinfo.yaml`, …).
     Dir(PathBuf),
 }
 
@@ -232,27 +239,13 @@ impl StackSource {
         match self {
             Self::Embedded => Ok(crate::embedded::stacks()),
             Self::Dir(dir) => {
-                let files = crate::source::read_dir(dir, 1).map_err(|(path, source)| {
-                    if path == *dir {
-                        StackError::ReadDir { path, source }
-                    } else {
-                        StackError::ReadFile { path, source }
-                    }
-                })?;
-                let stacks: Vec<_> = files
-                    .into_iter()
-                    .filter(|file| {
-                        file.path
-                            .extension()
-                            .is_some_and(|ext| ext == "yaml" || ext == "yml")
-                    })
-                    .collect();
-                if stacks.is_empty() {
+                let files = dir::read(dir)?;
+                if files.is_empty() {
                     return Err(StackError::NoFiles {
                         origin: self.to_string(),
                     });
                 }
-                Ok(stacks)
+                Ok(files)
             }
         }
     }

@@ -83,7 +83,7 @@ impl Part {
 /// The parts of `text`, whose tree is `root`; `None` when the file is not a block mapping
 /// whose keys each start a line (then it is deserialized whole).
 pub(super) fn parts(root: &Node, text: &str) -> Option<Vec<Part>> {
-    let NodeKind::Map(entries) = &root.kind else {
+    let NodeKind::Map(entries, _) = &root.kind else {
         return None;
     };
     let lines: Vec<&str> = text.split('\n').collect();
@@ -94,7 +94,7 @@ pub(super) fn parts(root: &Node, text: &str) -> Option<Vec<Part>> {
         let section = starts[index]..end;
         let split = matches!(&key.kind, NodeKind::Scalar(name) if name == SPLIT);
         let nested = match &value.kind {
-            NodeKind::Map(items) if split && value.span.line > key.span.line => {
+            NodeKind::Map(items, _) if split && value.span.line > key.span.line => {
                 key_lines(items, value.span.col)
             }
             _ => None,

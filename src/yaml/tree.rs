@@ -5,6 +5,7 @@
 //! position of any field afterwards, and duplicate keys in maps must be caught before serde
 //! silently keeps the last one. This tree answers both.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use saphyr_parser::{Event, Parser, ScanError, Span as YamlSpan};
@@ -13,6 +14,17 @@ use serde::Deserialize;
 use crate::diagnostic::Diagnostic;
 use crate::field_path::{FieldPath, PathSeg};
 use crate::source::{Location, SourceFile, Span};
+
+/// How deeply a stack file may nest mappings and sequences. The deepest default nests six
+/// levels; a stack file needs a dozen at most. Checked as the events arrive, so that nothing
+/// later (serde, the span search, dropping the tree) meets more.
+pub const MAX_DEPTH: usize = 64;
+
+/// How deeply a stream of rendered manifests may nest: CRD schemas nest a few dozen levels.
+const MAX_STREAM_DEPTH: usize = 256;
+
+/// How many `[` and `{` a stack file may hold in all. See [`check_flow`].
+const MAX_FLOW_OPENERS: usize = 256;
 
 /// A node and where it starts.
 #[derive(Debug, Clone)]
@@ -30,8 +42,8 @@ pub enum NodeKind {
     Scalar(String),
     /// A sequence.
     Seq(Vec<Node>),
-    /// A mapping, in file order.
-    Map(Vec<(Node, Node)>),
+    /// A mapping, in file order, and the position of each scalar key in it.
+    Map(Vec<(Node, Node)>, HashMap<String, usize>),
     /// An alias (`*anchor`).
     Alias,
 }
@@ -74,9 +86,9 @@ impl Node {
         let mut key_node = None;
         for (depth, seg) in path.segments().iter().enumerate() {
             let next = match (&node.kind, seg) {
-                (NodeKind::Map(entries), PathSeg::Key(key)) => entries
-                    .iter()
-                    .find(|(k, _)| k.scalar() == Some(key))
+                (NodeKind::Map(entries, keys), PathSeg::Key(key)) => keys
+                    .get(key.as_str())
+                    .and_then(|&index| entries.get(index))
                     .map(|(k, v)| (v, Some(k))),
                 (NodeKind::Seq(items), PathSeg::Index(index)) => {
                     items.get(*index).map(|v| (v, None))
@@ -97,19 +109,21 @@ impl Node {
     /// The length of the node (key or value) that starts exactly at `line`:`col`, to underline
     /// a position reported by serde_yaml.
     pub fn len_at(&self, line: usize, col: usize) -> Option<usize> {
-        if self.span.line == line
-            && self.span.col == col
-            && matches!(self.kind, NodeKind::Scalar(_))
-        {
-            return Some(self.span.len);
+        // Depth-first in file order, with an explicit stack: no recursion the input can drive.
+        let mut pending = vec![self];
+        while let Some(node) = pending.pop() {
+            match &node.kind {
+                NodeKind::Scalar(_) if node.span.line == line && node.span.col == col => {
+                    return Some(node.span.len);
+                }
+                NodeKind::Map(entries, _) => {
+                    pending.extend(entries.iter().rev().flat_map(|(k, v)| [v, k]));
+                }
+                NodeKind::Seq(items) => pending.extend(items.iter().rev()),
+                _ => {}
+            }
         }
-        match &self.kind {
-            NodeKind::Map(entries) => entries
-                .iter()
-                .find_map(|(k, v)| k.len_at(line, col).or_else(|| v.len_at(line, col))),
-            NodeKind::Seq(items) => items.iter().find_map(|item| item.len_at(line, col)),
-            _ => None,
-        }
+        None
     }
 }
 
@@ -128,18 +142,72 @@ pub fn serde_diagnostic(file: &Arc<SourceFile>, err: &serde_yaml::Error) -> Diag
 /// Parses `file` into a tree. An empty document gives `None`. Syntax errors, duplicate keys
 /// and a second document are errors.
 pub fn parse(file: &Arc<SourceFile>) -> Result<Option<Node>, Diagnostic> {
-    let mut documents = parse_documents(file, true)?;
+    check_flow(file)?;
+    let mut documents = parse_documents(file, true, MAX_DEPTH)?;
     Ok(documents.pop().flatten())
 }
 
 /// Parses every document of `file` (`---`-separated); empty documents give `None`.
 /// Syntax errors and duplicate keys are errors.
 pub fn parse_stream(file: &Arc<SourceFile>) -> Result<Vec<Option<Node>>, Diagnostic> {
-    parse_documents(file, false)
+    parse_documents(file, false, MAX_STREAM_DEPTH)
 }
 
-fn parse_documents(file: &Arc<SourceFile>, single: bool) -> Result<Vec<Option<Node>>, Diagnostic> {
-    let mut builder = Builder::default();
+/// Bounds the YAML scanner's work before it starts. Inside `[` … `]` and `{` … `}` the
+/// scanner keeps one pending key per open level and visits them all for every token, and it
+/// reads a whole flow collection before it yields the first event: 0.7 MB of `[[[[…` takes it
+/// minutes, and no depth check on its events could stop that in time. So the raw text is
+/// checked first, in one pass: at most [`MAX_DEPTH`] brackets open at once (every `[` and `{`
+/// counts, closed by any `]` or `}`), and at most [`MAX_FLOW_OPENERS`] in all. The first
+/// catches plain deep nesting where it starts; the second bounds the nesting the first cannot
+/// see, when closing brackets hide in quoted strings that the scanner does not take as
+/// closing. With the file size capped, the scanner's work is then at most linear in the text
+/// times 256. A stack file needs a handful of brackets, so neither bound is near real input.
+fn check_flow(file: &Arc<SourceFile>) -> Result<(), Diagnostic> {
+    let (mut open, mut total) = (0usize, 0usize);
+    let (mut line, mut line_start) = (1, 0);
+    for (at, byte) in file.text.bytes().enumerate() {
+        match byte {
+            b'\n' => {
+                line += 1;
+                line_start = at + 1;
+            }
+            b'[' | b'{' => {
+                open += 1;
+                total += 1;
+                let message = if open > MAX_DEPTH {
+                    format!(
+                        "more than {MAX_DEPTH} `[` and `{{` open at once; a stack file nests a dozen levels at most"
+                    )
+                } else if total > MAX_FLOW_OPENERS {
+                    format!(
+                        "more than {MAX_FLOW_OPENERS} `[` and `{{` in one file; a stack file needs a few"
+                    )
+                } else {
+                    continue;
+                };
+                let col = file.text[line_start..at].chars().count() + 1;
+                return Err(
+                    Diagnostic::new(Location::new(file, Span::new(line, col, 1)), message)
+                        .help("nesting this deep is not a stack file; is it the file you meant?"),
+                );
+            }
+            b']' | b'}' => open = open.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn parse_documents(
+    file: &Arc<SourceFile>,
+    single: bool,
+    max_depth: usize,
+) -> Result<Vec<Option<Node>>, Diagnostic> {
+    let mut builder = Builder {
+        max_depth,
+        ..Builder::default()
+    };
     let mut documents = Vec::new();
     for event in Parser::new_from_str(&file.text) {
         let (event, yaml_span) = event.map_err(|err| syntax_error(file, &err))?;
@@ -172,8 +240,8 @@ fn parse_documents(file: &Arc<SourceFile>, single: bool) -> Result<Vec<Option<No
                     kind: NodeKind::Alias,
                 },
             )?,
-            Event::SequenceStart(..) => builder.open(span, false),
-            Event::MappingStart(..) => builder.open(span, true),
+            Event::SequenceStart(..) => builder.open(file, span, false)?,
+            Event::MappingStart(..) => builder.open(file, span, true)?,
             Event::SequenceEnd | Event::MappingEnd => builder.close(file)?,
             _ => {}
         }
@@ -214,21 +282,37 @@ pub(super) fn to_span(file: &SourceFile, span: YamlSpan) -> Span {
 struct Builder {
     root: Option<Node>,
     open: Vec<Frame>,
+    max_depth: usize,
 }
 
 struct Frame {
     span: Span,
     is_map: bool,
     items: Vec<Node>,
+    /// A mapping's scalar keys so far, with where each was written: one lookup per key
+    /// instead of a comparison with every earlier key.
+    keys: HashMap<String, usize>,
 }
 
 impl Builder {
-    fn open(&mut self, span: Span, is_map: bool) {
+    fn open(&mut self, file: &Arc<SourceFile>, span: Span, is_map: bool) -> Result<(), Diagnostic> {
+        if self.open.len() >= self.max_depth {
+            return Err(Diagnostic::new(
+                Location::new(file, span),
+                format!(
+                    "nested more than {} levels deep; a stack file nests a dozen at most",
+                    self.max_depth
+                ),
+            )
+            .help("nesting this deep is not a stack file; is it the file you meant?"));
+        }
         self.open.push(Frame {
             span,
             is_map,
             items: Vec::new(),
+            keys: HashMap::new(),
         });
+        Ok(())
     }
 
     fn close(&mut self, file: &Arc<SourceFile>) -> Result<(), Diagnostic> {
@@ -241,7 +325,7 @@ impl Builder {
             while let (Some(key), Some(value)) = (items.next(), items.next()) {
                 entries.push((key, value));
             }
-            NodeKind::Map(entries)
+            NodeKind::Map(entries, frame.keys)
         } else {
             NodeKind::Seq(frame.items)
         };
@@ -261,12 +345,11 @@ impl Builder {
         };
         let is_key = frame.is_map && frame.items.len() % 2 == 0;
         if is_key && let Some(key) = node.scalar().filter(|key| *key != "<<") {
-            let earlier = frame
-                .items
-                .iter()
-                .step_by(2)
-                .find(|k| k.scalar() == Some(key));
-            if let Some(earlier) = earlier {
+            if let Some(earlier) = frame
+                .keys
+                .get(key)
+                .and_then(|&index| frame.items.get(2 * index))
+            {
                 return Err(Diagnostic::new(
                     Location::new(file, node.span),
                     format!("duplicate key \"{}\"", crate::clip::value(key)),
@@ -274,6 +357,7 @@ impl Builder {
                 .note(Location::new(file, earlier.span), "first defined here")
                 .help("keep one of the two; YAML would otherwise silently drop the first"));
             }
+            frame.keys.insert(key.to_owned(), frame.items.len() / 2);
         }
         frame.items.push(node);
         Ok(())
@@ -354,6 +438,58 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .starts_with("t.yaml:4:1: duplicate key \"b\"")
+        );
+    }
+
+    #[test]
+    fn nesting_past_the_cap_is_refused_where_it_crosses_it() {
+        let ok = tree(&format!("{}x", "- ".repeat(MAX_DEPTH)));
+        assert!(matches!(ok.kind, NodeKind::Seq(_)));
+        // The innermost scalar of 64 nested sequences is found without recursion.
+        assert_eq!(ok.len_at(1, 2 * MAX_DEPTH + 1), Some(1));
+        let message = error(&format!("{}x", "- ".repeat(MAX_DEPTH + 1)));
+        assert!(
+            message.starts_with("t.yaml:1:129: nested more than 64 levels deep"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn flow_brackets_are_bounded_before_the_scanner_runs() {
+        let message = error(&format!("a: {}", "[".repeat(700_000)));
+        assert!(
+            message.starts_with("t.yaml:1:68: more than 64 `[` and `{` open at once"),
+            "{message}"
+        );
+        // Closing brackets inside quotes close nothing; the total bounds what they hide.
+        let message = error(&format!("a: {}", "[ \"]\" ".repeat(300)));
+        assert!(
+            message.starts_with("t.yaml:1:1540: more than 256 `[` and `{` in one file"),
+            "{message}"
+        );
+        assert!(matches!(
+            tree("a: [[1], {b: [2]}]\n").kind,
+            NodeKind::Map(..)
+        ));
+    }
+
+    #[test]
+    fn duplicate_keys_among_many_are_found() {
+        let mut text = String::new();
+        for i in 0..100_000 {
+            text.push('k');
+            text.push_str(&i.to_string());
+            text.push_str(": 1\n");
+        }
+        text.push_str("k7: 2\n");
+        let message = error(&text);
+        assert!(
+            message.starts_with("t.yaml:100001:1: duplicate key \"k7\""),
+            "{message}"
+        );
+        assert!(
+            message.contains("note: t.yaml:8:1: first defined here"),
+            "{message}"
         );
     }
 

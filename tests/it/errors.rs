@@ -860,23 +860,38 @@ help: a stack file starts with `kind:` (Cluster, Bookinfo, Prometheus, Grafana o
     );
 }
 
-/// Two files of one kind.
+/// A stack file holds the kind its name says.
 #[test]
-fn two_files_of_one_kind() {
+fn a_file_named_for_another_kind() {
     let scratch = Scratch::fixture();
-    scratch.write("stacks/grafana-copy.yaml", "kind: Grafana\nnamespace: monitoring\nspec:\n  image: docker.io/grafana/grafana:13.2.0\n  adminUser: admin\n  adminSecret: grafana-admin\nworkloads:\n  grafana:\n    placement: control-plane\n    expose:\n      - containerPort: 3000\n        hostPort: 30300\n        description: Grafana\n");
+    let grafana = scratch.read("stacks/grafana.yaml");
+    scratch.remove("stacks/grafana.yaml");
+    scratch.write("stacks/bookinfo.yaml", &grafana);
     assert_eq!(
         scratch.render(&[]).failure(),
-        r"error: stacks/grafana.yaml:1:7: a second file of kind Grafana
+        r"error: stacks/bookinfo.yaml:1:7: kind: a file of kind Grafana must be named grafana.yaml, not bookinfo.yaml
   |
 1 | kind: Grafana
   |       ^^^^^^^
-note: stacks/grafana-copy.yaml:1:7: the first one
-  |
-1 | kind: Grafana
-  |       ^^^^^^^
-help: keep one file per kind in the stacks directory
+help: rename the file to grafana.yaml, or set `kind: Bookinfo` if it describes that stack
 "
+    );
+}
+
+/// A name that is a stack file's but for case or extension is an error, not a stack left out;
+/// a copy under another name is left alone.
+#[test]
+fn a_stack_file_misnamed() {
+    let scratch = Scratch::fixture();
+    let grafana = scratch.read("stacks/grafana.yaml");
+    scratch.remove("stacks/grafana.yaml");
+    scratch.write("stacks/grafana.YAML", &grafana);
+    scratch.write("stacks/grafana-copy.yaml", "not: [a stack file");
+    let run = scratch.render(&[]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.failure(),
+        "error: \"stacks/grafana.YAML\" is not read as a stack file: stack files have exact names; rename it to \"grafana.yaml\" (or move it out of the directory)\n"
     );
 }
 

@@ -152,7 +152,12 @@ const AWS_VARIABLES: [&str; 10] = [
 /// A command for the built binary in `dir` that can never reach a real AWS account: no
 /// credentials or profile from the environment, no instance metadata.
 pub fn command(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_obsboot"));
+    isolated(Command::new(env!("CARGO_BIN_EXE_obsboot")), dir)
+}
+
+/// `command` (which runs the built binary, perhaps through a wrapper such as `prlimit`) in
+/// `dir`, with the same clean environment as [`command`].
+pub fn isolated(mut command: Command, dir: &Path) -> Command {
     command
         .current_dir(dir)
         .env_remove("OBSBOOT_STACKS")

@@ -47,7 +47,7 @@ fn finished(child: Child) -> (Output, String) {
 /// A run waiting in the monitoring phase (Grafana never gets ready) for up to two minutes.
 fn waiting_run(sim: &Sim) -> Child {
     sim.server
-        .set_readiness("monitoring", "grafana", Readiness::Never);
+        .set_readiness("grafana", "grafana", Readiness::Never);
     sim.spawn("bootstrap", &["--timeout", "120s"])
 }
 
@@ -89,7 +89,7 @@ fn a_run_whose_lock_is_taken_over_stops_writing_and_says_so() {
     );
     // Grafana gets ready: a run still writing would go on to the applications.
     sim.server.set_readiness(
-        "monitoring",
+        "grafana",
         "grafana",
         Readiness::After(Duration::from_millis(0)),
     );
@@ -139,7 +139,7 @@ fn a_run_that_cannot_renew_its_lock_stops_writing_at_the_renew_deadline() {
         (deadline + Duration::from_secs(2)).saturating_duration_since(Instant::now()),
     );
     sim.server.set_readiness(
-        "monitoring",
+        "grafana",
         "grafana",
         Readiness::After(Duration::from_millis(0)),
     );
@@ -173,7 +173,7 @@ fn a_run_frozen_past_its_lease_while_another_tore_down_writes_nothing_when_it_wa
     let child = waiting_run(&sim);
     assert!(
         sim.server.wait_until(Duration::from_secs(60), |view| view
-            .get("apps/v1", "Deployment", Some("monitoring"), "grafana")
+            .get("apps/v1", "Deployment", Some("grafana"), "grafana")
             .is_some()),
         "bootstrap reached the monitoring phase"
     );

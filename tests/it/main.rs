@@ -10,6 +10,7 @@ mod harness;
 mod bootstrap_checks;
 mod certificates;
 mod cluster;
+mod corpus;
 mod dashboards;
 mod errors;
 mod exit_codes;

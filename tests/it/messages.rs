@@ -78,7 +78,7 @@ note: column 1 is U+0009 CHARACTER TABULATION (a tab); YAML indents with spaces 
         err.contains(
             "unknown field `n\u{430}mespace`; expected one of: kind, namespace, spec, workloads
   |
-2 | n\u{430}mespace: monitoring
+2 | n\u{430}mespace: grafana
   | ^^^^^^^^^
 note: column 2 is U+0430 CYRILLIC SMALL LETTER A, which looks like `a`"
         ),
@@ -97,7 +97,8 @@ note: column 8 is U+200B ZERO WIDTH SPACE"
 #[test]
 fn a_huge_value_and_a_flood_of_errors_print_little() {
     let scratch = Scratch::fixture();
-    let huge = "x".repeat(10 << 20);
+    // Just under the 1 MiB a stack file may hold: the value itself is cut.
+    let huge = "x".repeat(1_000_000);
     scratch.edit(
         "stacks/bookinfo.yaml",
         "namespace: bookinfo",
@@ -106,6 +107,17 @@ fn a_huge_value_and_a_flood_of_errors_print_little() {
     let err = scratch.render(&[]).failure();
     assert!(err.len() < 2_000, "{} bytes on stderr", err.len());
     assert!(err.contains("xxx…"), "{err}");
+
+    // Past it: the file is refused where it crosses the limit.
+    let huge = "x".repeat(10 << 20);
+    scratch.edit(
+        "stacks/bookinfo.yaml",
+        "namespace: x",
+        &format!("namespace: {huge}"),
+    );
+    let err = scratch.render(&[]).failure();
+    assert!(err.len() < 2_000, "{} bytes on stderr", err.len());
+    assert!(err.contains("may hold at most 1 MiB"), "{err}");
 
     let scratch = Scratch::fixture();
     let workloads: Vec<String> = (0..5_000)

@@ -36,7 +36,7 @@ impl<T> Visitor<'_> for Parse<T> {
 
 /// Declares a string newtype that is validated by `$check` when deserialized.
 macro_rules! checked_string {
-    ($(#[$doc:meta])* $name:ident, $what:literal, $check:expr) => {
+    ($(#[$doc:meta])* $name:ident, $article:literal $what:literal, $check:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
         #[serde(transparent)]
@@ -65,7 +65,7 @@ macro_rules! checked_string {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                deserializer.deserialize_str(Parse(Self::parse, concat!("a ", $what)))
+                deserializer.deserialize_str(Parse(Self::parse, concat!($article, " ", $what)))
             }
         }
     };
@@ -74,63 +74,63 @@ macro_rules! checked_string {
 checked_string!(
     /// A DNS-1123 label: namespace names.
     DnsLabel,
-    "name",
+    "a" "name",
     names::dns_label
 );
 
 checked_string!(
     /// A DNS-1123 subdomain: workload (object) names.
     ObjectName,
-    "object name",
+    "an" "object name",
     names::dns_subdomain
 );
 
 checked_string!(
     /// A label key such as `node-role.kubernetes.io/control-plane`.
     LabelKey,
-    "label key",
+    "a" "label key",
     names::qualified_name
 );
 
 checked_string!(
     /// A label value (may be empty).
     LabelValue,
-    "label value",
+    "a" "label value",
     names::label_value
 );
 
 checked_string!(
     /// An image repository without tag, such as `docker.io/istio` or `quay.io/prometheus/prometheus`.
     ImageRepository,
-    "image repository",
+    "an" "image repository",
     names::image_repository
 );
 
 checked_string!(
     /// An image tag such as `1.20.3` or `v3.5.0`.
     ImageTag,
-    "image tag",
+    "an" "image tag",
     names::image_tag
 );
 
 checked_string!(
     /// A full image reference with its tag, such as `quay.io/prometheus/prometheus:v3.5.0`.
     ImageRef,
-    "image",
+    "an" "image",
     names::image_reference
 );
 
 checked_string!(
     /// A DNS domain, such as the cluster domain `cluster.local`.
     Domain,
-    "domain",
+    "a" "domain",
     names::dns_subdomain
 );
 
 checked_string!(
     /// A storage size as Kubernetes writes it (`8Gi`, `500Mi`).
     Quantity,
-    "size",
+    "a" "size",
     names::storage_quantity
 );
 
@@ -145,7 +145,7 @@ impl Quantity {
 checked_string!(
     /// A Linkerd proxy log filter (`warn,linkerd=info,hickory=error`).
     ProxyLogLevel,
-    "proxy log level",
+    "a" "proxy log level",
     names::proxy_log_filter
 );
 
@@ -159,7 +159,7 @@ impl Default for ProxyLogLevel {
 checked_string!(
     /// A duration as Prometheus and Go write it (`15d`, `30s`, `24h0m0s`).
     Duration,
-    "duration",
+    "a" "duration",
     names::duration
 );
 
@@ -201,7 +201,7 @@ impl Duration {
 checked_string!(
     /// A security-group rule description, within what EC2 accepts.
     RuleDescription,
-    "description",
+    "a" "description",
     rule_description
 );
 
