@@ -30,6 +30,20 @@ fn writes_after(sim: &Sim, after: Instant) -> Vec<String> {
         .collect()
 }
 
+/// Another run takes the lock over, as `--break-lock` does; when it did.
+fn take_over(sim: &Sim, holder: &str) -> Instant {
+    sim.server.update_as(
+        "test",
+        json!({
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "obsboot-lock-obsboot", "namespace": "kube-system"},
+            "spec": {"holderIdentity": holder},
+        }),
+    );
+    Instant::now()
+}
+
 fn signal(child: &Child, signal: &str) {
     let status = Command::new("kill")
         .args([signal, &child.id().to_string()])
@@ -69,17 +83,8 @@ fn a_run_whose_lock_is_taken_over_stops_writing_and_says_so() {
             .any(|r| is_renewal(r) && r.status == 200)),
         "the lock was renewed"
     );
-    // Another run takes the lock over, as --break-lock does.
-    sim.server.update_as(
-        "test",
-        json!({
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {"name": "obsboot-lock-obsboot", "namespace": "kube-system"},
-            "spec": {"holderIdentity": "carol@ci pid 9 (teardown)"},
-        }),
-    );
-    let taken = Instant::now();
+    // Another run takes the lock over.
+    let taken = take_over(&sim, "carol@ci pid 9 (teardown)");
     assert!(
         sim.server.wait_until(Duration::from_secs(30), |view| view
             .journal()
@@ -255,16 +260,7 @@ fn a_teardown_whose_lock_is_taken_over_stops_deleting() {
             )),
         "teardown waits for the held ConfigMap"
     );
-    sim.server.update_as(
-        "test",
-        json!({
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {"name": "obsboot-lock-obsboot", "namespace": "kube-system"},
-            "spec": {"holderIdentity": "dave@ci pid 12 (bootstrap)"},
-        }),
-    );
-    let taken = Instant::now();
+    let taken = take_over(&sim, "dave@ci pid 12 (bootstrap)");
     let (output, stderr) = finished(child);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(
