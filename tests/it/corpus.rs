@@ -1,14 +1,14 @@
 //! The hostile-input corpus: `tests/corpus/generate` writes a few hundred stack directories
 //! (deep nesting, huge and special files, misnamed files, other encodings, consent bypasses,
 //! truncations of every default file, …); `render` runs on each under a memory limit and must
-//! end in success or in exit 2 with a located, bounded message. The timeout only detects
-//! hangs: a case normally takes well under a second.
+//! end in success or in exit 2 with a located, bounded message in the words of a YAML file.
+//! The timeout only detects hangs: a case normally takes well under a second.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use regex::Regex;
@@ -25,6 +25,16 @@ const ADDRESS_SPACE: u64 = 1 << 30;
 /// The most a failed run may print on standard error: messages quote a window of a long
 /// line and stop after 20 diagnostics, so the largest case prints under 10 KiB.
 const MAX_STDERR: usize = 16 << 10;
+
+/// What a message in the words of a YAML file never holds: Rust's type names (`u16`,
+/// `struct KindProbe`, `Option<…>`), serde's names for them (`unit value`, `newtype`), paths
+/// (`serde_yaml::…`) and debug output (`Some(`, `Error {`).
+static RUST_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(u8|u16|u32|u64|u128|usize|i8|i16|i32|i64|i128|isize|f32|f64)\b|\b(struct|enum) [A-Z]|\b(Option|Vec|Box|Result)<|\bString\b|unit value|newtype|\btuple\b|\b[a-z_]+::[A-Za-z_]|\b(Some|Ok|Err)\(|\bNone\b|\b[A-Z][A-Za-z]+ \{",
+    )
+    .expect("a valid regex")
+});
 
 /// Runs at the same time; the cases are small, and most of a run is process start-up.
 const WORKERS: usize = 4;
@@ -99,6 +109,12 @@ fn check(case: &Path, outcome: &Outcome, located: &Regex) -> Option<String> {
     }
     if outcome.stderr.contains("panicked") {
         return Some(format!("{name}: panicked: {head}"));
+    }
+    if let Some(found) = RUST_WORDS.find(&outcome.stderr) {
+        return Some(format!(
+            "{name}: names a Rust type or value ({:?}): {head}",
+            found.as_str()
+        ));
     }
     if code == Some(2) {
         // Without a templates directory of the user's, the built-in templates are never
