@@ -11,6 +11,7 @@ pub mod chars;
 pub mod cli;
 pub mod clip;
 pub mod diagnostic;
+pub mod doctor;
 mod embedded;
 mod encoding;
 mod error;
