@@ -20,6 +20,7 @@ pub mod field_path;
 pub mod inspect;
 pub mod k8s;
 pub mod names;
+pub mod network;
 pub mod output;
 mod parallel;
 pub mod plan;

@@ -1,0 +1,81 @@
+//! Shared test fixtures: nodes and rules shaped as EC2 describes them.
+
+use super::model::{Direction, NodeNet, Peer, Permission, PortRange, Protocol};
+
+/// A node with one group per entry of `groups`.
+pub(super) fn node(name: &str, ip: &str, groups: &[&str], subnet: &str, control_plane: bool) -> NodeNet {
+    NodeNet {
+        name: name.into(),
+        instance_id: format!("i-{name}"),
+        private_ip: ip.parse().unwrap(),
+        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        subnet_id: subnet.into(),
+        subnet_cidr: None,
+        vpc_id: "vpc-1".into(),
+        source_dest_check: true,
+        control_plane,
+    }
+}
+
+/// The field report's layout: master and worker in separate groups and subnets.
+pub(super) fn field_report_nodes() -> Vec<NodeNet> {
+    vec![
+        node("ip-10-0-1-74", "10.0.1.74", &["sg-master"], "subnet-a", true),
+        node("ip-10-0-2-208", "10.0.2.208", &["sg-worker"], "subnet-b", false),
+    ]
+}
+
+/// A rule parsed from EC2's strings: `protocol` as `ipProtocol`, ports -1 for all.
+pub(super) fn rule(
+    id: &str,
+    group: &str,
+    direction: Direction,
+    protocol: &str,
+    from: i32,
+    to: i32,
+    peer: Peer,
+) -> Permission {
+    Permission {
+        id: id.into(),
+        group: group.into(),
+        direction,
+        protocol: Protocol::parse(protocol).unwrap(),
+        ports: PortRange { from, to },
+        peer,
+        owned: false,
+    }
+}
+
+/// An ingress rule from a CIDR.
+pub(super) fn ingress_cidr(id: &str, group: &str, protocol: &str, from: i32, to: i32, cidr: &str) -> Permission {
+    rule(id, group, Direction::Ingress, protocol, from, to, Peer::Cidr(cidr.parse().unwrap()))
+}
+
+/// An ingress rule referencing a group.
+pub(super) fn ingress_group(id: &str, group: &str, protocol: &str, from: i32, to: i32, source: &str) -> Permission {
+    rule(id, group, Direction::Ingress, protocol, from, to, Peer::Group(source.into()))
+}
+
+/// EC2's default egress rule: everything to everywhere.
+pub(super) fn default_egress(group: &str) -> Permission {
+    rule(
+        &format!("sgr-egress-{group}"),
+        group,
+        Direction::Egress,
+        "-1",
+        -1,
+        -1,
+        Peer::Cidr("0.0.0.0/0".parse().unwrap()),
+    )
+}
+
+/// The field report's rules: SSH and the API server open to the world, default egress.
+pub(super) fn field_report_rules() -> Vec<Permission> {
+    let mut rules = Vec::new();
+    for group in ["sg-master", "sg-worker"] {
+        rules.push(ingress_cidr(&format!("sgr-ssh-{group}"), group, "tcp", 22, 22, "0.0.0.0/0"));
+        rules.push(default_egress(group));
+    }
+    rules.push(ingress_cidr("sgr-api", "sg-master", "tcp", 6443, 6443, "0.0.0.0/0"));
+    rules
+}
