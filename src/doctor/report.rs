@@ -167,8 +167,12 @@ mod tests {
     fn report() -> Report {
         Report {
             findings: vec![
-                Finding::new("nodes", "every node is one running EC2 instance", Status::Ok)
-                    .evidence("ip-10-0-1-74: i-0a (sg-1), subnet-1 10.0.1.0/24"),
+                Finding::new(
+                    "nodes",
+                    "every node is one running EC2 instance",
+                    Status::Ok,
+                )
+                .evidence("ip-10-0-1-74: i-0a (sg-1), subnet-1 10.0.1.0/24"),
                 Finding::new("carrier", "Calico IP-in-IP between the nodes", Status::Fail)
                     .evidence("sg-2 admits tcp 22, tcp 6443")
                     .diagnosis("sg-2 does not admit IP protocol 4 from sg-1")
@@ -178,8 +182,12 @@ mod tests {
                             .into(),
                         automatic: true,
                     }),
-                Finding::new("probe-kubelet", "kubelets answer the API server", Status::Skip)
-                    .evidence("not asked: --probe not given"),
+                Finding::new(
+                    "probe-kubelet",
+                    "kubelets answer the API server",
+                    Status::Skip,
+                )
+                .evidence("not asked: --probe not given"),
             ],
         }
     }

@@ -140,7 +140,14 @@ pub fn plan(
             } else {
                 PortRange::ALL
             };
-            add(&mut out.rules, target.clone(), protocol, ports, source, &flow.carries);
+            add(
+                &mut out.rules,
+                target.clone(),
+                protocol,
+                ports,
+                source,
+                &flow.carries,
+            );
         }
     }
     if profile == Profile::AllTraffic {
@@ -180,10 +187,9 @@ fn add(
     source: RuleSource,
     carries: &str,
 ) {
-    if let Some(rule) = rules
-        .iter_mut()
-        .find(|r| r.group == group && r.protocol == protocol && r.ports == ports && r.source == source)
-    {
+    if let Some(rule) = rules.iter_mut().find(|r| {
+        r.group == group && r.protocol == protocol && r.ports == ports && r.source == source
+    }) {
         if !rule.carries.iter().any(|c| c == carries) {
             rule.carries.push(carries.to_owned());
         }

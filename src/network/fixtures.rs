@@ -3,7 +3,13 @@
 use super::model::{Direction, NodeNet, Peer, Permission, PortRange, Protocol};
 
 /// A node with one group per entry of `groups`.
-pub(super) fn node(name: &str, ip: &str, groups: &[&str], subnet: &str, control_plane: bool) -> NodeNet {
+pub(super) fn node(
+    name: &str,
+    ip: &str,
+    groups: &[&str],
+    subnet: &str,
+    control_plane: bool,
+) -> NodeNet {
     NodeNet {
         name: name.into(),
         instance_id: format!("i-{name}"),
@@ -20,8 +26,20 @@ pub(super) fn node(name: &str, ip: &str, groups: &[&str], subnet: &str, control_
 /// The field report's layout: master and worker in separate groups and subnets.
 pub(super) fn field_report_nodes() -> Vec<NodeNet> {
     vec![
-        node("ip-10-0-1-74", "10.0.1.74", &["sg-master"], "subnet-a", true),
-        node("ip-10-0-2-208", "10.0.2.208", &["sg-worker"], "subnet-b", false),
+        node(
+            "ip-10-0-1-74",
+            "10.0.1.74",
+            &["sg-master"],
+            "subnet-a",
+            true,
+        ),
+        node(
+            "ip-10-0-2-208",
+            "10.0.2.208",
+            &["sg-worker"],
+            "subnet-b",
+            false,
+        ),
     ]
 }
 
@@ -47,13 +65,43 @@ pub(super) fn rule(
 }
 
 /// An ingress rule from a CIDR.
-pub(super) fn ingress_cidr(id: &str, group: &str, protocol: &str, from: i32, to: i32, cidr: &str) -> Permission {
-    rule(id, group, Direction::Ingress, protocol, from, to, Peer::Cidr(cidr.parse().unwrap()))
+pub(super) fn ingress_cidr(
+    id: &str,
+    group: &str,
+    protocol: &str,
+    from: i32,
+    to: i32,
+    cidr: &str,
+) -> Permission {
+    rule(
+        id,
+        group,
+        Direction::Ingress,
+        protocol,
+        from,
+        to,
+        Peer::Cidr(cidr.parse().unwrap()),
+    )
 }
 
 /// An ingress rule referencing a group.
-pub(super) fn ingress_group(id: &str, group: &str, protocol: &str, from: i32, to: i32, source: &str) -> Permission {
-    rule(id, group, Direction::Ingress, protocol, from, to, Peer::Group(source.into()))
+pub(super) fn ingress_group(
+    id: &str,
+    group: &str,
+    protocol: &str,
+    from: i32,
+    to: i32,
+    source: &str,
+) -> Permission {
+    rule(
+        id,
+        group,
+        Direction::Ingress,
+        protocol,
+        from,
+        to,
+        Peer::Group(source.into()),
+    )
 }
 
 /// EC2's default egress rule: everything to everywhere.
@@ -73,9 +121,23 @@ pub(super) fn default_egress(group: &str) -> Permission {
 pub(super) fn field_report_rules() -> Vec<Permission> {
     let mut rules = Vec::new();
     for group in ["sg-master", "sg-worker"] {
-        rules.push(ingress_cidr(&format!("sgr-ssh-{group}"), group, "tcp", 22, 22, "0.0.0.0/0"));
+        rules.push(ingress_cidr(
+            &format!("sgr-ssh-{group}"),
+            group,
+            "tcp",
+            22,
+            22,
+            "0.0.0.0/0",
+        ));
         rules.push(default_egress(group));
     }
-    rules.push(ingress_cidr("sgr-api", "sg-master", "tcp", 6443, 6443, "0.0.0.0/0"));
+    rules.push(ingress_cidr(
+        "sgr-api",
+        "sg-master",
+        "tcp",
+        6443,
+        6443,
+        "0.0.0.0/0",
+    ));
     rules
 }

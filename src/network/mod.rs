@@ -19,7 +19,9 @@ mod fixtures;
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
     /// A rule's protocol is not one EC2 describes.
-    #[error("security-group rule protocol \"{value}\" is not -1, tcp, udp, icmp or a protocol number")]
+    #[error(
+        "security-group rule protocol \"{value}\" is not -1, tcp, udp, icmp or a protocol number"
+    )]
     Protocol {
         /// What the rule said.
         value: String,

@@ -69,12 +69,14 @@ impl Protocol {
             "tcp" => Ok(Self::Tcp),
             "udp" => Ok(Self::Udp),
             "icmp" => Ok(Self::Icmp),
-            other => other
-                .parse::<u8>()
-                .map(Self::from_number)
-                .map_err(|_| NetworkError::Protocol {
-                    value: value.to_owned(),
-                }),
+            other => {
+                other
+                    .parse::<u8>()
+                    .map(Self::from_number)
+                    .map_err(|_| NetworkError::Protocol {
+                        value: value.to_owned(),
+                    })
+            }
         }
     }
 
@@ -271,8 +273,16 @@ mod tests {
             (PortRange::range(100, 200), PortRange::one(179), true),
             (PortRange::range(180, 200), PortRange::one(179), false),
             (PortRange::one(179), PortRange::one(179), true),
-            (PortRange::range(6783, 6783), PortRange::range(6783, 6784), false),
-            (PortRange::range(6783, 6784), PortRange::range(6783, 6784), true),
+            (
+                PortRange::range(6783, 6783),
+                PortRange::range(6783, 6784),
+                false,
+            ),
+            (
+                PortRange::range(6783, 6784),
+                PortRange::range(6783, 6784),
+                true,
+            ),
             (PortRange::one(10250), PortRange::ALL, false),
         ];
         for (rule, flow, expected) in table {

@@ -94,11 +94,21 @@ mod tests {
     #[test]
     fn overlaps_name_both_ranges() {
         let table: [(&str, &[&str], Option<&str>, &[&str]); 5] = [
-            ("192.168.0.0/16", &["10.0.0.0/16"], Some("10.96.0.0/12"), &[]),
+            (
+                "192.168.0.0/16",
+                &["10.0.0.0/16"],
+                Some("10.96.0.0/12"),
+                &[],
+            ),
             ("10.0.0.0/16", &["10.0.0.0/16"], None, &["10.0.0.0/16"]),
             ("10.0.0.0/8", &["10.0.0.0/16"], None, &["10.0.0.0/16"]),
             ("10.0.128.0/17", &["10.0.0.0/16"], None, &["10.0.0.0/16"]),
-            ("10.96.0.0/16", &["172.31.0.0/16"], Some("10.96.0.0/12"), &["10.96.0.0/12"]),
+            (
+                "10.96.0.0/16",
+                &["172.31.0.0/16"],
+                Some("10.96.0.0/12"),
+                &["10.96.0.0/12"],
+            ),
         ];
         for (pods, vpc, services, expected) in table {
             let vpc: Vec<Ipv4Net> = vpc.iter().map(|v| net(v)).collect();
@@ -107,7 +117,10 @@ mod tests {
             assert_eq!(others, expected, "{pods}");
         }
         let text = overlaps(&[net("10.0.0.0/16")], &[net("10.0.0.0/16")], None)[0].to_string();
-        assert!(text.contains("pod network 10.0.0.0/16 overlaps the VPC 10.0.0.0/16"), "{text}");
+        assert!(
+            text.contains("pod network 10.0.0.0/16 overlaps the VPC 10.0.0.0/16"),
+            "{text}"
+        );
     }
 
     #[test]

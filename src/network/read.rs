@@ -35,7 +35,15 @@ const TYPHA_SELECTOR: &str = "k8s-app=calico-typha";
 pub async fn objects(cluster: &Cluster) -> Result<CniObjects, K8sError> {
     let mut out = CniObjects::default();
     for namespace in DAEMON_SET_NAMESPACES {
-        let found = list(cluster, "apps/v1", "DaemonSet", Some(namespace), None, &mut out).await?;
+        let found = list(
+            cluster,
+            "apps/v1",
+            "DaemonSet",
+            Some(namespace),
+            None,
+            &mut out,
+        )
+        .await?;
         out.daemon_sets.extend(found);
     }
     for (namespace, name) in CONFIG_MAPS {
@@ -54,7 +62,15 @@ pub async fn objects(cluster: &Cluster) -> Result<CniObjects, K8sError> {
     }
     out.nodes = list(cluster, "v1", "Node", None, None, &mut out).await?;
     for namespace in ["kube-system", "calico-system"] {
-        let pods = list(cluster, "v1", "Pod", Some(namespace), Some(TYPHA_SELECTOR), &mut out).await?;
+        let pods = list(
+            cluster,
+            "v1",
+            "Pod",
+            Some(namespace),
+            Some(TYPHA_SELECTOR),
+            &mut out,
+        )
+        .await?;
         for node in pods
             .iter()
             .filter_map(|p| p.pointer("/spec/nodeName").and_then(Value::as_str))
@@ -67,7 +83,12 @@ pub async fn objects(cluster: &Cluster) -> Result<CniObjects, K8sError> {
     Ok(out)
 }
 
-fn api(cluster: &Cluster, api_version: &str, kind: &str, namespace: Option<&str>) -> Option<Api<DynamicObject>> {
+fn api(
+    cluster: &Cluster,
+    api_version: &str,
+    kind: &str,
+    namespace: Option<&str>,
+) -> Option<Api<DynamicObject>> {
     let (resource, _) = cluster.resolve(api_version, kind)?;
     Some(match namespace {
         Some(namespace) => Api::namespaced_with(cluster.client().clone(), namespace, &resource),

@@ -90,7 +90,10 @@ impl Evaluation {
             flow.protocol, flow.ports, flow.from, flow.to, flow.carries
         );
         let mut parts = Vec::new();
-        for (side, word, prep) in [(&self.ingress, "ingress", "from"), (&self.egress, "egress", "to")] {
+        for (side, word, prep) in [
+            (&self.ingress, "ingress", "from"),
+            (&self.egress, "egress", "to"),
+        ] {
             match side {
                 Side::Allowed(rules) => parts.push(format!(
                     "{word} allowed by {}",
@@ -205,7 +208,10 @@ fn side(
         Source::NodeIp => format!("{} ({})", list(&other.groups), other.private_ip),
         Source::PodCidrs(pods) => format!(
             "the pod network {} (a group reference likely does not admit pod addresses)",
-            pods.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            pods.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     Side::Missing {

@@ -101,8 +101,9 @@ fn pools(cni: &mut Cni, objects: &CniObjects, node_ds: Option<&Value>, vxlan_por
             ip_pool(cni, pool, vxlan_port);
         }
         if cni.datapaths.is_empty() {
-            cni.problems
-                .push("no enabled IPv4 IPPool found: the pod network's encapsulation is unknown".into());
+            cni.problems.push(
+                "no enabled IPv4 IPPool found: the pod network's encapsulation is unknown".into(),
+            );
         }
         return;
     }
@@ -143,9 +144,9 @@ fn ip_pool(cni: &mut Cni, pool: &Value, vxlan_port: u16) {
     };
     match cidr_text.parse::<Ipv4Net>() {
         Ok(net) => push_cidr(cni, net),
-        Err(_) => cni
-            .problems
-            .push(format!("IPPool {name} has no valid IPv4 cidr ({cidr_text:?})")),
+        Err(_) => cni.problems.push(format!(
+            "IPPool {name} has no valid IPv4 cidr ({cidr_text:?})"
+        )),
     }
     cni.evidence.push(format!(
         "IPPool {name} {cidr_text} ipipMode={ipip_text} vxlanMode={vxlan_text}"
@@ -245,12 +246,17 @@ fn bgp(cni: &mut Cni, objects: &CniObjects) {
         CniKind::CalicoOperator => {
             let installation = objects.installations.first();
             let spec = installation.and_then(|i| i.pointer("/spec/calicoNetwork/bgp"));
-            let computed = installation.and_then(|i| i.pointer("/status/computed/calicoNetwork/bgp"));
+            let computed =
+                installation.and_then(|i| i.pointer("/status/computed/calicoNetwork/bgp"));
             match (spec.or(computed)).and_then(Value::as_str) {
                 Some(value) => {
                     cni.evidence
                         .push(format!("Installation default calicoNetwork.bgp={value}"));
-                    if value == "Enabled" { Toggle::On } else { Toggle::Off }
+                    if value == "Enabled" {
+                        Toggle::On
+                    } else {
+                        Toggle::Off
+                    }
                 }
                 None => {
                     cni.problems
@@ -259,15 +265,22 @@ fn bgp(cni: &mut Cni, objects: &CniObjects) {
                 }
             }
         }
-        _ => match json::config_map(objects, "calico-config").and_then(|cm| json::data(cm, "calico_backend")) {
+        _ => match json::config_map(objects, "calico-config")
+            .and_then(|cm| json::data(cm, "calico_backend"))
+        {
             Some(backend) => {
                 cni.evidence
                     .push(format!("ConfigMap calico-config calico_backend={backend}"));
-                if backend == "bird" { Toggle::On } else { Toggle::Off }
+                if backend == "bird" {
+                    Toggle::On
+                } else {
+                    Toggle::Off
+                }
             }
             None => {
-                cni.problems
-                    .push("calico-config has no calico_backend: whether BGP runs is unknown".into());
+                cni.problems.push(
+                    "calico-config has no calico_backend: whether BGP runs is unknown".into(),
+                );
                 Toggle::Unknown
             }
         },
@@ -329,7 +342,9 @@ fn operator_host_ports(objects: &CniObjects) -> HostPorts {
         Some("Disabled") => {
             HostPorts::Unsupported("Installation default calicoNetwork.hostPorts=Disabled".into())
         }
-        Some(value) => HostPorts::Supported(format!("Installation default calicoNetwork.hostPorts={value}")),
+        Some(value) => HostPorts::Supported(format!(
+            "Installation default calicoNetwork.hostPorts={value}"
+        )),
         None => HostPorts::Supported(
             "Installation default calicoNetwork.hostPorts unset (Enabled by default)".into(),
         ),
@@ -337,14 +352,17 @@ fn operator_host_ports(objects: &CniObjects) -> HostPorts {
 }
 
 fn conflist_host_ports(objects: &CniObjects, config_map: &str) -> HostPorts {
-    match json::config_map(objects, config_map).and_then(|cm| json::data(cm, "cni_network_config")) {
-        Some(conflist) if chains_portmap(conflist) => {
-            HostPorts::Supported(format!("ConfigMap {config_map} cni_network_config chains portmap"))
-        }
+    match json::config_map(objects, config_map).and_then(|cm| json::data(cm, "cni_network_config"))
+    {
+        Some(conflist) if chains_portmap(conflist) => HostPorts::Supported(format!(
+            "ConfigMap {config_map} cni_network_config chains portmap"
+        )),
         Some(_) => HostPorts::Unsupported(format!(
             "ConfigMap {config_map} cni_network_config does not chain portmap"
         )),
-        None => HostPorts::Unknown(format!("ConfigMap {config_map} cni_network_config not read")),
+        None => HostPorts::Unknown(format!(
+            "ConfigMap {config_map} cni_network_config not read"
+        )),
     }
 }
 
@@ -372,8 +390,9 @@ fn annotations(cni: &mut Cni, objects: &CniObjects) {
     ] {
         let n = count(key);
         if n > 0 {
-            cni.evidence
-                .push(format!("{n} of {total} nodes have {what} tunnel address ({key})"));
+            cni.evidence.push(format!(
+                "{n} of {total} nodes have {what} tunnel address ({key})"
+            ));
         }
     }
 }

@@ -15,8 +15,9 @@ const WIREGUARD_PORT: u16 = 51871;
 
 pub(super) fn read(cni: &mut Cni, objects: &CniObjects) {
     let Some(cm) = json::config_map(objects, "cilium-config") else {
-        cni.problems
-            .push("ConfigMap cilium-config could not be read: Cilium's routing mode is unknown".into());
+        cni.problems.push(
+            "ConfigMap cilium-config could not be read: Cilium's routing mode is unknown".into(),
+        );
         return;
     };
     let get = |key: &str| json::data(cm, key).map(str::trim);
@@ -45,10 +46,9 @@ pub(super) fn read(cni: &mut Cni, objects: &CniObjects) {
             said.join(" ")
         }
     ));
-    if let Some(net) = get("cluster-pool-ipv4-cidr").and_then(|c| {
-        c.split([' ', ','])
-            .find_map(|one| one.parse().ok())
-    }) {
+    if let Some(net) = get("cluster-pool-ipv4-cidr")
+        .and_then(|c| c.split([' ', ',']).find_map(|one| one.parse().ok()))
+    {
         cni.pod_cidrs.push(net);
     }
     // Before 1.14 a single `tunnel` key chose vxlan, geneve or disabled (native).
@@ -77,8 +77,9 @@ pub(super) fn read(cni: &mut Cni, objects: &CniObjects) {
                 Ok(port) if port != 0 => Some(port),
                 Ok(_) => None,
                 Err(_) => {
-                    cni.problems
-                        .push(format!("cilium-config tunnel-port={text} is not a port; using the default"));
+                    cni.problems.push(format!(
+                        "cilium-config tunnel-port={text} is not a port; using the default"
+                    ));
                     None
                 }
             },

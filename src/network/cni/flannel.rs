@@ -101,8 +101,12 @@ pub(super) fn read(cni: &mut Cni, objects: &CniObjects, config_map: &str) {
     };
     cni.evidence.push(format!(
         "ConfigMap {config_map} net-conf.json Network={} Backend.Type={kind}{}{}",
-        conf.get("Network").and_then(Value::as_str).unwrap_or("(none)"),
-        configured.map(|p| format!(" Backend.{port_key}={p}")).unwrap_or_default(),
+        conf.get("Network")
+            .and_then(Value::as_str)
+            .unwrap_or("(none)"),
+        configured
+            .map(|p| format!(" Backend.{port_key}={p}"))
+            .unwrap_or_default(),
         if direct { " DirectRouting=true" } else { "" },
     ));
     cni.datapaths.push(path);
@@ -114,7 +118,9 @@ fn host_ports(cni: &mut Cni, cm: &Value, config_map: &str) {
         return;
     };
     cni.host_ports = if chains_portmap(conflist) {
-        HostPorts::Supported(format!("ConfigMap {config_map} cni-conf.json chains portmap"))
+        HostPorts::Supported(format!(
+            "ConfigMap {config_map} cni-conf.json chains portmap"
+        ))
     } else {
         HostPorts::Unsupported(format!(
             "ConfigMap {config_map} cni-conf.json does not chain portmap"

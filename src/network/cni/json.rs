@@ -11,7 +11,9 @@ pub(super) fn name_of(object: &Value) -> Option<&str> {
 
 /// `metadata.namespace`.
 pub(super) fn namespace_of(object: &Value) -> Option<&str> {
-    object.pointer("/metadata/namespace").and_then(Value::as_str)
+    object
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
 }
 
 /// Whether `ds` is in `namespace` and named `prefix` or `prefix-<suffix>`.

@@ -76,13 +76,28 @@ fn the_field_report_gets_exactly_the_group_referenced_rules() {
         let RuleSource::Group(source) = &rule.source else {
             panic!("the field report needs no CIDR rule")
         };
-        let mut added = ingress_group(&format!("sgr-new-{i}"), &rule.group, &rule.protocol.ec2(), rule.ports.from, rule.ports.to, source);
+        let mut added = ingress_group(
+            &format!("sgr-new-{i}"),
+            &rule.group,
+            &rule.protocol.ec2(),
+            rule.ports.from,
+            rule.ports.to,
+            source,
+        );
         added.owned = true;
         after.push(added);
     }
     let again = evaluate_all(&needs.flows, &nodes, &after);
-    assert!(again.iter().all(|e| e.outcome() == Outcome::Allowed), "{:?}", again.iter().map(Evaluation::explain).collect::<Vec<_>>());
-    assert!(plan(&again, &needs, &nodes, &after, Profile::Minimal).rules.is_empty());
+    assert!(
+        again.iter().all(|e| e.outcome() == Outcome::Allowed),
+        "{:?}",
+        again.iter().map(Evaluation::explain).collect::<Vec<_>>()
+    );
+    assert!(
+        plan(&again, &needs, &nodes, &after, Profile::Minimal)
+            .rules
+            .is_empty()
+    );
 }
 
 #[test]
@@ -94,7 +109,13 @@ fn a_shared_group_gets_one_self_reference() {
     let rules = vec![crate::network::fixtures::default_egress("sg-cluster")];
     let cni = calico_ipip();
     let needs = required(&cni, &nodes, &cni.pod_cidrs, &Prometheus::Absent);
-    let fix = plan(&evaluate_all(&needs.flows, &nodes, &rules), &needs, &nodes, &rules, Profile::Minimal);
+    let fix = plan(
+        &evaluate_all(&needs.flows, &nodes, &rules),
+        &needs,
+        &nodes,
+        &rules,
+        Profile::Minimal,
+    );
     assert_eq!(
         shown(&fix.rules),
         [
@@ -121,14 +142,18 @@ fn all_traffic_references_every_group_pair_and_native_routing_gets_only_the_pod_
     assert_eq!(
         shown(&fix.rules),
         [
-            "sg-master <- 192.168.0.0/16: all protocols (Calico native pod routing)",
             "sg-master <- sg-worker: all protocols (all traffic between the cluster's nodes)",
-            "sg-worker <- 192.168.0.0/16: all protocols (Calico native pod routing)",
+            "sg-master <- 192.168.0.0/16: all protocols (Calico native pod routing)",
             "sg-worker <- sg-master: all protocols (all traffic between the cluster's nodes)",
+            "sg-worker <- 192.168.0.0/16: all protocols (Calico native pod routing)",
         ]
     );
     assert_eq!(fix.source_dest_check.len(), 2);
-    assert!(fix.rules.iter().all(|r| r.source != RuleSource::Cidr("0.0.0.0/0".parse().unwrap())));
+    assert!(
+        fix.rules
+            .iter()
+            .all(|r| r.source != RuleSource::Cidr("0.0.0.0/0".parse().unwrap()))
+    );
 }
 
 #[test]
