@@ -16,6 +16,16 @@ pub enum Action {
     AuthorizeSecurityGroupIngress,
     /// `ec2:RevokeSecurityGroupIngress`.
     RevokeSecurityGroupIngress,
+    /// `ec2:DescribeSubnets`.
+    DescribeSubnets,
+    /// `ec2:DescribeVpcs`.
+    DescribeVpcs,
+    /// `ec2:ModifyInstanceAttribute` (the opt-in change of the source/destination check).
+    ModifyInstanceAttribute,
+    /// `ec2:CreateTags` on an instance (the source/destination check's previous value).
+    CreateTags,
+    /// `ec2:DeleteTags` on an instance (once that value is restored).
+    DeleteTags,
 }
 
 impl Action {
@@ -29,6 +39,11 @@ impl Action {
                 "ec2:AuthorizeSecurityGroupIngress (and ec2:CreateTags on security-group-rule, to tag the rule as it is created)"
             }
             Self::RevokeSecurityGroupIngress => "ec2:RevokeSecurityGroupIngress",
+            Self::DescribeSubnets => "ec2:DescribeSubnets",
+            Self::DescribeVpcs => "ec2:DescribeVpcs",
+            Self::ModifyInstanceAttribute => "ec2:ModifyInstanceAttribute",
+            Self::CreateTags => "ec2:CreateTags (on the node instances)",
+            Self::DeleteTags => "ec2:DeleteTags (on the node instances)",
         }
     }
 }

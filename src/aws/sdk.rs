@@ -9,13 +9,20 @@ use aws_config::BehaviorVersion;
 use aws_sdk_ec2::config::http::HttpResponse as Response;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification,
+    AttributeBooleanValue, Filter, IpPermission, IpRange, Ipv6Range, ResourceType, Tag,
+    TagSpecification, UserIdGroupPair,
 };
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 use super::api::Ec2Api;
 use super::error::{Action, AwsError, RegionSource};
-use super::model::{Authorized, Group, Instance, NewRule, Revoked, Rule, RuleFilter};
+use super::model::{
+    Authorized, Group, Instance, Interface, NewPermission, NewRule, Revoked, Rule, RuleFilter,
+    Source, Subnet, Vpc,
+};
+
+/// Values per filter in one request (EC2 documents at most 200 per filter for these calls).
+const FILTER_VALUES: usize = 200;
 
 /// A connected EC2 client.
 pub struct Ec2 {
@@ -185,7 +192,35 @@ fn instance(raw: &aws_sdk_ec2::types::Instance) -> Instance {
             groups.push(group.to_owned());
         }
     }
+    let interfaces: Vec<Interface> = raw
+        .network_interfaces()
+        .iter()
+        .map(|eni| Interface {
+            id: eni.network_interface_id().unwrap_or_default().to_owned(),
+            subnet: eni.subnet_id().map(str::to_owned),
+            private_ip: eni.private_ip_address().map(str::to_owned),
+            groups: eni
+                .groups()
+                .iter()
+                .filter_map(|g| g.group_id().map(str::to_owned))
+                .collect(),
+            source_dest_check: eni.source_dest_check(),
+        })
+        .collect();
+    // The instance's own attribute is what ModifyInstanceAttribute changes (and what moto
+    // updates); the primary interface's stands in when EC2 leaves it out.
+    let source_dest_check = raw.source_dest_check().or_else(|| {
+        raw.network_interfaces()
+            .iter()
+            .find(|eni| eni.attachment().and_then(|a| a.device_index()) == Some(0))
+            .and_then(aws_sdk_ec2::types::InstanceNetworkInterface::source_dest_check)
+    });
     Instance {
+        subnet: raw.subnet_id().map(str::to_owned),
+        vpc: raw.vpc_id().map(str::to_owned),
+        source_dest_check,
+        interfaces,
+        tags: tags(raw.tags()),
         id: raw.instance_id().unwrap_or_default().to_owned(),
         state: raw
             .state()
@@ -219,6 +254,11 @@ fn rule(raw: &aws_sdk_ec2::types::SecurityGroupRule) -> Rule {
         from_port: raw.from_port().unwrap_or(-1),
         to_port: raw.to_port().unwrap_or(-1),
         cidr: raw.cidr_ipv4().or(raw.cidr_ipv6()).map(str::to_owned),
+        referenced_group: raw
+            .referenced_group_info()
+            .and_then(|g| g.group_id())
+            .map(str::to_owned),
+        prefix_list: raw.prefix_list_id().map(str::to_owned),
         description: raw.description().map(str::to_owned),
         tags: tags(raw.tags()),
     }
@@ -226,6 +266,83 @@ fn rule(raw: &aws_sdk_ec2::types::SecurityGroupRule) -> Rule {
 
 fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
+}
+
+fn values(name: &str, values: &[String]) -> Filter {
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values.to_vec()))
+        .build()
+}
+
+fn vpc(raw: &aws_sdk_ec2::types::Vpc) -> Vpc {
+    let associated = |state: Option<&str>| state.is_none_or(|s| s == "associated");
+    let mut cidrs: Vec<String> = raw.cidr_block().map(str::to_owned).into_iter().collect();
+    for block in raw.cidr_block_association_set() {
+        let state = block
+            .cidr_block_state()
+            .and_then(|s| s.state())
+            .map(|s| s.as_str());
+        if let Some(cidr) = block.cidr_block()
+            && associated(state)
+            && !cidrs.iter().any(|known| known == cidr)
+        {
+            cidrs.push(cidr.to_owned());
+        }
+    }
+    let ipv6_cidrs = raw
+        .ipv6_cidr_block_association_set()
+        .iter()
+        .filter(|block| {
+            associated(
+                block
+                    .ipv6_cidr_block_state()
+                    .and_then(|s| s.state())
+                    .map(|s| s.as_str()),
+            )
+        })
+        .filter_map(|block| block.ipv6_cidr_block().map(str::to_owned))
+        .collect();
+    Vpc {
+        id: raw.vpc_id().unwrap_or_default().to_owned(),
+        cidrs,
+        ipv6_cidrs,
+    }
+}
+
+impl Ec2 {
+    /// Wraps an SDK client configured elsewhere (an endpoint of its own, explicit
+    /// credentials), for callers that build the client themselves.
+    pub fn from_client(client: aws_sdk_ec2::Client, region: &str, endpoint: Option<String>) -> Self {
+        Self {
+            client,
+            region: region.to_owned(),
+            region_source: RegionSource::Environment,
+            endpoint,
+            attempts: 3,
+        }
+    }
+
+    async fn instances_filtered(
+        &self,
+        name: &str,
+        wanted: &[String],
+    ) -> Result<Vec<Instance>, AwsError> {
+        let mut found = Vec::new();
+        for chunk in wanted.chunks(FILTER_VALUES) {
+            let mut pages = self
+                .client
+                .describe_instances()
+                .filters(values(name, chunk))
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|err| self.fail(Action::DescribeInstances, &err))?;
+                found.extend(instances(page.reservations()).filter(|i| i.state != "terminated"));
+            }
+        }
+        Ok(found)
+    }
 }
 
 impl Ec2Api for Ec2 {
@@ -323,24 +440,38 @@ impl Ec2Api for Ec2 {
     }
 
     async fn authorize(&self, new: &NewRule) -> Result<Authorized, AwsError> {
-        let permission = IpPermission::builder()
-            .ip_protocol("tcp")
-            .from_port(i32::from(new.port))
-            .to_port(i32::from(new.port));
-        let permission = if new.cidr.contains(':') {
-            permission.ipv6_ranges(
-                Ipv6Range::builder()
-                    .cidr_ipv6(&new.cidr)
-                    .description(&new.description)
-                    .build(),
-            )
+        self.authorize_permission(&NewPermission::from(new)).await
+    }
+
+    async fn authorize_permission(&self, new: &NewPermission) -> Result<Authorized, AwsError> {
+        let permission = IpPermission::builder().ip_protocol(&new.protocol);
+        // A protocol without ports still gets -1 as both: moto 5.2.5 answers HTTP 500 to a
+        // protocol-number rule without them, and EC2 accepts -1 there.
+        let (from, to) = if new.has_ports() {
+            (new.from_port, new.to_port)
         } else {
-            permission.ip_ranges(
-                IpRange::builder()
-                    .cidr_ip(&new.cidr)
+            (-1, -1)
+        };
+        let permission = permission.from_port(from).to_port(to);
+        let permission = match &new.source {
+            Source::Group(group) => permission.user_id_group_pairs(
+                UserIdGroupPair::builder()
+                    .group_id(group)
                     .description(&new.description)
                     .build(),
-            )
+            ),
+            Source::Cidr(cidr) if cidr.contains(':') => permission.ipv6_ranges(
+                Ipv6Range::builder()
+                    .cidr_ipv6(cidr)
+                    .description(&new.description)
+                    .build(),
+            ),
+            Source::Cidr(cidr) => permission.ip_ranges(
+                IpRange::builder()
+                    .cidr_ip(cidr)
+                    .description(&new.description)
+                    .build(),
+            ),
         };
         let mut tagging =
             TagSpecification::builder().resource_type(ResourceType::SecurityGroupRule);
@@ -396,6 +527,86 @@ impl Ec2Api for Ec2 {
             }
             Err(err) => Err(self.fail(Action::RevokeSecurityGroupIngress, &err)),
         }
+    }
+
+    async fn instances(&self, ids: &[String]) -> Result<Vec<Instance>, AwsError> {
+        self.instances_filtered("instance-id", ids).await
+    }
+
+    async fn instances_with_private_ips(&self, ips: &[String]) -> Result<Vec<Instance>, AwsError> {
+        self.instances_filtered("private-ip-address", ips).await
+    }
+
+    async fn subnets(&self, ids: &[String]) -> Result<Vec<Subnet>, AwsError> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(FILTER_VALUES) {
+            let mut pages = self
+                .client
+                .describe_subnets()
+                .filters(values("subnet-id", chunk))
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|err| self.fail(Action::DescribeSubnets, &err))?;
+                found.extend(page.subnets().iter().map(|raw| Subnet {
+                    id: raw.subnet_id().unwrap_or_default().to_owned(),
+                    cidr: raw.cidr_block().map(str::to_owned),
+                    vpc: raw.vpc_id().map(str::to_owned),
+                    zone: raw.availability_zone().map(str::to_owned),
+                }));
+            }
+        }
+        Ok(found)
+    }
+
+    async fn vpcs(&self, ids: &[String]) -> Result<Vec<Vpc>, AwsError> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(FILTER_VALUES) {
+            let mut pages = self
+                .client
+                .describe_vpcs()
+                .filters(values("vpc-id", chunk))
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|err| self.fail(Action::DescribeVpcs, &err))?;
+                found.extend(page.vpcs().iter().map(vpc));
+            }
+        }
+        Ok(found)
+    }
+
+    async fn set_source_dest_check(&self, instance: &str, on: bool) -> Result<(), AwsError> {
+        self.client
+            .modify_instance_attribute()
+            .instance_id(instance)
+            .source_dest_check(AttributeBooleanValue::builder().value(on).build())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|err| self.fail(Action::ModifyInstanceAttribute, &err))
+    }
+
+    async fn tag_instance(&self, instance: &str, key: &str, value: &str) -> Result<(), AwsError> {
+        self.client
+            .create_tags()
+            .resources(instance)
+            .tags(Tag::builder().key(key).value(value).build())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|err| self.fail(Action::CreateTags, &err))
+    }
+
+    async fn untag_instance(&self, instance: &str, key: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_tags()
+            .resources(instance)
+            .tags(Tag::builder().key(key).build())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|err| self.fail(Action::DeleteTags, &err))
     }
 }
 

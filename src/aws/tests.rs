@@ -279,6 +279,11 @@ fn instance(groups: &[&str]) -> Instance {
         private_ip: Some("10.0.1.74".into()),
         public_ip: Some("203.0.113.10".into()),
         groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        subnet: Some("subnet-1".into()),
+        vpc: Some("vpc-1".into()),
+        source_dest_check: Some(true),
+        interfaces: Vec::new(),
+        tags: std::collections::BTreeMap::new(),
     }
 }
 

@@ -285,6 +285,8 @@ mod tests {
             from_port: from,
             to_port: to,
             cidr: Some(cidr.into()),
+            referenced_group: None,
+            prefix_list: None,
             description: None,
             tags: std::collections::BTreeMap::new(),
         }
