@@ -6,6 +6,7 @@
 mod apiserver;
 mod ec2;
 mod harness;
+mod network;
 
 mod bootstrap_checks;
 mod certificates;

@@ -2,7 +2,10 @@
 //! test can stage a slow rollout or a CRD that never settles without touching the server.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
+
+use super::proxy::Reachability;
 
 /// What the simulated cluster looks like and how fast its controllers act.
 #[derive(Debug, Clone)]
@@ -34,6 +37,12 @@ pub struct SimConfig {
     /// pods of its static pods (kube-apiserver, kube-controller-manager, kube-scheduler,
     /// etcd) on each control-plane node, and the kube-proxy DaemonSet on every node.
     pub control_plane: bool,
+    /// Which connections between nodes get through, for the node and pod proxy; `None`:
+    /// all of them.
+    pub network: Option<Arc<dyn Reachability>>,
+    /// How long a proxied dial that gets no answer takes to fail (a real API server's
+    /// dialer waits 30 s).
+    pub proxy_dial_timeout: Duration,
 }
 
 /// A node of the simulated cluster.
@@ -85,6 +94,8 @@ impl SimConfig {
             bookmark_interval: Duration::from_secs(1),
             coredns: false,
             control_plane: false,
+            network: None,
+            proxy_dial_timeout: super::proxy::DIAL_TIMEOUT,
         }
     }
 }

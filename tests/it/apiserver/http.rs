@@ -22,6 +22,7 @@ use super::discovery;
 use super::faults::{FaultAction, Target};
 use super::handlers::{self, Call, Reply};
 use super::incoming::{self, Parsed};
+use super::proxy;
 use super::journal;
 use super::routes::{self, Route};
 use super::state::{Shared, State};
@@ -156,6 +157,12 @@ async fn handle(
         Some(FaultAction::TruncateWatch) => mode = Mode::Truncate(Arc::clone(&kill)),
         None => {}
     }
+    if let Some(target) = proxy::parse(&p.path) {
+        let reply = proxy::answer(&shared, &p.method, &target).await;
+        entry.status = reply.code;
+        shared.with(|s| s.record(entry));
+        return Ok(proxy_response(&reply));
+    }
     let route = routes::parse(&p.path);
     if p.is_watch()
         && let Route::Objects(target) = &route
@@ -183,6 +190,21 @@ async fn handle(
         }
         Err(error) => finish(&shared, entry, &error),
     })
+}
+
+/// A node or pod proxy answer, with its own content type (a kubelet's or pod's text, or a
+/// Status).
+fn proxy_response(reply: &proxy::ProxyReply) -> Response<Body> {
+    let mut builder = Response::builder()
+        .status(reply.code)
+        .header("content-type", reply.content_type)
+        .header("cache-control", "no-cache, private");
+    if let Some(location) = &reply.location {
+        builder = builder.header("location", location);
+    }
+    builder
+        .body(Full::new(Bytes::from(reply.body.clone())).boxed_unsync())
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed_unsync()))
 }
 
 /// Records a request left unanswered and closes its connection.

@@ -72,6 +72,7 @@ mod apply;
 mod builtins;
 mod catalog;
 mod cluster;
+pub mod cni;
 mod config;
 mod controllers;
 mod defaults;
@@ -92,6 +93,7 @@ mod managed;
 mod metadata;
 mod objects;
 mod patch;
+pub mod proxy;
 mod registry;
 mod routes;
 mod selectors;
@@ -113,9 +115,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+pub use cni::CniLayout;
 pub use config::{CONTROL_PLANE, Readiness, SimConfig, SimNode};
 pub use faults::{Fault, FaultAction, FaultId};
 pub use journal::Request;
+pub use proxy::Reachability;
 pub use view::View;
 
 use deletion::DeleteOptions;

@@ -310,3 +310,181 @@ impl Ec2 {
         .collect()
     }
 }
+
+/// A rule's source or destination for [`Ec2::authorize_permission`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Peer {
+    /// An IPv4 CIDR.
+    Cidr(String),
+    /// A security group referenced by id.
+    Group(String),
+}
+
+impl Ec2 {
+    /// moto with a VPC (10.0.0.0/16) and its public subnet 10.0.1.0/24 (`subnet`), but no
+    /// security group and no instance yet: for layouts that launch their own nodes.
+    pub fn start_bare() -> Self {
+        let moto = Moto::start();
+        let proxy = Proxy::start(moto.port);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = runtime.block_on(async { Client::from_conf(sdk_config(&moto.url())) });
+        let mut ec2 = Self {
+            _moto: moto,
+            proxy,
+            runtime,
+            client,
+            vpc: String::new(),
+            subnet: String::new(),
+            group: String::new(),
+            master: String::new(),
+            worker: String::new(),
+        };
+        ec2.vpc = ec2.block(async |c| {
+            c.create_vpc()
+                .cidr_block("10.0.0.0/16")
+                .send()
+                .await
+                .unwrap()
+                .vpc
+                .unwrap()
+                .vpc_id
+                .unwrap()
+        });
+        ec2.subnet = ec2.create_subnet("10.0.1.0/24", true);
+        ec2
+    }
+
+    /// moto's own address (not the fault proxy's), for readers that must not see faults.
+    pub fn moto_url(&self) -> String {
+        self._moto.url()
+    }
+
+    /// Adds a rule to `group` (ingress, or egress with `egress`) for `protocol` (`tcp`,
+    /// `udp`, `icmp`, a number such as `4`, or `-1`) and ports `from..=to` (-1 for none)
+    /// with `peer` as its source (or destination): untagged, as someone else would.
+    pub fn authorize_permission(
+        &self,
+        group: &str,
+        egress: bool,
+        protocol: &str,
+        (from, to): (i32, i32),
+        peer: &Peer,
+    ) -> String {
+        let mut permission = IpPermission::builder()
+            .ip_protocol(protocol)
+            .from_port(from)
+            .to_port(to);
+        permission = match peer {
+            Peer::Cidr(cidr) => permission.ip_ranges(IpRange::builder().cidr_ip(cidr).build()),
+            Peer::Group(id) => permission.user_id_group_pairs(
+                aws_sdk_ec2::types::UserIdGroupPair::builder()
+                    .group_id(id)
+                    .build(),
+            ),
+        };
+        let permission = permission.build();
+        self.block(async |c| {
+            let rules = if egress {
+                c.authorize_security_group_egress()
+                    .group_id(group)
+                    .ip_permissions(permission)
+                    .send()
+                    .await
+                    .unwrap()
+                    .security_group_rules
+                    .unwrap_or_default()
+            } else {
+                c.authorize_security_group_ingress()
+                    .group_id(group)
+                    .ip_permissions(permission)
+                    .send()
+                    .await
+                    .unwrap()
+                    .security_group_rules
+                    .unwrap_or_default()
+            };
+            rules[0].security_group_rule_id().unwrap().to_owned()
+        })
+    }
+
+    /// Removes the rule `rule` (by id) from `group`.
+    pub fn revoke_rule(&self, group: &str, egress: bool, rule: &str) {
+        self.block(async |c| {
+            if egress {
+                c.revoke_security_group_egress()
+                    .group_id(group)
+                    .security_group_rule_ids(rule)
+                    .send()
+                    .await
+                    .unwrap();
+            } else {
+                c.revoke_security_group_ingress()
+                    .group_id(group)
+                    .security_group_rule_ids(rule)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+
+    /// Removes the allow-all egress rule EC2 gives every new group.
+    pub fn revoke_default_egress(&self, group: &str) {
+        self.block(async |c| {
+            c.revoke_security_group_egress()
+                .group_id(group)
+                .ip_permissions(
+                    IpPermission::builder()
+                        .ip_protocol("-1")
+                        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+        });
+    }
+
+    /// Sets the instance's source/destination check.
+    pub fn set_source_dest_check(&self, instance: &str, check: bool) {
+        self.block(async |c| {
+            c.modify_instance_attribute()
+                .instance_id(instance)
+                .source_dest_check(
+                    aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                        .value(check)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+        });
+    }
+
+    /// Every rule (ingress and egress) of `group`, as moto stores them.
+    pub fn group_rules(&self, group: &str) -> Vec<aws_sdk_ec2::types::SecurityGroupRule> {
+        self.block(async |c| {
+            c.describe_security_group_rules()
+                .filters(Filter::builder().name("group-id").values(group).build())
+                .send()
+                .await
+                .unwrap()
+                .security_group_rules
+                .unwrap_or_default()
+        })
+    }
+}
+
+/// The SDK configuration for a moto at `url`, with dummy credentials and a plain HTTP client.
+pub fn sdk_config(url: &str) -> aws_sdk_ec2::Config {
+    aws_sdk_ec2::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(url)
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build()
+}

@@ -2,6 +2,8 @@
 //! kubeconfig it writes) and through its direct methods.
 
 mod apply;
+mod cni;
+mod proxy;
 mod crud;
 mod discovery;
 mod faults;
