@@ -197,13 +197,14 @@ fn one_way(a: &Host, b: &Host, rules: &[Rule], packet: Packet) -> Result<Vec<Str
             .collect()
     };
     let what = describe_packet(&packet);
-    let out = rules::first_match(&of(a), true, &packet, b.address, &b.groups).ok_or_else(|| {
+    let (of_a, of_b) = (of(a), of(b));
+    let out = rules::first_match(&of_a, true, &packet, b.address, &b.groups).ok_or_else(|| {
         format!(
             "no egress rule of {:?} ({}) lets {what} out to {} ({:?})",
             a.groups, a.instance, b.address, b.groups
         )
     })?;
-    let into = rules::first_match(&of(b), false, &packet, a.address, &a.groups).ok_or_else(|| {
+    let into = rules::first_match(&of_b, false, &packet, a.address, &a.groups).ok_or_else(|| {
         format!(
             "no ingress rule of {:?} ({}) admits {what} from {} ({:?})",
             b.groups, b.instance, a.address, a.groups

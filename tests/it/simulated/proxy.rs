@@ -51,17 +51,6 @@ fn field_report_layout_times_out_until_the_rules_carry_the_traffic() {
     let server = cluster.start_sim(CniLayout::CalicoManifest);
     server.set_proxy_dial_timeout(Duration::from_millis(300));
     pod_on(&server, "webhook", cluster.worker_node());
-    let ip = server.wait_until(SETTLE, |_| true);
-    assert!(ip);
-    let pod_ip = {
-        let mut found = String::new();
-        server.wait_until(SETTLE, |view| {
-            found = String::new();
-            true
-        });
-        found
-    };
-    let _ = pod_ip;
     let pod_path = "/api/v1/namespaces/default/pods/webhook:8443/proxy/";
     let started = Instant::now();
     let blocked = raw(&server, "GET", pod_path, "", "");
