@@ -48,6 +48,15 @@ pub enum Error {
     /// Teardown failed.
     #[error(transparent)]
     Teardown(#[from] TeardownError),
+    /// `doctor` could not check or fix.
+    #[error(transparent)]
+    Doctor(#[from] crate::doctor::DoctorError),
+    /// Checks of `doctor` failed.
+    #[error("{count} check(s) failed (see above for what was read, why it matters and the fix)")]
+    Unhealthy {
+        /// How many.
+        count: usize,
+    },
     /// Teardown could not remove everything.
     #[error(
         "{count} object(s) obsboot created are still there (see \"left behind\" above); fix what holds them and run teardown again"

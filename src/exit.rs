@@ -35,7 +35,7 @@ pub const HELP: &str = "\
 Exit status:
   0    success
   1    diff or status --exit-code found changes or something not ready, or a check of
-       verify (or of bootstrap's final endpoint check) failed
+       verify or doctor (or of bootstrap's final endpoint check) failed
   2    usage error or invalid input: flags, stack files, templates, files they name
   3    the cluster or AWS refused or failed: API errors, the lock held by another run,
        timed out waiting for the cluster, something the cluster lacks
@@ -56,7 +56,9 @@ impl Error {
             Self::Bootstrap(err) => err.exit(),
             Self::Verify(err) => err.exit(),
             Self::Teardown(err) => err.exit(),
+            Self::Doctor(err) => err.exit(),
             Self::Unreachable { .. }
+            | Self::Unhealthy { .. }
             | Self::Unverified { .. }
             | Self::Differs { .. }
             | Self::NotReady { .. }
@@ -246,6 +248,19 @@ impl VerifyError {
             Self::Render(err) => err.exit(),
             // Nothing to probe: the command line or the stacks selected.
             Self::NoHost { .. } | Self::NothingExposed => Exit::Invalid,
+        }
+    }
+}
+
+impl crate::doctor::DoctorError {
+    /// What kind of failure this is.
+    pub fn exit(&self) -> Exit {
+        match self {
+            Self::Kube(err) => err.exit(),
+            Self::Aws(err) => err.exit(),
+            // The command line asked for a change the configuration rules out.
+            Self::NoEc2 => Exit::Invalid,
+            Self::Quota { .. } => Exit::Refused,
         }
     }
 }

@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use super::api::Ec2Api;
 use super::error::{Action, AwsError};
 use super::model::{
-    Authorized, Group, Instance, NewPermission, NewRule, Revoked, Rule, RuleFilter, Source,
-    Subnet, Vpc, protocol_name,
+    Authorized, Group, Instance, NewPermission, NewRule, Revoked, Rule, RuleFilter, Source, Subnet,
+    Vpc, protocol_name,
 };
 
 /// One security group's worth of EC2.

@@ -34,6 +34,14 @@ pub const CLUSTER_TAG: &str = "obsboot.dev/cluster";
 pub const STACK_TAG: &str = "obsboot.dev/stack";
 /// The workload behind the port.
 pub const WORKLOAD_TAG: &str = "obsboot.dev/workload";
+/// What a rule is for: [`NETWORK_SCOPE`] on the rules `obsboot doctor --fix` adds between
+/// the nodes (the cluster's prerequisites, which teardown keeps unless told otherwise).
+pub const SCOPE_TAG: &str = "obsboot.dev/scope";
+/// The scope of the rules between the nodes.
+pub const NETWORK_SCOPE: &str = "network";
+/// On an instance whose source/destination check `doctor --fix --fix-source-dest-check`
+/// turned off: the value it had, for `--revert`.
+pub const SOURCE_DEST_CHECK_WAS_TAG: &str = "obsboot.dev/source-dest-check-was";
 /// Set to `true` on the security group to open ports in, when an instance has several.
 pub const INGRESS_GROUP_TAG: &str = "obsboot.dev/ingress";
 
@@ -305,6 +313,6 @@ pub struct Ec2Summary {
 }
 
 #[cfg(test)]
-mod fake;
+pub(crate) mod fake;
 #[cfg(test)]
 mod tests;

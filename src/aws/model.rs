@@ -204,7 +204,11 @@ impl fmt::Display for NewPermission {
             }
             "tcp" | "udp" => write!(f, "{protocol} {}-{}", self.from_port, self.to_port)?,
             "icmp" | "icmpv6" => {
-                write!(f, "{protocol} type {} code {}", self.from_port, self.to_port)?;
+                write!(
+                    f,
+                    "{protocol} type {} code {}",
+                    self.from_port, self.to_port
+                )?;
             }
             number => write!(f, "ip protocol {number}")?,
         }

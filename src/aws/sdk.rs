@@ -313,7 +313,11 @@ fn vpc(raw: &aws_sdk_ec2::types::Vpc) -> Vpc {
 impl Ec2 {
     /// Wraps an SDK client configured elsewhere (an endpoint of its own, explicit
     /// credentials), for callers that build the client themselves.
-    pub fn from_client(client: aws_sdk_ec2::Client, region: &str, endpoint: Option<String>) -> Self {
+    pub fn from_client(
+        client: aws_sdk_ec2::Client,
+        region: &str,
+        endpoint: Option<String>,
+    ) -> Self {
         Self {
             client,
             region: region.to_owned(),

@@ -4,6 +4,7 @@
 mod aws;
 mod bootstrap;
 mod cluster;
+mod doctor;
 mod init;
 mod render;
 mod status;
@@ -32,7 +33,8 @@ the same declaration.
 
 `render` prints it all for review; `diff` shows what `bootstrap` would change; `bootstrap`
 applies it to the cluster of your kubeconfig in phases, waiting for each to be ready;
-`status` shows what runs; `verify` probes the exposed ports from where you are; `teardown`
+`status` shows what runs; `doctor` checks that the security groups carry the traffic
+between the nodes (and fixes them); `verify` probes the exposed ports from where you are; `teardown`
 closes the ports obsboot opened and deletes what it created, and nothing else.
 
 The default stack files are built in; `obsboot init DIR` writes them out for editing,
@@ -74,6 +76,8 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Probe the exposed endpoints from here, and say which layer fails.
     Verify(verify::VerifyArgs),
+    /// Check that the network between the nodes carries what the cluster needs, and fix it.
+    Doctor(doctor::DoctorArgs),
     /// Close the ports obsboot opened, delete everything it created, and nothing else.
     Teardown(teardown::TeardownArgs),
     /// Write the default stack files (and optionally templates) to a directory for editing.
@@ -168,6 +172,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Bootstrap(args) => bootstrap::run(&args, progress),
         Command::Verify(args) => verify::run(&args),
         Command::Teardown(args) => teardown::run(&args, progress),
+        Command::Doctor(args) => doctor::run(&args),
         Command::Diff(args) => status::diff(&args),
         Command::Status(args) => status::status(&args),
         Command::Init(args) => init::run(&args),

@@ -124,7 +124,7 @@ impl Report {
         for finding in &self.findings {
             let _ = writeln!(
                 out,
-                "{} {:<18} {}",
+                "{} {:<4} {}",
                 finding.status.mark(),
                 finding.id,
                 finding.title
@@ -145,7 +145,9 @@ impl Report {
                     "by hand"
                 };
                 let _ = writeln!(out, "       fix ({how}): {}", fix.summary);
-                let _ = writeln!(out, "         {}", fix.command);
+                if !fix.command.is_empty() {
+                    let _ = writeln!(out, "         {}", fix.command);
+                }
             }
         }
         let _ = writeln!(

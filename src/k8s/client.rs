@@ -27,6 +27,9 @@ pub struct Target {
 #[derive(Clone)]
 pub struct Cluster {
     client: Client,
+    /// The same, without kube's own retries of 429, 503 and 504: for probes, whose 503 is
+    /// the answer.
+    once: Client,
     discovery: Arc<RwLock<Arc<Discovery>>>,
     /// The lock this run holds, while it holds one: every write checks it first.
     tenure: Arc<Mutex<Option<Arc<Tenure>>>>,
@@ -39,13 +42,20 @@ impl Cluster {
     pub async fn connect(target: &Target) -> Result<Self, K8sError> {
         let config = config(target).await?;
         let url = config.cluster_url.to_string();
-        let client = Client::try_from(config).map_err(|err| K8sError::Kubeconfig {
-            path: target.kubeconfig.clone(),
-            source: Box::new(err),
-        })?;
+        let mut single = config.clone();
+        single.default_retry = false;
+        let build = |config| {
+            Client::try_from(config).map_err(|err| K8sError::Kubeconfig {
+                path: target.kubeconfig.clone(),
+                source: Box::new(err),
+            })
+        };
+        let client = build(config)?;
+        let once = build(single)?;
         let discovery = discover(&client).await?;
         Ok(Self {
             client,
+            once,
             discovery: Arc::new(RwLock::new(Arc::new(discovery))),
             tenure: Arc::default(),
             url: url.trim_end_matches('/').to_owned(),
@@ -55,6 +65,11 @@ impl Cluster {
     /// The client.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The client without kube's retries: one request, one answer.
+    pub fn client_once(&self) -> &Client {
+        &self.once
     }
 
     /// Records the lock this run holds (`None` once it is released).

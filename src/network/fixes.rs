@@ -300,11 +300,14 @@ impl NewRule {
 
 impl fmt::Display for NewRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} <- {}: {}", self.group, self.source, self.protocol)?;
-        if self.protocol.has_ports() {
-            write!(f, " {}", self.ports)?;
-        }
-        write!(f, " ({})", self.carries.join(", "))
+        write!(
+            f,
+            "{} <- {}: {} ({})",
+            self.group,
+            self.source,
+            super::model::traffic(self.protocol, self.ports),
+            self.carries.join(", ")
+        )
     }
 }
 

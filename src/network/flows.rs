@@ -20,6 +20,35 @@ pub const WEAVE_PORT: u16 = 6783;
 /// ESP, the IPsec payload protocol.
 pub const ESP: u8 = 50;
 
+/// What a flow carries for the kubelet's callers on the control plane.
+pub const KUBELET_CARRIES: &str = "kubelet API for logs and exec";
+/// What a flow carries for Prometheus's node-exporter scrapes.
+pub const NODE_EXPORTER_CARRIES: &str = "Prometheus scraping node-exporter";
+/// What a flow carries for Prometheus's kubelet scrapes.
+pub const KUBELET_SCRAPE_CARRIES: &str = "Prometheus scraping the kubelet";
+
+/// Whose traffic a flow is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Purpose {
+    /// The CNI's: pod traffic between nodes, its routing and control.
+    Cni,
+    /// The control plane's calls to the kubelets.
+    Kubelet,
+    /// The platform's Prometheus scraping the nodes.
+    Prometheus,
+}
+
+impl Flow {
+    /// Whose traffic the flow is.
+    pub fn purpose(&self) -> Purpose {
+        match self.carries.as_str() {
+            KUBELET_CARRIES => Purpose::Kubelet,
+            NODE_EXPORTER_CARRIES | KUBELET_SCRAPE_CARRIES => Purpose::Prometheus,
+            _ => Purpose::Cni,
+        }
+    }
+}
+
 /// Where the platform's Prometheus runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Prometheus {
@@ -241,7 +270,7 @@ pub fn required(
                     Protocol::Tcp,
                     PortRange::one(KUBELET_PORT),
                     Source::NodeIp,
-                    "kubelet API for logs and exec".into(),
+                    KUBELET_CARRIES.into(),
                     Confidence::Certain,
                 );
             }
@@ -255,14 +284,14 @@ pub fn required(
                     Protocol::Tcp,
                     PortRange::one(NODE_EXPORTER_PORT),
                     Source::NodeIp,
-                    "Prometheus scraping node-exporter".into(),
+                    NODE_EXPORTER_CARRIES.into(),
                     Confidence::Certain,
                 );
                 add(
                     Protocol::Tcp,
                     PortRange::one(KUBELET_PORT),
                     Source::NodeIp,
-                    "Prometheus scraping the kubelet".into(),
+                    KUBELET_SCRAPE_CARRIES.into(),
                     Confidence::Certain,
                 );
             }

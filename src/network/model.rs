@@ -179,6 +179,23 @@ impl fmt::Display for PortRange {
     }
 }
 
+/// A protocol with its ports as people read them: `TCP port 179`, `IP protocol 4`,
+/// `ICMP type 8 code 0`, `all protocols`.
+pub fn traffic(protocol: Protocol, ports: PortRange) -> String {
+    let part = |n: i32| {
+        if n == -1 {
+            "any".to_owned()
+        } else {
+            n.to_string()
+        }
+    };
+    match protocol {
+        Protocol::Tcp | Protocol::Udp => format!("{protocol} {ports}"),
+        Protocol::Icmp => format!("ICMP type {} code {}", part(ports.from), part(ports.to)),
+        Protocol::All | Protocol::Number(_) => protocol.to_string(),
+    }
+}
+
 /// Where a rule admits traffic from (ingress) or to (egress).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Peer {

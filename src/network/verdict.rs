@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use super::flows::{Flow, Source};
-use super::model::{Direction, NodeNet, Peer, Permission, Protocol};
+use super::model::{Direction, NodeNet, Peer, Permission, Protocol, traffic};
 
 /// A rule that carries a flow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,8 +86,11 @@ impl Evaluation {
     pub fn explain(&self) -> String {
         let flow = &self.flow;
         let what = format!(
-            "{} {} from {} to {} ({})",
-            flow.protocol, flow.ports, flow.from, flow.to, flow.carries
+            "{} from {} to {} ({})",
+            traffic(flow.protocol, flow.ports),
+            flow.from,
+            flow.to,
+            flow.carries
         );
         let mut parts = Vec::new();
         for (side, word, prep) in [

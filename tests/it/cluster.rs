@@ -60,7 +60,7 @@ impl Sim {
         }
         let ec2 = matches!(
             command,
-            "bootstrap" | "teardown" | "verify" | "diff" | "status"
+            "bootstrap" | "teardown" | "verify" | "diff" | "status" | "doctor"
         );
         if ec2 && self.aws.is_empty() {
             args.push("--skip-security-groups");

@@ -13,6 +13,7 @@ mod certificates;
 mod cluster;
 mod corpus;
 mod dashboards;
+mod doctor;
 mod errors;
 mod exit_codes;
 mod grafana;

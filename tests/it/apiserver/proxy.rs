@@ -87,9 +87,16 @@ pub fn parse(path: &str) -> Option<ProxyTarget> {
     let s: Vec<&str> = segments.iter().map(String::as_str).collect();
     let (plural, namespace, id, rest) = match s.as_slice() {
         ["api", "v1", "nodes", id, "proxy", rest @ ..] => ("nodes", None, *id, rest),
-        ["api", "v1", "namespaces", ns, "pods", id, "proxy", rest @ ..] => {
-            ("pods", Some((*ns).to_owned()), *id, rest)
-        }
+        [
+            "api",
+            "v1",
+            "namespaces",
+            ns,
+            "pods",
+            id,
+            "proxy",
+            rest @ ..,
+        ] => ("pods", Some((*ns).to_owned()), *id, rest),
         _ => return None,
     };
     Some(ProxyTarget {
@@ -220,8 +227,11 @@ fn plan(state: &State, method: &str, target: &ProxyTarget) -> Result<Dial, Proxy
             .find(|a| json::str_at(a, "/type") == "InternalIP")
             .map(|a| json::str_at(a, "/address").to_owned())
             .unwrap_or_default();
-        let kubelet_port =
-            json::int_at(object, "/status/daemonEndpoints/kubeletEndpoint/Port", 10250);
+        let kubelet_port = json::int_at(
+            object,
+            "/status/daemonEndpoints/kubeletEndpoint/Port",
+            10250,
+        );
         let kubelet_port = u16::try_from(kubelet_port).unwrap_or(10250);
         let port = if port.is_empty() {
             kubelet_port
@@ -314,7 +324,12 @@ pub async fn answer(shared: &Arc<Shared>, method: &str, target: &ProxyTarget) ->
     let open = match network {
         None => true,
         Some(model) => {
-            let (from, to, port, pod) = (dial.from.clone(), dial.to.clone(), dial.port, dial.pod_network);
+            let (from, to, port, pod) = (
+                dial.from.clone(),
+                dial.to.clone(),
+                dial.port,
+                dial.pod_network,
+            );
             tokio::task::spawn_blocking(move || {
                 if pod {
                     model.host_to_pod(&from, &to, port)

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::apiserver::{ApiServer, CniLayout, SimConfig, SimNode, CONTROL_PLANE};
+use crate::apiserver::{ApiServer, CONTROL_PLANE, CniLayout, SimConfig, SimNode};
 use crate::ec2::{Ec2, Peer};
 
 use super::{Carrier, Network};
@@ -35,7 +35,13 @@ pub fn carrier_of(layout: CniLayout) -> Carrier {
 
 /// Inbound TCP `port` from anywhere on `group`, as a launch wizard or a tutorial opens it.
 fn open_to_world(ec2: &Ec2, group: &str, port: i32) {
-    ec2.authorize_permission(group, false, "tcp", (port, port), &Peer::Cidr("0.0.0.0/0".into()));
+    ec2.authorize_permission(
+        group,
+        false,
+        "tcp",
+        (port, port),
+        &Peer::Cidr("0.0.0.0/0".into()),
+    );
 }
 
 /// The field report's layout: the control-plane node `ip-10-0-1-74` (10.0.1.74, public
@@ -53,7 +59,15 @@ pub fn field_report() -> Cluster {
     open_to_world(&ec2, &worker_group, 22);
     let master = ec2.launch(&ec2.subnet.clone(), "10.0.1.74", &[&master_group]);
     let worker = ec2.launch(&worker_subnet, "10.0.2.15", &[&worker_group]);
-    finish(ec2, master_group, worker_group, worker_subnet, master, worker, "10.0.2.15")
+    finish(
+        ec2,
+        master_group,
+        worker_group,
+        worker_subnet,
+        master,
+        worker,
+        "10.0.2.15",
+    )
 }
 
 /// Both nodes in one subnet (10.0.1.0/24) and one group `nodes`: `ip-10-0-1-74` and
@@ -66,7 +80,15 @@ pub fn one_group() -> Cluster {
     let subnet = ec2.subnet.clone();
     let master = ec2.launch(&subnet, "10.0.1.74", &[&group]);
     let worker = ec2.launch(&subnet, "10.0.1.90", &[&group]);
-    finish(ec2, group.clone(), group, subnet, master, worker, "10.0.1.90")
+    finish(
+        ec2,
+        group.clone(),
+        group,
+        subnet,
+        master,
+        worker,
+        "10.0.1.90",
+    )
 }
 
 /// Records the instances in `ec2` and names the nodes after their addresses.
@@ -107,7 +129,8 @@ impl Cluster {
             .map(|(i, (name, ip, _))| {
                 let node = SimNode::new(name, ip);
                 if i == 0 {
-                    node.label(CONTROL_PLANE, "").taint(CONTROL_PLANE, "NoSchedule")
+                    node.label(CONTROL_PLANE, "")
+                        .taint(CONTROL_PLANE, "NoSchedule")
                 } else {
                     node
                 }

@@ -204,12 +204,13 @@ fn one_way(a: &Host, b: &Host, rules: &[Rule], packet: Packet) -> Result<Vec<Str
             a.groups, a.instance, b.address, b.groups
         )
     })?;
-    let into = rules::first_match(&of_b, false, &packet, a.address, &a.groups).ok_or_else(|| {
-        format!(
-            "no ingress rule of {:?} ({}) admits {what} from {} ({:?})",
-            b.groups, b.instance, a.address, a.groups
-        )
-    })?;
+    let into =
+        rules::first_match(&of_b, false, &packet, a.address, &a.groups).ok_or_else(|| {
+            format!(
+                "no ingress rule of {:?} ({}) admits {what} from {} ({:?})",
+                b.groups, b.instance, a.address, a.groups
+            )
+        })?;
     Ok(vec![out.id.clone(), into.id.clone()])
 }
 

@@ -167,9 +167,9 @@ pub fn first_match<'a>(
     address: Ipv4Addr,
     peer_groups: &[String],
 ) -> Option<&'a Rule> {
-    rules.iter().find(|r| {
-        r.egress == egress && covers(r, packet) && peer_matches(r, address, peer_groups)
-    })
+    rules
+        .iter()
+        .find(|r| r.egress == egress && covers(r, packet) && peer_matches(r, address, peer_groups))
 }
 
 #[cfg(test)]

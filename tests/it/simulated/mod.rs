@@ -3,7 +3,6 @@
 
 mod apply;
 mod cni;
-mod proxy;
 mod crud;
 mod discovery;
 mod faults;
@@ -11,6 +10,7 @@ mod injection;
 mod injector;
 mod namespaces;
 mod platform;
+mod proxy;
 mod scheduling;
 mod selectors;
 mod services;

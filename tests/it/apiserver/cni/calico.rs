@@ -222,9 +222,30 @@ pub fn operator(state: &mut State) {
             &json!({"name": "tigera-operator", "pod-security.kubernetes.io/enforce": "privileged"}),
         ),
         service_account("tigera-operator", "tigera-operator"),
-        crd("operator.tigera.io", "v1", "Installation", "installations", "Cluster", &[]),
-        crd("operator.tigera.io", "v1", "APIServer", "apiservers", "Cluster", &[]),
-        crd("operator.tigera.io", "v1", "TigeraStatus", "tigerastatuses", "Cluster", &[]),
+        crd(
+            "operator.tigera.io",
+            "v1",
+            "Installation",
+            "installations",
+            "Cluster",
+            &[],
+        ),
+        crd(
+            "operator.tigera.io",
+            "v1",
+            "APIServer",
+            "apiservers",
+            "Cluster",
+            &[],
+        ),
+        crd(
+            "operator.tigera.io",
+            "v1",
+            "TigeraStatus",
+            "tigerastatuses",
+            "Cluster",
+            &[],
+        ),
     ];
     objects.extend(calico_crds());
     objects.push(controller(

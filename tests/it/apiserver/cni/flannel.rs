@@ -101,7 +101,10 @@ pub fn install(state: &mut State) {
                     "flannel.alpha.coreos.com/backend-data",
                     format!("{{\"VNI\":1,\"VtepMAC\":\"0a:58:0a:f4:{index:02x}:00\"}}"),
                 ),
-                ("flannel.alpha.coreos.com/kube-subnet-manager", "true".to_owned()),
+                (
+                    "flannel.alpha.coreos.com/kube-subnet-manager",
+                    "true".to_owned(),
+                ),
                 ("flannel.alpha.coreos.com/public-ip", ip),
             ],
         );

@@ -83,7 +83,12 @@ fn service_account(namespace: &str, name: &str) -> (&'static str, &'static str, 
 }
 
 /// A ConfigMap.
-fn config_map(namespace: &str, name: &str, labels: &Value, data: &Value) -> (&'static str, &'static str, Value) {
+fn config_map(
+    namespace: &str,
+    name: &str,
+    labels: &Value,
+    data: &Value,
+) -> (&'static str, &'static str, Value) {
     (
         "",
         "configmaps",
@@ -109,9 +114,7 @@ fn crd(
         names["shortNames"] = json!(short_names);
     }
     let now = json::now();
-    let condition = |kind: &str, reason: &str, message: &str| {
-        json!({"type": kind, "status": "True", "reason": reason, "message": message, "lastTransitionTime": now})
-    };
+    let condition = |kind: &str, reason: &str, message: &str| json!({"type": kind, "status": "True", "reason": reason, "message": message, "lastTransitionTime": now});
     (
         "apiextensions.k8s.io",
         "customresourcedefinitions",
@@ -145,16 +148,51 @@ fn crd(
 fn calico_crds() -> Vec<(&'static str, &'static str, Value)> {
     const G: &str = "crd.projectcalico.org";
     vec![
-        crd(G, "v1", "BGPConfiguration", "bgpconfigurations", "Cluster", &[]),
+        crd(
+            G,
+            "v1",
+            "BGPConfiguration",
+            "bgpconfigurations",
+            "Cluster",
+            &[],
+        ),
         crd(G, "v1", "BGPPeer", "bgppeers", "Cluster", &[]),
         crd(G, "v1", "BlockAffinity", "blockaffinities", "Cluster", &[]),
-        crd(G, "v1", "ClusterInformation", "clusterinformations", "Cluster", &[]),
-        crd(G, "v1", "FelixConfiguration", "felixconfigurations", "Cluster", &[]),
-        crd(G, "v1", "GlobalNetworkPolicy", "globalnetworkpolicies", "Cluster", &[]),
+        crd(
+            G,
+            "v1",
+            "ClusterInformation",
+            "clusterinformations",
+            "Cluster",
+            &[],
+        ),
+        crd(
+            G,
+            "v1",
+            "FelixConfiguration",
+            "felixconfigurations",
+            "Cluster",
+            &[],
+        ),
+        crd(
+            G,
+            "v1",
+            "GlobalNetworkPolicy",
+            "globalnetworkpolicies",
+            "Cluster",
+            &[],
+        ),
         crd(G, "v1", "HostEndpoint", "hostendpoints", "Cluster", &[]),
         crd(G, "v1", "IPAMBlock", "ipamblocks", "Cluster", &[]),
         crd(G, "v1", "IPPool", "ippools", "Cluster", &[]),
-        crd(G, "v1", "NetworkPolicy", "networkpolicies", "Namespaced", &[]),
+        crd(
+            G,
+            "v1",
+            "NetworkPolicy",
+            "networkpolicies",
+            "Namespaced",
+            &[],
+        ),
     ]
 }
 
@@ -269,7 +307,19 @@ fn annotate_node(state: &mut State, name: &str, manager: &str, annotations: &[(&
     };
     let mut new = old.clone();
     for (key, value) in annotations {
-        json::set(&mut new, &["metadata", "annotations", key], value.clone().into());
+        json::set(
+            &mut new,
+            &["metadata", "annotations", key],
+            value.clone().into(),
+        );
     }
-    let _ = registry::update(state, &rt, &old, new, Actor::controller(manager), None, None);
+    let _ = registry::update(
+        state,
+        &rt,
+        &old,
+        new,
+        Actor::controller(manager),
+        None,
+        None,
+    );
 }

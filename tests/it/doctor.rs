@@ -1,0 +1,281 @@
+//! `obsboot doctor` end to end: the built binary against the simulated API server with a CNI
+//! installed and moto holding the instances and groups, where the simulated node and pod
+//! proxies answer from the harness's own network model of the rules in moto.
+
+use serde_json::json;
+
+use crate::apiserver::{ApiServer, CniLayout};
+use crate::cluster::Sim;
+use crate::network::layout::{self, Cluster, carrier_of};
+
+/// A pod with a TCP port on `node`, so that the probes have a pod to reach there.
+fn pod_on(server: &ApiServer, name: &str, node: &str) {
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"nodeSelector": {"kubernetes.io/hostname": node},
+                 "tolerations": [{"operator": "Exists"}],
+                 "containers": [{"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 8443}]}]}});
+    let path = "/api/v1/namespaces/default/pods";
+    let answer = crate::simulated::raw(server, "POST", path, "application/json", &pod.to_string());
+    assert_eq!(answer.code, 201, "{}", answer.body);
+    assert!(
+        server.wait_until(std::time::Duration::from_secs(10), |view| {
+            view.get("v1", "Pod", Some("default"), name)
+                .is_some_and(|p| p["status"]["podIP"].is_string())
+        })
+    );
+}
+
+/// Every rule of both groups, inbound and outbound, as (group, egress, protocol, from, to,
+/// source, tags), sorted: the baseline a revert must restore exactly.
+fn rules(cluster: &Cluster) -> Vec<String> {
+    let mut groups = vec![cluster.master_group.clone()];
+    if cluster.worker_group != cluster.master_group {
+        groups.push(cluster.worker_group.clone());
+    }
+    let mut out: Vec<String> = groups
+        .iter()
+        .flat_map(|g| cluster.ec2.group_rules(g))
+        .map(|r| {
+            format!(
+                "{} {} {} {}-{} {} {:?}",
+                r.group_id().unwrap_or_default(),
+                if r.is_egress().unwrap_or_default() {
+                    "out"
+                } else {
+                    "in"
+                },
+                r.ip_protocol().unwrap_or_default(),
+                r.from_port().unwrap_or_default(),
+                r.to_port().unwrap_or_default(),
+                r.cidr_ipv4()
+                    .map(str::to_owned)
+                    .or_else(|| r
+                        .referenced_group_info()
+                        .and_then(|g| g.group_id())
+                        .map(str::to_owned))
+                    .unwrap_or_default(),
+                r.tags()
+                    .iter()
+                    .map(|t| format!(
+                        "{}={}",
+                        t.key().unwrap_or_default(),
+                        t.value().unwrap_or_default()
+                    ))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn world(cluster: &Cluster, layout_: CniLayout) -> Sim {
+    let server = cluster.start_sim(layout_);
+    // The API server's dial gives up after 30 s; a short one keeps the tests quick while the
+    // answer keeps its form (503, "error trying to reach service: ... i/o timeout").
+    server.set_proxy_dial_timeout(std::time::Duration::from_millis(500));
+    pod_on(&server, "web", cluster.worker_node());
+    let mut sim = Sim::with(server);
+    sim.aws = cluster.ec2.env();
+    sim
+}
+
+/// The line of check `id`.
+fn line<'a>(out: &'a str, id: &str) -> &'a str {
+    out.lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(id))
+        .unwrap_or_else(|| panic!("no line for {id} in:\n{out}"))
+}
+
+/// The whole scenario of the field report for one CNI layout: FAIL, fix, the model lets the
+/// traffic through, pass, a second fix changes nothing, teardown keeps the rules, revert
+/// restores the baseline exactly.
+fn scenario(cluster: &Cluster, layout_: CniLayout) {
+    let sim = world(cluster, layout_);
+    let network = cluster.network(carrier_of(layout_));
+    let (master, worker) = (cluster.master_node(), cluster.worker_node());
+    let baseline = rules(cluster);
+    assert!(!network.host_to_pod(master, worker, 8443).passes());
+
+    let first = sim.run("doctor", &[]);
+    assert_eq!(first.code, 1, "{}\n{}", first.stdout, first.stderr);
+    for id in ["D04", "D06", "D15"] {
+        assert!(
+            line(&first.stdout, id).starts_with("FAIL"),
+            "{id}:\n{}",
+            first.stdout
+        );
+    }
+    assert!(
+        line(&first.stdout, "D01").starts_with("ok"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first
+            .stdout
+            .contains("aws ec2 authorize-security-group-ingress"),
+        "{}",
+        first.stdout
+    );
+    assert_eq!(
+        rules(cluster),
+        baseline,
+        "doctor without --fix changed nothing"
+    );
+
+    // Cilium without kube-proxy replacement or portmap chaining ignores hostPorts (D13),
+    // which no rule fixes.
+    let healthy = if layout_ == CniLayout::Cilium { 1 } else { 0 };
+    assert_eq!(
+        line(&first.stdout, "D13").starts_with("FAIL"),
+        healthy == 1,
+        "{}",
+        first.stdout
+    );
+    let fixed = sim.run("doctor", &["--fix"]);
+    assert_eq!(fixed.code, healthy, "{}\n{}", fixed.stdout, fixed.stderr);
+    assert!(
+        fixed
+            .stdout
+            .contains("dial tcp 10.0.2.15:10250: i/o timeout"),
+        "{}",
+        fixed.stdout
+    );
+    assert!(fixed.stdout.contains("added sgr-"), "{}", fixed.stdout);
+    assert!(
+        network.host_to_pod(master, worker, 8443).passes(),
+        "{}",
+        fixed.stdout
+    );
+    assert!(
+        network.host_to_pod(worker, master, 8443).passes(),
+        "{}",
+        fixed.stdout
+    );
+    assert!(
+        network.host_to_host(master, worker, 10250).passes(),
+        "{}",
+        fixed.stdout
+    );
+    let now = rules(cluster);
+    let added: Vec<&String> = now.iter().filter(|r| !baseline.contains(r)).collect();
+    assert!(!added.is_empty());
+    for rule in &added {
+        assert!(rule.contains("obsboot.dev/scope=network"), "{rule}");
+        assert!(rule.contains("obsboot.dev/cluster=obsboot"), "{rule}");
+        assert!(!rule.contains("0.0.0.0/0"), "{rule}");
+    }
+
+    let again = sim.run("doctor", &[]);
+    for id in ["D04", "D06", "D07", "D15"] {
+        assert!(
+            line(&again.stdout, id).starts_with("ok"),
+            "{id}:\n{}",
+            again.stdout
+        );
+    }
+    assert_eq!(again.code, healthy, "{}\n{}", again.stdout, again.stderr);
+    assert!(
+        line(&again.stdout, "D15").starts_with("ok"),
+        "{}",
+        again.stdout
+    );
+    let second = sim.run("doctor", &["--fix"]);
+    assert_eq!(second.code, healthy, "{}", second.stderr);
+    assert!(
+        second.stdout.contains("nothing to add"),
+        "{}",
+        second.stdout
+    );
+    assert_eq!(rules(cluster), now, "a second --fix changed something");
+
+    let teardown = sim.run("teardown", &["--yes"]);
+    assert_eq!(teardown.code, 0, "{}", teardown.stderr);
+    assert_eq!(rules(cluster), now, "teardown kept the network rules");
+
+    let reverted = sim.run("doctor", &["--revert"]);
+    assert_eq!(
+        reverted.code, 1,
+        "the checks fail again:\n{}",
+        reverted.stdout
+    );
+    assert!(
+        reverted.stdout.contains("revoked sgr-"),
+        "{}",
+        reverted.stdout
+    );
+    assert_eq!(
+        rules(cluster),
+        baseline,
+        "revert restored the baseline exactly"
+    );
+    assert!(!network.host_to_pod(master, worker, 8443).passes());
+}
+
+#[test]
+fn field_report_with_calico_ip_in_ip_fails_is_fixed_and_reverted() {
+    scenario(&layout::field_report(), CniLayout::CalicoManifest);
+}
+
+#[test]
+fn field_report_with_flannel_vxlan_fails_is_fixed_and_reverted() {
+    scenario(&layout::field_report(), CniLayout::Flannel);
+}
+
+#[test]
+fn field_report_with_cilium_vxlan_fails_is_fixed_and_reverted() {
+    scenario(&layout::field_report(), CniLayout::Cilium);
+}
+
+#[test]
+fn field_report_with_the_calico_operator_fails_is_fixed_and_reverted() {
+    scenario(&layout::field_report(), CniLayout::CalicoOperator);
+}
+
+#[test]
+fn one_shared_group_is_fixed_with_self_references() {
+    let cluster = layout::one_group();
+    let sim = world(&cluster, CniLayout::CalicoManifest);
+    let fixed = sim.run("doctor", &["--fix", "--no-probe", "-o", "json"]);
+    assert_eq!(fixed.code, 0, "{}\n{}", fixed.stdout, fixed.stderr);
+    let outcome: serde_json::Value = serde_json::from_str(&fixed.stdout).unwrap();
+    let added = outcome["fixed"]["added"].as_array().unwrap();
+    let group = &cluster.master_group;
+    assert!(!added.is_empty());
+    for rule in added {
+        let rule = rule.as_str().unwrap();
+        assert!(rule.contains(&format!("{group} <- {group}")), "{rule}");
+    }
+    assert!(
+        outcome["report"]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["status"] != "fail")
+    );
+}
+
+#[test]
+fn without_ec2_the_network_checks_are_skipped_and_fix_is_refused() {
+    let cluster = layout::field_report();
+    let server = cluster.start_sim(CniLayout::CalicoManifest);
+    let sim = Sim::with(server);
+    let run = sim.run("doctor", &["--no-probe"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        line(&run.stdout, "D04").starts_with("skip"),
+        "{}",
+        run.stdout
+    );
+    assert!(line(&run.stdout, "D02").starts_with("ok"), "{}", run.stdout);
+    let fix = sim.run("doctor", &["--fix"]);
+    assert_eq!(fix.code, 2, "{}", fix.stderr);
+    assert!(
+        fix.stderr
+            .contains("--fix and --revert change security groups"),
+        "{}",
+        fix.stderr
+    );
+}
