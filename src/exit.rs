@@ -201,7 +201,7 @@ impl AwsError {
     /// What kind of failure this is.
     pub fn exit(&self) -> Exit {
         match self {
-            Self::NoRegion => Exit::Invalid,
+            Self::NoRegion | Self::SeveralControlPlaneNodes { .. } => Exit::Invalid,
             Self::Partial { cause, .. } => cause.exit(),
             Self::Interrupted => Exit::Interrupted,
             Self::Unreachable { .. }
@@ -210,7 +210,6 @@ impl AwsError {
             | Self::Throttled { .. }
             | Self::Service { .. }
             | Self::NoControlPlaneNode { .. }
-            | Self::SeveralControlPlaneNodes { .. }
             | Self::ForeignProviderId { .. }
             | Self::NodeWithoutAddress { .. }
             | Self::InstanceNotFound { .. }

@@ -56,9 +56,13 @@ pub struct Status {
     /// The renewal window (`spec.certificates.renewBefore` of the Linkerd stack), in days.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub renew_before_days: Option<i64>,
-    /// The security group and each planned rule's state, when obsboot manages it.
+    /// The security group and each planned rule's state, when obsboot manages it and the
+    /// control-plane nodes have one group.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub security_group: Option<GroupStatus>,
+    /// With control-plane nodes in several groups: each group and its rules' states.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security_groups: Vec<GroupStatus>,
 }
 
 /// The security group against the ingress plan.
@@ -87,59 +91,63 @@ pub struct RuleStatus {
     pub id: Option<String>,
 }
 
-/// Each planned rule's state in the security group, read as bootstrap reads it.
+/// Each planned rule's state in each control-plane node's security group, read as
+/// bootstrap reads them.
 async fn group_status(
     cluster: &Cluster,
     settings: &aws::Settings,
     params: &Params<'_>,
     plan: &crate::plan::Plan,
-) -> Result<GroupStatus, BootstrapError> {
+) -> Result<Vec<GroupStatus>, BootstrapError> {
     let prepared = prepare(cluster, settings, params, plan).await?;
-    let changes = &prepared.changes;
-    let wanted = |w: &aws::Wanted, state, id: Option<&str>| RuleStatus {
-        rule: format!("tcp {} from {}", w.port, w.cidr),
-        stack: w.stack.clone(),
-        state,
-        id: id.map(str::to_owned),
-    };
-    let mut rules: Vec<RuleStatus> = changes
-        .keep
-        .iter()
-        .map(|(w, r)| wanted(w, "open", Some(&r.id)))
-        .chain(changes.add.iter().map(|w| wanted(w, "missing", None)))
-        .chain(
-            changes
-                .foreign
-                .iter()
-                .map(|(w, r)| wanted(w, "foreign", Some(&r.id))),
-        )
-        .collect();
-    rules.extend(changes.revoke.iter().map(|r| RuleStatus {
-        rule: format!(
-            "tcp {} from {}",
-            r.from_port,
-            r.cidr.as_deref().unwrap_or_default()
-        ),
-        stack: r.tags.get(aws::STACK_TAG).cloned().unwrap_or_default(),
-        state: "stale",
-        id: Some(r.id.clone()),
-    }));
-    Ok(GroupStatus {
-        target: prepared.target,
-        rules,
-    })
+    let mut all = Vec::with_capacity(prepared.changes.len());
+    for changes in &prepared.changes {
+        let Some(target) = prepared.on(&changes.group).first().map(|t| (*t).clone()) else {
+            continue;
+        };
+        let wanted = |w: &aws::Wanted, state, id: Option<&str>| RuleStatus {
+            rule: format!("tcp {} from {}", w.port, w.cidr),
+            stack: w.stack.clone(),
+            state,
+            id: id.map(str::to_owned),
+        };
+        let mut rules: Vec<RuleStatus> = changes
+            .keep
+            .iter()
+            .map(|(w, r)| wanted(w, "open", Some(&r.id)))
+            .chain(changes.add.iter().map(|w| wanted(w, "missing", None)))
+            .chain(
+                changes
+                    .foreign
+                    .iter()
+                    .map(|(w, r)| wanted(w, "foreign", Some(&r.id))),
+            )
+            .collect();
+        rules.extend(changes.revoke.iter().map(|r| RuleStatus {
+            rule: format!(
+                "tcp {} from {}",
+                r.from_port,
+                r.cidr.as_deref().unwrap_or_default()
+            ),
+            stack: r.tags.get(aws::STACK_TAG).cloned().unwrap_or_default(),
+            state: "stale",
+            id: Some(r.id.clone()),
+        }));
+        all.push(GroupStatus { target, rules });
+    }
+    Ok(all)
 }
 
-/// Finds the group and works out what bootstrap would change in it, reading only.
+/// Finds the groups and works out what bootstrap would change in them, reading only.
 async fn prepare(
     cluster: &Cluster,
     settings: &aws::Settings,
     params: &Params<'_>,
     plan: &crate::plan::Plan,
 ) -> Result<aws::Prepared, BootstrapError> {
-    let node = settings.node(cluster.nodes(&settings.node_selector).await?)?;
+    let nodes = settings.nodes(cluster.nodes(&settings.node_selector).await?)?;
     let scope = settings.scope(params.stacks.names());
-    Ok(aws::prepare(settings, node.as_ref(), &aws::wanted(&plan.ingress), scope).await?)
+    Ok(aws::prepare(settings, &nodes, &aws::wanted(&plan.ingress), scope).await?)
 }
 
 /// Reads the state of every planned object.
@@ -195,9 +203,14 @@ pub async fn status(params: &Params<'_>) -> Result<Status, BootstrapError> {
             )
         })
         .unwrap_or_default();
-    let security_group = match &params.security_groups {
-        Some(settings) => Some(group_status(&cluster, settings, params, &plan).await?),
-        None => None,
+    let mut groups = match &params.security_groups {
+        Some(settings) => group_status(&cluster, settings, params, &plan).await?,
+        None => Vec::new(),
+    };
+    let (security_group, security_groups) = if groups.len() == 1 {
+        (groups.pop(), Vec::new())
+    } else {
+        (None, groups)
     };
     Ok(Status {
         cluster: cluster.url,
@@ -205,6 +218,7 @@ pub async fn status(params: &Params<'_>) -> Result<Status, BootstrapError> {
         certificates,
         renew_before_days,
         security_group,
+        security_groups,
     })
 }
 
@@ -380,7 +394,7 @@ pub fn status_table(status: &Status) -> String {
         count("foreign")
     );
     certificates_table(&mut out, status);
-    if let Some(group) = &status.security_group {
+    for group in status.security_group.iter().chain(&status.security_groups) {
         let _ = writeln!(
             out,
             "security group {} ({}) in {}:",
@@ -478,22 +492,27 @@ async fn rule_changes(
     plan: &crate::plan::Plan,
 ) -> Result<Vec<Change>, BootstrapError> {
     let prepared = prepare(cluster, settings, params, plan).await?;
-    let group = &prepared.target.group;
-    let open = prepared.changes.add.iter().map(|w| Change::Open {
-        rule: format!(
-            "tcp {} from {} in {group} ({}/{})",
-            w.port, w.cidr, w.stack, w.workload
-        ),
+    let open = prepared.changes.iter().flat_map(|changes| {
+        changes.add.iter().map(|w| Change::Open {
+            rule: format!(
+                "tcp {} from {} in {} ({}/{})",
+                w.port, w.cidr, changes.group, w.stack, w.workload
+            ),
+        })
     });
-    let revoke = prepared.changes.revoke.iter().map(|r| Change::Revoke {
-        rule: format!(
-            "tcp {} from {} in {} ({})",
-            r.from_port,
-            r.cidr.as_deref().unwrap_or_default(),
-            r.group,
-            r.id
-        ),
-    });
+    let revoke = prepared
+        .changes
+        .iter()
+        .flat_map(|c| &c.revoke)
+        .map(|r| Change::Revoke {
+            rule: format!(
+                "tcp {} from {} in {} ({})",
+                r.from_port,
+                r.cidr.as_deref().unwrap_or_default(),
+                r.group,
+                r.id
+            ),
+        });
     Ok(revoke.chain(open).collect())
 }
 

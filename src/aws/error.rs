@@ -151,12 +151,15 @@ pub enum AwsError {
         /// The label selector.
         selector: String,
     },
-    /// Several nodes carry them.
+    /// `--instance-id` names one instance, but several nodes carry the labels: it cannot say
+    /// which node it means, and the pinned pods may run on any of them.
     #[error(
-        "{} nodes match the control-plane selector {selector} ({}); obsboot exposes ports on one: pass --instance-id with the instance of the node the pinned workloads run on",
+        "--instance-id {instance} names one instance, but {} nodes match the control-plane selector {selector} ({}), and the pinned workloads may run on any of them; leave --instance-id out, and obsboot finds each node's instance by its providerID or private address and opens the ports in each one's security group",
         nodes.len(), nodes.join(", ")
     )]
     SeveralControlPlaneNodes {
+        /// The instance `--instance-id` named.
+        instance: String,
         /// The label selector.
         selector: String,
         /// The nodes.

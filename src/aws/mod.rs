@@ -1,5 +1,6 @@
-//! The EC2 side: find the control-plane node's security group, open exactly the ports the
-//! plan wants from the sources the user chose, and close only the rules obsboot created.
+//! The EC2 side: find each control-plane node's security group, open exactly the ports the
+//! plan wants from the sources the user chose (one rule per group, port and source, however
+//! many nodes share the group), and close only the rules obsboot created.
 //!
 //! Ownership is decided by tags set as each rule is created (never added later, never to a
 //! rule someone else made): [`MANAGED_TAG`], [`CLUSTER_TAG`] naming the installation, and
@@ -63,7 +64,7 @@ pub struct Settings {
     pub region: Option<String>,
     /// cluster.yaml's `aws.securityGroup`.
     pub security_group: SecurityGroupRef,
-    /// The control-plane node's labels.
+    /// The control-plane nodes' labels.
     pub node_selector: BTreeMap<String, String>,
     /// `--instance-id`.
     pub instance_id: Option<String>,
@@ -99,25 +100,32 @@ impl Settings {
         }
     }
 
-    /// The label selector of the control-plane node, for messages.
+    /// The label selector of the control-plane nodes, for messages.
     pub fn selector(&self) -> String {
         crate::k8s::nodes::selector(&self.node_selector)
     }
 
-    /// The control-plane node among `nodes` (those the selector matched). With
-    /// `--instance-id` the node only serves cross-checks, so none or several is no error.
-    pub fn node(&self, nodes: Vec<NodeFacts>) -> Result<Option<NodeFacts>, AwsError> {
+    /// The control-plane nodes among `nodes` (those the selector matched), each to have the
+    /// exposed ports opened in its group. With `--instance-id` the one node only serves
+    /// cross-checks, so none is no error; but with several it cannot say which node it
+    /// means, and is refused.
+    pub fn nodes(&self, nodes: Vec<NodeFacts>) -> Result<Vec<NodeFacts>, AwsError> {
         match (nodes.len(), &self.instance_id) {
-            (1, _) => Ok(nodes.into_iter().next()),
-            (_, Some(_)) => Ok(None),
             (0, None) => Err(AwsError::NoControlPlaneNode {
                 selector: self.selector(),
             }),
-            (_, None) => Err(AwsError::SeveralControlPlaneNodes {
+            (2.., Some(instance)) => Err(AwsError::SeveralControlPlaneNodes {
+                instance: instance.clone(),
                 selector: self.selector(),
                 nodes: nodes.into_iter().map(|n| n.name).collect(),
             }),
+            _ => Ok(nodes),
         }
+    }
+
+    /// The first control-plane node among `nodes`, for the zone its providerID names.
+    pub fn node(&self, nodes: Vec<NodeFacts>) -> Result<Option<NodeFacts>, AwsError> {
+        Ok(self.nodes(nodes)?.into_iter().next())
     }
 }
 
@@ -135,7 +143,7 @@ pub fn wanted(plan: &IngressPlan) -> Vec<Wanted> {
         .collect()
 }
 
-/// Where ports are opened.
+/// Where ports are opened: one control-plane node's instance and its group.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Target {
@@ -150,6 +158,9 @@ pub struct Target {
     /// The account that owns the group.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// The control-plane node, when the cluster named it (not with `--instance-id` alone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// The control-plane node's instance.
     pub instance: String,
     /// How the instance was found.
@@ -185,83 +196,170 @@ impl std::fmt::Display for Target {
     }
 }
 
-/// Everything read before the first change: the group, and what to change in it.
+/// The distinct groups of `targets`, in the order of their nodes.
+pub fn groups(targets: &[Target]) -> Vec<&Target> {
+    let mut seen = std::collections::BTreeSet::new();
+    targets
+        .iter()
+        .filter(|t| seen.insert(t.group.as_str()))
+        .collect()
+}
+
+/// Everything read before the first change: the groups, and what to change in each.
 pub struct Prepared {
     ec2: Ec2,
-    /// Where.
-    pub target: Target,
+    /// Where: one per control-plane node (one with `--instance-id`).
+    pub targets: Vec<Target>,
     /// Whose rules.
     pub scope: Scope,
-    /// What to change.
-    pub changes: Changes,
+    /// What to change: one per distinct group, in the order of the nodes.
+    pub changes: Vec<Changes>,
 }
 
-/// Finds the instance and its group, and reads the group's rules.
-pub async fn locate(
-    settings: &Settings,
-    node: Option<&NodeFacts>,
-) -> Result<(Target, Vec<model::Rule>), AwsError> {
-    let (ec2, target) = find(settings, node).await?;
-    let rules = ec2
-        .rules(&model::RuleFilter::Group(target.group.clone()))
-        .await?;
-    Ok((target, rules))
+/// The control-plane nodes' instances and groups, and each group's rules (one entry per
+/// distinct group).
+pub struct Located {
+    /// One per control-plane node (one with `--instance-id`).
+    pub targets: Vec<Target>,
+    /// Each distinct group and its rules, in the order of the nodes.
+    pub rules: Vec<(String, Vec<model::Rule>)>,
 }
 
-async fn find(settings: &Settings, node: Option<&NodeFacts>) -> Result<(Ec2, Target), AwsError> {
-    let zone = discover::zone_of(node);
+/// Finds each control-plane node's instance and group, and reads the groups' rules.
+pub async fn locate(settings: &Settings, nodes: &[NodeFacts]) -> Result<Located, AwsError> {
+    let (ec2, targets) = find(settings, nodes).await?;
+    let mut rules = Vec::new();
+    for target in groups(&targets) {
+        let filter = model::RuleFilter::Group(target.group.clone());
+        rules.push((target.group.clone(), ec2.rules(&filter).await?));
+    }
+    Ok(Located { targets, rules })
+}
+
+/// Finds the instance and group of each node (or of `--instance-id`, cross-checked against
+/// the one node, if any).
+async fn find(settings: &Settings, nodes: &[NodeFacts]) -> Result<(Ec2, Vec<Target>), AwsError> {
+    let zone = discover::zone_of(nodes.first());
     let ec2 = Ec2::connect(settings.region.as_deref(), zone.as_deref()).await?;
     let region = (ec2.region.as_str(), &ec2.region_source);
-    let found = discover::instance(&ec2, region, node, settings.instance_id.as_deref()).await?;
-    let group =
-        discover::group(&ec2, &ec2.region, &found.instance, &settings.security_group).await?;
-    let target = Target {
-        region: ec2.region.clone(),
-        region_source: ec2.region_source.clone(),
-        endpoint: ec2.endpoint.clone(),
-        account: group.owner.clone(),
-        instance: found.instance.id.clone(),
-        found_from: found.found_from,
-        public_ip: found.instance.public_ip.clone(),
-        group: group.id,
-        group_name: group.name,
+    let each: Vec<Option<&NodeFacts>> = match (&settings.instance_id, nodes) {
+        (Some(_), _) | (None, []) => vec![nodes.first()],
+        (None, _) => nodes.iter().map(Some).collect(),
     };
-    Ok((ec2, target))
+    let mut targets = Vec::with_capacity(each.len());
+    for node in each {
+        let found = discover::instance(&ec2, region, node, settings.instance_id.as_deref()).await?;
+        let group =
+            discover::group(&ec2, &ec2.region, &found.instance, &settings.security_group).await?;
+        targets.push(Target {
+            region: ec2.region.clone(),
+            region_source: ec2.region_source.clone(),
+            endpoint: ec2.endpoint.clone(),
+            account: group.owner.clone(),
+            node: node.map(|n| n.name.clone()),
+            instance: found.instance.id.clone(),
+            found_from: found.found_from,
+            public_ip: found.instance.public_ip.clone(),
+            group: group.id,
+            group_name: group.name,
+        });
+    }
+    Ok((ec2, targets))
 }
 
-/// Finds the group and works out the changes, reading only; fails before any change when
-/// the rules would not fit.
+/// Finds the groups and works out the changes, reading only; fails before any change when
+/// the rules would not fit in a group.
 pub async fn prepare(
     settings: &Settings,
-    node: Option<&NodeFacts>,
+    nodes: &[NodeFacts],
     wanted: &[Wanted],
     scope: Scope,
 ) -> Result<Prepared, AwsError> {
-    let (ec2, target) = find(settings, node).await?;
+    let (ec2, targets) = find(settings, nodes).await?;
     let by_tag = model::RuleFilter::Tag(CLUSTER_TAG.to_owned(), scope.installation.clone());
-    let by_group = model::RuleFilter::Group(target.group.clone());
-    let (ours, in_group) = tokio::try_join!(ec2.rules(&by_tag), ec2.rules(&by_group))?;
-    let changes = reconcile::diff(&target.group, wanted, &ours, &in_group, &scope);
-    reconcile::check_quota(&changes, &in_group, settings.rules_per_group)?;
+    let ours = ec2.rules(&by_tag).await?;
+    let mut in_groups = Vec::new();
+    for target in groups(&targets) {
+        let filter = model::RuleFilter::Group(target.group.clone());
+        in_groups.push((target.group.as_str(), ec2.rules(&filter).await?));
+    }
+    let borrowed: Vec<(&str, &[model::Rule])> = in_groups
+        .iter()
+        .map(|(group, rules)| (*group, rules.as_slice()))
+        .collect();
+    let changes = reconcile::diff_groups(&borrowed, wanted, &ours, &scope);
+    for (group_changes, (_, in_group)) in changes.iter().zip(&in_groups) {
+        reconcile::check_quota(group_changes, in_group, settings.rules_per_group)?;
+    }
     Ok(Prepared {
         ec2,
-        target,
+        targets,
         scope,
         changes,
     })
 }
 
 impl Prepared {
-    /// Carries out the changes.
-    pub async fn apply(&self, cancel: &CancellationToken) -> Result<Applied, AwsError> {
-        reconcile::apply(&self.ec2, &self.changes, &self.scope, cancel).await
+    /// Carries out the changes, group by group: what each group's changes did, in the order
+    /// of [`Prepared::changes`]. A failure names every rule created before it, in any group.
+    pub async fn apply(&self, cancel: &CancellationToken) -> Result<Vec<Applied>, AwsError> {
+        let mut done: Vec<Applied> = Vec::with_capacity(self.changes.len());
+        for changes in &self.changes {
+            match reconcile::apply(&self.ec2, changes, &self.scope, cancel).await {
+                Ok(applied) => done.push(applied),
+                Err(err) => {
+                    let mut created: Vec<String> = done
+                        .iter()
+                        .flat_map(|a| a.opened.iter().map(ToString::to_string))
+                        .collect();
+                    if created.is_empty() {
+                        return Err(err);
+                    }
+                    return Err(match err {
+                        AwsError::Partial {
+                            created: more,
+                            cause,
+                        } => {
+                            created.extend(more);
+                            AwsError::Partial { created, cause }
+                        }
+                        cause => AwsError::Partial {
+                            created,
+                            cause: Box::new(cause),
+                        },
+                    });
+                }
+            }
+        }
+        Ok(done)
     }
 
-    /// The group's rules as they are now.
-    pub async fn rules(&self) -> Result<Vec<model::Rule>, AwsError> {
-        self.ec2
-            .rules(&model::RuleFilter::Group(self.target.group.clone()))
-            .await
+    /// Each group's rules as they are now, in the order of [`Prepared::changes`].
+    pub async fn rules(&self) -> Result<Vec<(String, Vec<model::Rule>)>, AwsError> {
+        let mut all = Vec::with_capacity(self.changes.len());
+        for changes in &self.changes {
+            let filter = model::RuleFilter::Group(changes.group.clone());
+            all.push((changes.group.clone(), self.ec2.rules(&filter).await?));
+        }
+        Ok(all)
+    }
+
+    /// The targets (nodes) whose instance carries `group`.
+    pub fn on(&self, group: &str) -> Vec<&Target> {
+        self.targets.iter().filter(|t| t.group == group).collect()
+    }
+
+    /// Rules to open, to revoke, and already there, over every group.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        self.changes
+            .iter()
+            .fold((0, 0, 0), |(add, revoke, there), c| {
+                (
+                    add + c.add.len(),
+                    revoke + c.revoke.len(),
+                    there + c.keep.len() + c.foreign.len(),
+                )
+            })
     }
 }
 
@@ -275,7 +373,7 @@ pub struct Tagged {
 }
 
 /// Finds this installation's rules of the stacks in `scope` by their tags (no instance or
-/// group lookup: a rule is found wherever it is).
+/// group lookup: a rule is found wherever it is, in every control-plane node's group).
 pub async fn tagged(
     settings: &Settings,
     node: Option<&NodeFacts>,

@@ -179,33 +179,60 @@ pub fn diff(
     in_group: &[Rule],
     scope: &Scope,
 ) -> Changes {
-    let mut changes = Changes {
-        group: group.to_owned(),
-        ..Changes::default()
-    };
+    diff_groups(&[(group, in_group)], wanted, ours, scope)
+        .pop()
+        .unwrap_or_default()
+}
+
+/// Compares the wanted rules with ours (found by tag, in any group) and with every rule of
+/// each group they are wanted in (one group per control-plane node; nodes that share a group
+/// share its rules): one set of changes per group, in the order given. A rule of ours that no
+/// group wants any longer is revoked with the changes of its own group, or of the first group
+/// when its own is no longer one of them (the node moved to another group).
+pub fn diff_groups(
+    groups: &[(&str, &[Rule])],
+    wanted: &[Wanted],
+    ours: &[Rule],
+    scope: &Scope,
+) -> Vec<Changes> {
     let mut matched: BTreeSet<&str> = BTreeSet::new();
-    for want in dedup(wanted) {
-        let mine = ours.iter().find(|r| {
-            r.group == group && scope.covers(r) && r.admits_exactly(want.port, &want.cidr)
-        });
-        if let Some(rule) = mine {
-            matched.insert(&rule.id);
-            changes.keep.push((want.clone(), rule.clone()));
-        } else if let Some(rule) = in_group
-            .iter()
-            .find(|r| !scope.owns(r) && r.admits_exactly(want.port, &want.cidr))
-        {
-            changes.foreign.push((want.clone(), rule.clone()));
-        } else {
-            changes.add.push(want.clone());
+    let mut all: Vec<Changes> = Vec::with_capacity(groups.len());
+    for &(group, in_group) in groups {
+        if all.iter().any(|c| c.group == group) {
+            continue;
         }
+        let mut changes = Changes {
+            group: group.to_owned(),
+            ..Changes::default()
+        };
+        for want in dedup(wanted) {
+            let mine = ours.iter().find(|r| {
+                r.group == group && scope.covers(r) && r.admits_exactly(want.port, &want.cidr)
+            });
+            if let Some(rule) = mine {
+                matched.insert(&rule.id);
+                changes.keep.push((want.clone(), rule.clone()));
+            } else if let Some(rule) = in_group
+                .iter()
+                .find(|r| !scope.owns(r) && r.admits_exactly(want.port, &want.cidr))
+            {
+                changes.foreign.push((want.clone(), rule.clone()));
+            } else {
+                changes.add.push(want.clone());
+            }
+        }
+        all.push(changes);
     }
-    changes.revoke = ours
+    for rule in ours
         .iter()
         .filter(|r| scope.covers(r) && !matched.contains(r.id.as_str()))
-        .cloned()
-        .collect();
-    changes
+    {
+        let at = all.iter().position(|c| c.group == rule.group).unwrap_or(0);
+        if let Some(changes) = all.get_mut(at) {
+            changes.revoke.push(rule.clone());
+        }
+    }
+    all
 }
 
 /// The wanted rules without repeats (two exposures of one port from one source would make

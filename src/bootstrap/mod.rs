@@ -277,33 +277,39 @@ async fn locked(
     Ok(run.report)
 }
 
-/// Opens the ports in the security group (or lists them for the user), then gives the URLs
+/// Opens the ports in the security groups (or lists them for the user), then gives the URLs
 /// and checks them.
 async fn expose(
     run: &mut Run<'_, '_>,
     plan: &crate::plan::Plan,
     security_group: Option<&aws::Prepared>,
 ) -> Result<(), BootstrapError> {
-    let host = match security_group {
-        Some(prepared) => {
-            run.cluster.writable()?;
-            let applied = prepared.apply(run.cancel).await?;
+    if let Some(prepared) = security_group {
+        run.cluster.writable()?;
+        let applied = prepared.apply(run.cancel).await?;
+        let mut reports = Vec::with_capacity(applied.len());
+        for (changes, applied) in prepared.changes.iter().zip(applied) {
+            let on = prepared.on(&changes.group);
+            let Some(first) = on.first() else { continue };
             run.progress.line(&format!(
                 "security group {}: {} opened, {} unchanged, {} revoked",
-                prepared.target.group,
+                changes.group,
                 aws::rules(applied.opened.len()),
                 applied.unchanged.len(),
                 applied.revoked.len()
             ));
-            run.report.security_group = Some(report::SecurityGroupReport {
-                target: prepared.target.clone(),
+            reports.push(report::SecurityGroupReport {
+                target: (*first).clone(),
                 applied,
+                shared_with: on.iter().skip(1).map(|t| t.instance.clone()).collect(),
             });
-            prepared.target.public_ip.clone()
         }
-        None => None,
-    };
-    if security_group.is_none() {
+        if reports.len() == 1 {
+            run.report.security_group = reports.pop();
+        } else {
+            run.report.security_groups = reports;
+        }
+    } else {
         run.report.not_opened = aws::wanted(&plan.ingress)
             .iter()
             .map(ToString::to_string)
@@ -315,33 +321,45 @@ async fn expose(
         .iter()
         .map(|c| format!("tcp {} ({}/{})", c.port, c.stack.name(), c.workload))
         .collect();
-    endpoints(run, plan, host, security_group).await;
+    endpoints(run, plan, security_group).await;
     Ok(())
 }
 
-/// Finds the control-plane node's security group and works out what to change in it.
+/// Finds each control-plane node's security group and works out what to change in each.
 async fn prepare_security_group(
     run: &Run<'_, '_>,
     settings: &aws::Settings,
     plan: &crate::plan::Plan,
     names: &[&str],
 ) -> Result<aws::Prepared, BootstrapError> {
-    let nodes = run.cluster.nodes(&settings.node_selector).await?;
-    let node = settings.node(nodes)?;
+    let nodes = settings.nodes(run.cluster.nodes(&settings.node_selector).await?)?;
     let scope = settings.scope(names.iter().copied());
     let wanted = aws::wanted(&plan.ingress);
-    let prepared = aws::prepare(settings, node.as_ref(), &wanted, scope).await?;
-    run.progress.line(&format!(
-        "{}\n  {} to open, {} to revoke, {} already there",
-        prepared.target,
-        aws::rules(prepared.changes.add.len()),
-        prepared.changes.revoke.len(),
-        prepared.changes.keep.len() + prepared.changes.foreign.len()
-    ));
-    if prepared.target.public_ip.is_none() {
+    let prepared = aws::prepare(settings, &nodes, &wanted, scope).await?;
+    let mut lines: Vec<String> = prepared.targets.iter().map(ToString::to_string).collect();
+    if let [changes] = prepared.changes.as_slice() {
+        lines.push(format!(
+            "  {} to open, {} to revoke, {} already there",
+            aws::rules(changes.add.len()),
+            changes.revoke.len(),
+            changes.keep.len() + changes.foreign.len()
+        ));
+    } else {
+        for changes in &prepared.changes {
+            lines.push(format!(
+                "  {}: {} to open, {} to revoke, {} already there",
+                changes.group,
+                aws::rules(changes.add.len()),
+                changes.revoke.len(),
+                changes.keep.len() + changes.foreign.len()
+            ));
+        }
+    }
+    run.progress.line(&lines.join("\n"));
+    for target in prepared.targets.iter().filter(|t| t.public_ip.is_none()) {
         tracing::warn!(
             "instance {} has no public address: the ports opened are reachable only from inside its VPC",
-            prepared.target.instance
+            target.instance
         );
     }
     Ok(prepared)
@@ -351,58 +369,76 @@ async fn prepare_security_group(
 async fn endpoints(
     run: &mut Run<'_, '_>,
     plan: &crate::plan::Plan,
-    public_ip: Option<String>,
     security_group: Option<&aws::Prepared>,
 ) {
     let verify = run.params.verify.as_ref();
-    let Some(host) = verify.and_then(|v| v.host.clone()).or(public_ip) else {
+    let targets = security_group.map_or(&[][..], |p| p.targets.as_slice());
+    let url_base = verify.and_then(|v| v.host.as_deref());
+    let Some(hosts) = crate::verify::Hosts::of(url_base, targets) else {
         return;
     };
-    let open: std::collections::BTreeSet<u16> = match &run.report.security_group {
-        Some(sg) => sg
-            .applied
-            .opened
-            .iter()
-            .chain(&sg.applied.unchanged)
-            .chain(&sg.applied.foreign)
+    let open: std::collections::BTreeSet<u16> = if security_group.is_some() {
+        run.report
+            .groups()
+            .flat_map(|sg| {
+                sg.applied
+                    .opened
+                    .iter()
+                    .chain(&sg.applied.unchanged)
+                    .chain(&sg.applied.foreign)
+            })
             .map(|r| r.port)
-            .collect(),
-        None => plan.ingress.rules.iter().map(|r| r.port).collect(),
+            .collect()
+    } else {
+        plan.ingress.rules.iter().map(|r| r.port).collect()
     };
-    let endpoints: Vec<crate::verify::Endpoint> =
-        crate::verify::endpoints(&run.params.stacks.stacks, &host)
-            .into_iter()
-            .filter(|e| open.contains(&e.port))
-            .collect();
+    let endpoints: Vec<crate::verify::Endpoint> = crate::verify::endpoints_on(
+        &hosts,
+        &run.params.stacks.stacks,
+        &plan.objects,
+        Some(&run.cluster),
+    )
+    .await
+    .into_iter()
+    .filter(|e| open.contains(&e.port))
+    .collect();
     run.report.urls = endpoints
         .iter()
         .map(|e| report::Url {
             name: e.description.clone(),
             url: e.url.clone(),
+            node: e.node.clone(),
+            unplaced: e.unplaced.clone(),
         })
         .collect();
     let Some(verify) = verify.filter(|_| !endpoints.is_empty()) else {
         return;
     };
-    // The group's rules as they are now, to compare a failed probe with; unknown if they
+    // The groups' rules as they are now, to compare a failed probe with; unknown if they
     // cannot be read (never taken for "no rules").
     let rules = match security_group {
         Some(prepared) => match prepared.rules().await {
-            Ok(rules) => Some((prepared.target.group.as_str(), rules)),
+            Ok(rules) => rules,
             Err(err) => {
-                tracing::warn!("cannot read the security group's rules to compare with: {err}");
-                None
+                tracing::warn!("cannot read the security groups' rules to compare with: {err}");
+                Vec::new()
             }
         },
-        None => None,
+        None => Vec::new(),
     };
-    let group = rules
-        .as_ref()
-        .map(|(group, rules)| (*group, rules.as_slice()));
+    let several = targets.len() > 1;
+    let groups = targets
+        .iter()
+        .filter_map(|t| {
+            let (_, found) = rules.iter().find(|(g, _)| *g == t.group)?;
+            let node = t.node.as_deref().filter(|_| several);
+            Some((node, t.group.as_str(), found.as_slice()))
+        })
+        .collect();
     let context = crate::verify::Context {
         cluster: Some(&run.cluster),
         objects: &plan.objects,
-        group,
+        groups,
     };
     run.progress.line(&format!(
         "verifying {} endpoints from this machine",

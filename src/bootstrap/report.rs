@@ -31,9 +31,13 @@ pub struct Report {
     /// How to read Grafana's administrator password (never the password).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grafana_password: Option<String>,
-    /// The security group and what changed in it, when obsboot manages it.
+    /// The security group and what changed in it, when obsboot manages it and the
+    /// control-plane nodes have one group.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub security_group: Option<SecurityGroupReport>,
+    /// With control-plane nodes in several groups: each group and what changed in it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security_groups: Vec<SecurityGroupReport>,
     /// With the security group left to the user: the rules to add by hand.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_opened: Vec<String>,
@@ -57,6 +61,10 @@ pub struct SecurityGroupReport {
     /// What changed.
     #[serde(flatten)]
     pub applied: Applied,
+    /// The other control-plane nodes' instances that carry the group (one rule serves them
+    /// all).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shared_with: Vec<String>,
 }
 
 /// An exposed endpoint.
@@ -65,8 +73,15 @@ pub struct SecurityGroupReport {
 pub struct Url {
     /// What it is.
     pub name: String,
-    /// Where.
+    /// Where; empty when not known (see `unplaced`).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub url: String,
+    /// The control-plane node whose address it is, when there are several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Why the address is not known (its pod is not scheduled yet, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unplaced: Option<String>,
 }
 
 impl Report {
@@ -76,10 +91,12 @@ impl Report {
             || self.secrets.iter().any(|s| s.source != Source::Reused)
             || !self.pruned.is_empty()
             || !self.restarted.is_empty()
-            || self
-                .security_group
-                .as_ref()
-                .is_some_and(|sg| sg.applied.changed())
+            || self.groups().any(|sg| sg.applied.changed())
+    }
+
+    /// Every security group and what changed in it.
+    pub fn groups(&self) -> impl Iterator<Item = &SecurityGroupReport> {
+        self.security_group.iter().chain(&self.security_groups)
     }
 
     /// The endpoints that failed their check.

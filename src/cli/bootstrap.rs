@@ -24,8 +24,8 @@ Phases, each waiting for the one before to be ready:
   3 Linkerd identity   4 the rest of Linkerd's control plane, until the proxy-injector serves
   5 monitoring (Prometheus, Grafana)   6 applications (Bookinfo), then every pod is checked
     for its Linkerd proxy and restarted once if it started without one
-Then the exposed ports are opened in the control-plane node's security group, one rule per
-port and source, each tagged obsboot.dev/managed=true as it is created (rules obsboot did not
+Then the exposed ports are opened in each control-plane node's security group, one rule per
+group, port and source (nodes that share a group share its rules), each tagged obsboot.dev/managed=true as it is created (rules obsboot did not
 create are never changed, even on the same port), and each endpoint is probed from here
 (see `obsboot verify`). The security group is found, and the rules checked against EC2's
 quota, before anything is applied.
@@ -155,7 +155,14 @@ fn summary(report: &Report) -> String {
     if !report.urls.is_empty() {
         let _ = writeln!(out, "open:");
         for url in &report.urls {
-            let _ = writeln!(out, "  {:<24} {}", url.name, url.url);
+            match &url.unplaced {
+                Some(why) => {
+                    let _ = writeln!(out, "  {:<24} not known: {why}", url.name);
+                }
+                None => {
+                    let _ = writeln!(out, "  {:<24} {}", url.name, url.url);
+                }
+            }
         }
     }
     super::verify::results(&mut out, &report.verified);
@@ -166,7 +173,7 @@ fn summary(report: &Report) -> String {
 }
 
 fn security_group(out: &mut String, report: &Report) {
-    if let Some(sg) = &report.security_group {
+    for sg in report.groups() {
         let applied = &sg.applied;
         let _ = writeln!(
             out,

@@ -34,8 +34,8 @@ the same declaration.
 `render` prints it all for review; `diff` shows what `bootstrap` would change; `bootstrap`
 applies it to the cluster of your kubeconfig in phases, waiting for each to be ready;
 `status` shows what runs; `doctor` checks that the security groups carry the traffic
-between the nodes (and fixes them); `verify` probes the exposed ports from where you are; `teardown`
-closes the ports obsboot opened and deletes what it created, and nothing else.
+between the nodes (and fixes them); `verify` probes the exposed ports from where you are;
+`teardown` closes the ports obsboot opened and deletes what it created, and nothing else.
 
 The default stack files are built in; `obsboot init DIR` writes them out for editing,
 and `--stacks DIR` uses your edited set.";

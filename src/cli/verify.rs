@@ -23,7 +23,8 @@ Secret, spec.adminSecret, and never printed), it asks Grafana's API about the da
   Grafana -> Prometheus    GET /api/datasources/uid/<uid>/health -> 200, status OK
   Prometheus targets       GET /api/datasources/proxy/uid/<uid>/api/v1/targets -> none down
 These wait at least 35s (Grafana itself waits up to 30s on Prometheus before it answers).
-The address is the node's public IP, from EC2 (or --url-base). A failure is placed in the
+The address is the public IP, from EC2, of the control-plane node the endpoint's pod runs
+on (read from the pod's spec.nodeName when several nodes match; or --url-base). A failure is placed in the
 layer at fault, with the next step: the pod is not ready (asked of the cluster), nothing
 listens on the node's port (connection refused), the security group does not admit the port
 from here (no answer; compared with the group's rules), the service answers wrongly, Grafana
@@ -80,7 +81,7 @@ pub fn run(args: &VerifyArgs) -> Result<(), Error> {
 
 fn summary(report: &Report) -> String {
     let mut out = String::new();
-    if let Some(target) = &report.security_group {
+    for target in report.security_group.iter().chain(&report.security_groups) {
         let _ = writeln!(out, "compared with {target}");
     }
     results(&mut out, &report.endpoints);
@@ -95,11 +96,11 @@ pub fn results(out: &mut String, endpoints: &[EndpointReport]) {
             (true, None) => "ok  ",
             (false, None) => "FAIL",
         };
-        let _ = writeln!(
-            out,
-            "{mark} {:<24} {}",
-            endpoint.endpoint.description, endpoint.endpoint.url
-        );
+        let url = match &endpoint.endpoint.unplaced {
+            Some(_) => "(address not known)",
+            None => endpoint.endpoint.url.as_str(),
+        };
+        let _ = writeln!(out, "{mark} {:<24} {url}", endpoint.endpoint.description);
         for probe in &endpoint.probes {
             let _ = writeln!(out, "       {}: {}", probe.url, probe.outcome);
         }

@@ -189,7 +189,7 @@ fn classify(code: u16, message: &str) -> Outcome {
         } else {
             Outcome::Inconclusive(message.to_owned())
         }
-    } else if code == 403 || code == 404 && message.contains("not found") {
+    } else if code == 403 || code == 404 && message.contains("\" not found") {
         Outcome::Inconclusive(format!("{code}: {message}"))
     } else {
         Outcome::Reached(code)

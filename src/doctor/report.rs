@@ -169,13 +169,9 @@ mod tests {
     fn report() -> Report {
         Report {
             findings: vec![
-                Finding::new(
-                    "nodes",
-                    "every node is one running EC2 instance",
-                    Status::Ok,
-                )
-                .evidence("ip-10-0-1-74: i-0a (sg-1), subnet-1 10.0.1.0/24"),
-                Finding::new("carrier", "Calico IP-in-IP between the nodes", Status::Fail)
+                Finding::new("D01", "every node is one running EC2 instance", Status::Ok)
+                    .evidence("ip-10-0-1-74: i-0a (sg-1), subnet-1 10.0.1.0/24"),
+                Finding::new("D04", "Calico IP-in-IP between the nodes", Status::Fail)
                     .evidence("sg-2 admits tcp 22, tcp 6443")
                     .diagnosis("sg-2 does not admit IP protocol 4 from sg-1")
                     .fix(Fix {
@@ -184,12 +180,8 @@ mod tests {
                             .into(),
                         automatic: true,
                     }),
-                Finding::new(
-                    "probe-kubelet",
-                    "kubelets answer the API server",
-                    Status::Skip,
-                )
-                .evidence("not asked: --probe not given"),
+                Finding::new("D15", "kubelets answer the API server", Status::Skip)
+                    .evidence("not asked: --probe not given"),
             ],
         }
     }
@@ -199,13 +191,13 @@ mod tests {
         assert_eq!(
             report().text(),
             "\
-ok   nodes              every node is one running EC2 instance
-FAIL carrier            Calico IP-in-IP between the nodes
+ok   D01  every node is one running EC2 instance
+FAIL D04  Calico IP-in-IP between the nodes
        read: sg-2 admits tcp 22, tcp 6443
        why: sg-2 does not admit IP protocol 4 from sg-1
        fix (doctor --fix does this): admit IP protocol 4 into sg-2 from sg-1
          aws ec2 authorize-security-group-ingress --group-id sg-2 ...
-skip probe-kubelet      kubelets answer the API server
+skip D15  kubelets answer the API server
        read: not asked: --probe not given
 1 ok, 0 warn, 1 failed, 1 skipped
 "

@@ -1,6 +1,6 @@
-//! `obsboot verify`: find where the exposed ports are (the control-plane node's public
-//! address, or `--url-base`), probe them, ask Grafana about the data path behind them, and
-//! place each failure.
+//! `obsboot verify`: find where the exposed ports are (the public address of the
+//! control-plane node each exposed pod runs on, or `--url-base`), probe them, ask Grafana
+//! about the data path behind them, and place each failure.
 
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::datapath::{self, Inputs};
 use super::grafana::prometheus_datasource;
-use super::{Context, EndpointReport, endpoints, verify};
+use super::{Context, EndpointReport, Hosts, endpoints_on, verify};
 use crate::aws::{self, AwsError};
 use crate::k8s::{Cluster, K8sError, Target};
 use crate::render::{RenderError, Slots};
@@ -58,11 +58,17 @@ pub enum VerifyError {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
-    /// The address probed.
-    pub host: String,
-    /// The security group compared with, when obsboot manages it.
+    /// The address probed, when every port is on one (`--url-base`, or one control-plane
+    /// node); with several nodes each endpoint carries its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The security group compared with, when obsboot manages it and there is one
+    /// control-plane node.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub security_group: Option<aws::Target>,
+    /// With several control-plane nodes: each node's instance and group.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security_groups: Vec<aws::Target>,
     /// Each endpoint.
     pub endpoints: Vec<EndpointReport>,
 }
@@ -77,7 +83,7 @@ impl Report {
 /// Runs `verify`.
 pub async fn run(params: &Params<'_>) -> Result<Report, VerifyError> {
     let plan = params.stacks.render(&Slots::default())?;
-    // With --url-base the cluster only helps place failures; without it, it names the node.
+    // With --url-base the cluster only helps place failures; without it, it names the nodes.
     let cluster = match Cluster::connect(&params.target).await {
         Ok(cluster) => Some(cluster),
         Err(err) if params.host.is_some() => {
@@ -88,35 +94,43 @@ pub async fn run(params: &Params<'_>) -> Result<Report, VerifyError> {
     };
     let mut located = None;
     if let (Some(settings), Some(cluster)) = (&params.security_groups, &cluster) {
-        let nodes = cluster.nodes(&settings.node_selector).await?;
-        let node = settings.node(nodes)?;
-        located = Some(aws::locate(settings, node.as_ref()).await?);
+        let nodes = settings.nodes(cluster.nodes(&settings.node_selector).await?)?;
+        located = Some(aws::locate(settings, &nodes).await?);
     }
-    let host = match (&params.host, &located) {
-        (Some(host), _) => host.clone(),
-        (None, Some((target, _))) => {
-            target
-                .public_ip
-                .clone()
-                .ok_or_else(|| VerifyError::NoHost {
-                    why: format!("instance {} has no public address", target.instance),
-                })?
-        }
-        (None, None) => {
-            let why = "obsboot does not manage the security group here, so it does not know the node's public address".into();
-            return Err(VerifyError::NoHost { why });
-        }
+    let targets = located.as_ref().map_or(&[][..], |l| l.targets.as_slice());
+    let Some(hosts) = Hosts::of(params.host.as_deref(), targets) else {
+        let why = match targets.first() {
+            Some(target) => format!("instance {} has no public address", target.instance),
+            None => "obsboot does not manage the security group here, so it does not know the node's public address".into(),
+        };
+        return Err(VerifyError::NoHost { why });
     };
-    let endpoints = endpoints(&params.stacks.stacks, &host);
+    let endpoints = endpoints_on(
+        &hosts,
+        &params.stacks.stacks,
+        &plan.objects,
+        cluster.as_ref(),
+    )
+    .await;
     if endpoints.is_empty() {
         return Err(VerifyError::NothingExposed);
     }
+    let several = targets.len() > 1;
+    let groups = match &located {
+        Some(located) => targets
+            .iter()
+            .filter_map(|t| {
+                let (_, rules) = located.rules.iter().find(|(g, _)| *g == t.group)?;
+                let node = t.node.as_deref().filter(|_| several);
+                Some((node, t.group.as_str(), rules.as_slice()))
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let context = Context {
         cluster: cluster.as_ref(),
         objects: &plan.objects,
-        group: located
-            .as_ref()
-            .map(|(target, rules)| (target.group.as_str(), rules.as_slice())),
+        groups,
     };
     let mut endpoints = verify(&endpoints, params.timeout, &context).await;
     let grafana = params
@@ -140,9 +154,19 @@ pub async fn run(params: &Params<'_>) -> Result<Report, VerifyError> {
         let checks = datapath::check(&inputs).await;
         endpoints.extend(checks);
     }
+    let mut targets = located.map(|l| l.targets).unwrap_or_default();
+    let (security_group, security_groups) = if targets.len() > 1 {
+        (None, targets)
+    } else {
+        (targets.pop(), Vec::new())
+    };
     Ok(Report {
-        host,
-        security_group: located.map(|(target, _)| target),
+        host: match hosts {
+            Hosts::One(host) => Some(host),
+            Hosts::Nodes(_) => None,
+        },
+        security_group,
+        security_groups,
         endpoints,
     })
 }

@@ -58,8 +58,22 @@ pub struct Context<'a> {
     pub cluster: Option<&'a Cluster>,
     /// The planned objects (the workloads among them).
     pub objects: &'a [Object],
-    /// The security group and its inbound rules, when obsboot manages it.
-    pub group: Option<(&'a str, &'a [Rule])>,
+    /// Each control-plane node's security group and its inbound rules, when obsboot manages
+    /// them: `(node, group, rules)`, the node `None` when it is the only one.
+    pub groups: Vec<(Option<&'a str>, &'a str, &'a [Rule])>,
+}
+
+impl<'a> Context<'a> {
+    /// The group an endpoint's port is opened in: the only one, or its node's.
+    fn group_of(&self, endpoint: &Endpoint) -> Option<(&'a str, &'a [Rule])> {
+        match self.groups.as_slice() {
+            [(_, group, rules)] => Some((group, rules)),
+            several => several
+                .iter()
+                .find(|(node, _, _)| node.is_some() && *node == endpoint.node.as_deref())
+                .map(|(_, group, rules)| (*group, *rules)),
+        }
+    }
 }
 
 /// One probe's result.
@@ -133,6 +147,9 @@ pub async fn verify(
 }
 
 async fn one(endpoint: &Endpoint, timeout: Duration, context: &Context<'_>) -> EndpointReport {
+    if let Some(why) = &endpoint.unplaced {
+        return unplaced(endpoint, why);
+    }
     let mut probes = Vec::with_capacity(endpoint.probes.len());
     let mut failure = None;
     for probe in &endpoint.probes {
@@ -156,6 +173,27 @@ async fn one(endpoint: &Endpoint, timeout: Duration, context: &Context<'_>) -> E
         report.layer = Some(layer);
         report.cause = Some(cause);
         report.next_step = Some(next);
+    }
+    report
+}
+
+/// An endpoint whose address is not known: not probed, and failed with the reason.
+fn unplaced(endpoint: &Endpoint, why: &str) -> EndpointReport {
+    let mut report = EndpointReport::new(endpoint.clone());
+    let workload = format!("{}/{}", endpoint.namespace, endpoint.workload);
+    if endpoint.node.is_some() {
+        report.layer = Some(Layer::Network);
+        report.cause = Some(format!("no address to probe {workload} on: {why}"));
+        report.next_step = Some(
+            "pass --url-base with an address that reaches the node, or check controlPlane.nodeSelector".into(),
+        );
+    } else {
+        report.layer = Some(Layer::Pod);
+        report.cause = Some(format!("no address to probe {workload} on: {why}"));
+        report.next_step = Some(format!(
+            "run `kubectl -n {} get pods -o wide`, and verify again once its pod runs",
+            endpoint.namespace
+        ));
     }
     report
 }
@@ -188,7 +226,7 @@ async fn place(
                 endpoint.namespace
             ),
         ),
-        Outcome::ConnectTimeout => security_group(port, context),
+        Outcome::ConnectTimeout => security_group(port, context.group_of(endpoint)),
         Outcome::ConnectFailed(message) => (
             Layer::Network,
             format!("this machine cannot reach the node: {message}"),
@@ -213,8 +251,8 @@ async fn place(
     }
 }
 
-fn security_group(port: u16, context: &Context<'_>) -> (Layer, String, String) {
-    let Some((group, rules)) = context.group else {
+fn security_group(port: u16, group: Option<(&str, &[Rule])>) -> (Layer, String, String) {
+    let Some((group, rules)) = group else {
         return (
             Layer::SecurityGroup,
             format!("no answer on port {port}: a firewall or security group drops the packets"),
@@ -295,11 +333,7 @@ mod tests {
     #[test]
     fn a_dropped_connection_is_compared_with_the_groups_rules() {
         let none: [Rule; 0] = [];
-        let context = Context {
-            group: Some(("sg-1", &none)),
-            ..Context::default()
-        };
-        let (layer, cause, next) = security_group(30080, &context);
+        let (layer, cause, next) = security_group(30080, Some(("sg-1", &none)));
         assert_eq!(layer, Layer::SecurityGroup);
         assert_eq!(
             cause,
@@ -314,18 +348,14 @@ mod tests {
             rule(30081, 30081, "tcp", "10.0.0.0/8"),
             rule(30080, 30080, "udp", "10.0.0.0/8"),
         ];
-        let context = Context {
-            group: Some(("sg-1", &rules)),
-            ..Context::default()
-        };
-        let (_, cause, next) = security_group(30080, &context);
+        let (_, cause, next) = security_group(30080, Some(("sg-1", &rules)));
         assert_eq!(
             cause,
             "no answer on port 30080; security group sg-1 admits it only from 203.0.113.0/24, 198.51.100.0/24, 192.0.2.0/24"
         );
         assert!(next.contains("network ACL"), "{next}");
 
-        let (_, cause, _) = security_group(30080, &Context::default());
+        let (_, cause, _) = security_group(30080, None);
         assert!(cause.contains("drops the packets"), "{cause}");
     }
 }

@@ -9,10 +9,12 @@ mod datapath;
 mod diagnose;
 mod endpoints;
 mod grafana;
+mod hosts;
 pub mod probe;
 mod scrape;
 mod topology;
 
 pub use diagnose::{Context, EndpointReport, Layer, ProbeReport, verify};
-pub use endpoints::{Endpoint, endpoints, url_host};
+pub use endpoints::{Endpoint, Place, endpoints, endpoints_at, url_host};
+pub use hosts::{Hosts, NodeAddress, endpoints_on};
 pub use scrape::{Down, Summary};
