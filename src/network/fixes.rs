@@ -96,10 +96,9 @@ pub fn plan(
         };
         if let Side::Missing { groups, peer } = &evaluation.egress {
             out.manual.push(format!(
-                "egress of {} does not admit {} {} to {peer} ({}): add an egress rule there (obsboot adds ingress rules only)",
+                "egress of {} does not admit {} to {peer} ({}): add an egress rule there (obsboot adds ingress rules only)",
                 groups.join(", "),
-                flow.protocol,
-                flow.ports,
+                flow.protocol.with_ports(flow.ports),
                 flow.carries
             ));
         }
@@ -300,11 +299,14 @@ impl NewRule {
 
 impl fmt::Display for NewRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} <- {}: {}", self.group, self.source, self.protocol)?;
-        if self.protocol.has_ports() {
-            write!(f, " {}", self.ports)?;
-        }
-        write!(f, " ({})", self.carries.join(", "))
+        write!(
+            f,
+            "{} <- {}: {} ({})",
+            self.group,
+            self.source,
+            self.protocol.with_ports(self.ports),
+            self.carries.join(", ")
+        )
     }
 }
 

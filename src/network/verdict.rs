@@ -86,8 +86,11 @@ impl Evaluation {
     pub fn explain(&self) -> String {
         let flow = &self.flow;
         let what = format!(
-            "{} {} from {} to {} ({})",
-            flow.protocol, flow.ports, flow.from, flow.to, flow.carries
+            "{} from {} to {} ({})",
+            flow.protocol.with_ports(flow.ports),
+            flow.from,
+            flow.to,
+            flow.carries
         );
         let mut parts = Vec::new();
         for (side, word, prep) in [
