@@ -111,16 +111,16 @@ pub fn plan(
                 .filter_map(|net| pod_source(*net, &mut out.manual))
                 .collect(),
             Source::NodeIp if profile == Profile::AllTraffic => continue,
-            Source::NodeIp => match group_pair(from, to) {
-                Some((_, source)) => vec![RuleSource::Group(source)],
-                None => {
+            Source::NodeIp => {
+                let Some((_, source)) = group_pair(from, to) else {
                     out.manual.push(format!(
                         "{} or {} has no security group: {} cannot be allowed by a group rule",
                         from.name, to.name, flow.carries
                     ));
                     continue;
-                }
-            },
+                };
+                vec![RuleSource::Group(source)]
+            }
         };
         let Some(target) = group_pair(from, to)
             .map(|(target, _)| target)

@@ -148,15 +148,15 @@ pub fn evaluate(flow: &Flow, nodes: &[NodeNet], rules: &[Permission]) -> Evaluat
             egress: Side::Unknown(why),
         };
     };
-    if let Source::PodCidrs(pods) = &flow.source {
-        if pods.is_empty() {
-            let why = "the pod network is not known".to_owned();
-            return Evaluation {
-                flow: flow.clone(),
-                ingress: Side::Unknown(why.clone()),
-                egress: Side::Unknown(why),
-            };
-        }
+    if let Source::PodCidrs(pods) = &flow.source
+        && pods.is_empty()
+    {
+        let why = "the pod network is not known".to_owned();
+        return Evaluation {
+            flow: flow.clone(),
+            ingress: Side::Unknown(why.clone()),
+            egress: Side::Unknown(why),
+        };
     }
     Evaluation {
         flow: flow.clone(),
