@@ -96,10 +96,9 @@ pub fn plan(
         };
         if let Side::Missing { groups, peer } = &evaluation.egress {
             out.manual.push(format!(
-                "egress of {} does not admit {} {} to {peer} ({}): add an egress rule there (obsboot adds ingress rules only)",
+                "egress of {} does not admit {} to {peer} ({}): add an egress rule there (obsboot adds ingress rules only)",
                 groups.join(", "),
-                flow.protocol,
-                flow.ports,
+                flow.protocol.with_ports(flow.ports),
                 flow.carries
             ));
         }
@@ -112,16 +111,16 @@ pub fn plan(
                 .filter_map(|net| pod_source(*net, &mut out.manual))
                 .collect(),
             Source::NodeIp if profile == Profile::AllTraffic => continue,
-            Source::NodeIp => match group_pair(from, to) {
-                Some((_, source)) => vec![RuleSource::Group(source)],
-                None => {
+            Source::NodeIp => {
+                let Some((_, source)) = group_pair(from, to) else {
                     out.manual.push(format!(
                         "{} or {} has no security group: {} cannot be allowed by a group rule",
                         from.name, to.name, flow.carries
                     ));
                     continue;
-                }
-            },
+                };
+                vec![RuleSource::Group(source)]
+            }
         };
         let Some(target) = group_pair(from, to)
             .map(|(target, _)| target)
@@ -305,7 +304,7 @@ impl fmt::Display for NewRule {
             "{} <- {}: {} ({})",
             self.group,
             self.source,
-            super::model::traffic(self.protocol, self.ports),
+            self.protocol.with_ports(self.ports),
             self.carries.join(", ")
         )
     }

@@ -43,6 +43,16 @@ pub(super) fn field_report_nodes() -> Vec<NodeNet> {
     ]
 }
 
+/// The field report's nodes, both in one shared group (as scholzj's module and kops's
+/// single-group layouts have them).
+pub(super) fn shared_group_nodes() -> Vec<NodeNet> {
+    let mut nodes = field_report_nodes();
+    for node in &mut nodes {
+        node.groups = vec!["sg-cluster".into()];
+    }
+    nodes
+}
+
 /// A rule parsed from EC2's strings: `protocol` as `ipProtocol`, ports -1 for all.
 pub(super) fn rule(
     id: &str,

@@ -142,163 +142,203 @@ pub fn required(
     let mut native_pairs: Vec<(&NodeNet, &NodeNet)> = Vec::new();
     for from in nodes {
         for to in nodes.iter().filter(|to| to.name != from.name) {
-            let mut add = |protocol, ports, source, carries: String, confidence| {
-                let flow = Flow {
-                    from: from.name.clone(),
-                    to: to.name.clone(),
-                    protocol,
-                    ports,
-                    source,
-                    carries,
-                    confidence,
-                };
-                if !out.flows.contains(&flow) {
-                    out.flows.push(flow);
-                }
+            let mut pair = Pair {
+                from,
+                to,
+                flows: &mut out.flows,
             };
-            let cni_name = cni_name(cni.kind);
-            for path in &cni.datapaths {
-                let encap = match (*path, from.same_subnet(to)) {
-                    (Datapath::Tunnel(encap), _) | (Datapath::CrossSubnet(encap), false) => {
-                        Some(encap)
-                    }
-                    (Datapath::CrossSubnet(_) | Datapath::Native, true) => {
-                        native_pairs.push((from, to));
-                        add(
-                            Protocol::All,
-                            PortRange::ALL,
-                            Source::PodCidrs(pods.to_vec()),
-                            format!("{cni_name} native pod routing"),
-                            Confidence::Likely,
-                        );
-                        None
-                    }
-                    (Datapath::Native, false) => {
-                        out.impossible.push(Impossible {
-                            from: from.name.clone(),
-                            to: to.name.clone(),
-                            reason: format!(
-                                "{cni_name} routes pod traffic natively, which does not cross from subnet {} to {} without VPC routes; use an encapsulating mode (IP-in-IP or VXLAN, CrossSubnet is enough)",
-                                from.subnet_id, to.subnet_id
-                            ),
-                        });
-                        None
-                    }
-                    (Datapath::VpcAddresses, _) => {
-                        add(
-                            Protocol::All,
-                            PortRange::ALL,
-                            Source::NodeIp,
-                            format!("{cni_name} pod traffic on VPC addresses"),
-                            Confidence::Certain,
-                        );
-                        None
-                    }
-                };
-                for (protocol, ports, what) in encap.map(carrier).unwrap_or_default() {
-                    add(
-                        protocol,
-                        ports,
-                        Source::NodeIp,
-                        format!("{cni_name} {what}"),
-                        Confidence::Certain,
-                    );
-                }
+            if pair.pod_traffic(cni, pods, &mut out.impossible) {
+                native_pairs.push((from, to));
             }
-            match cni.bgp {
-                Toggle::On => add(
-                    Protocol::Tcp,
-                    PortRange::one(cni.bgp_port),
-                    Source::NodeIp,
-                    format!("{cni_name} BGP route exchange"),
-                    Confidence::Certain,
-                ),
-                Toggle::Unknown => add(
-                    Protocol::Tcp,
-                    PortRange::one(cni.bgp_port),
-                    Source::NodeIp,
-                    format!("{cni_name} BGP route exchange"),
-                    Confidence::Likely,
-                ),
-                Toggle::Off => {}
-            }
-            if cni.typha && (cni.typha_nodes.is_empty() || cni.typha_nodes.contains(&to.name)) {
-                add(
-                    Protocol::Tcp,
-                    PortRange::one(TYPHA_PORT),
-                    Source::NodeIp,
-                    "Calico Typha (calico-node to Typha)".into(),
-                    Confidence::Certain,
-                );
-            }
-            if cni.health_checks {
-                add(
-                    Protocol::Tcp,
-                    PortRange::one(CILIUM_HEALTH_PORT),
-                    Source::NodeIp,
-                    "Cilium health checks".into(),
-                    Confidence::Certain,
-                );
-                add(
-                    Protocol::Icmp,
-                    PortRange { from: 8, to: 0 },
-                    Source::NodeIp,
-                    "Cilium health checks (ping)".into(),
-                    Confidence::Certain,
-                );
-            }
-            if let Some(port) = cni.wireguard {
-                add(
-                    Protocol::Udp,
-                    PortRange::one(port),
-                    Source::NodeIp,
-                    format!("{cni_name} WireGuard encryption"),
-                    Confidence::Certain,
-                );
-            }
-            if cni.esp {
-                add(
-                    Protocol::Number(ESP),
-                    PortRange::ALL,
-                    Source::NodeIp,
-                    format!("{cni_name} encryption (IPsec ESP)"),
-                    Confidence::Certain,
-                );
-            }
-            if from.control_plane {
-                add(
-                    Protocol::Tcp,
-                    PortRange::one(KUBELET_PORT),
-                    Source::NodeIp,
-                    KUBELET_CARRIES.into(),
-                    Confidence::Certain,
-                );
-            }
-            let scrapes = match prometheus {
-                Prometheus::On(hosts) => hosts.contains(&from.name),
-                Prometheus::Anywhere => true,
-                Prometheus::Absent => false,
-            };
-            if scrapes {
-                add(
-                    Protocol::Tcp,
-                    PortRange::one(NODE_EXPORTER_PORT),
-                    Source::NodeIp,
-                    NODE_EXPORTER_CARRIES.into(),
-                    Confidence::Certain,
-                );
-                add(
-                    Protocol::Tcp,
-                    PortRange::one(KUBELET_PORT),
-                    Source::NodeIp,
-                    KUBELET_SCRAPE_CARRIES.into(),
-                    Confidence::Certain,
-                );
-            }
+            pair.node_traffic(cni, prometheus);
         }
     }
     out.source_dest_check = source_dest(&native_pairs);
     out
+}
+
+/// One ordered pair of nodes, collecting the flows between them.
+struct Pair<'a> {
+    from: &'a NodeNet,
+    to: &'a NodeNet,
+    flows: &'a mut Vec<Flow>,
+}
+
+impl Pair<'_> {
+    fn add(
+        &mut self,
+        protocol: Protocol,
+        ports: PortRange,
+        source: Source,
+        carries: String,
+        confidence: Confidence,
+    ) {
+        let flow = Flow {
+            from: self.from.name.clone(),
+            to: self.to.name.clone(),
+            protocol,
+            ports,
+            source,
+            carries,
+            confidence,
+        };
+        if !self.flows.contains(&flow) {
+            self.flows.push(flow);
+        }
+    }
+
+    /// The CNI's carrier for pod traffic, per datapath. Returns whether any datapath routes
+    /// the pair natively.
+    fn pod_traffic(
+        &mut self,
+        cni: &Cni,
+        pods: &[Ipv4Net],
+        impossible: &mut Vec<Impossible>,
+    ) -> bool {
+        let (from, to) = (self.from, self.to);
+        let cni_name = cni_name(cni.kind);
+        let mut native = false;
+        for path in &cni.datapaths {
+            let encap = match (*path, from.same_subnet(to)) {
+                (Datapath::Tunnel(encap), _) | (Datapath::CrossSubnet(encap), false) => Some(encap),
+                (Datapath::CrossSubnet(_) | Datapath::Native, true) => {
+                    native = true;
+                    self.add(
+                        Protocol::All,
+                        PortRange::ALL,
+                        Source::PodCidrs(pods.to_vec()),
+                        format!("{cni_name} native pod routing"),
+                        Confidence::Likely,
+                    );
+                    None
+                }
+                (Datapath::Native, false) => {
+                    impossible.push(Impossible {
+                        from: from.name.clone(),
+                        to: to.name.clone(),
+                        reason: format!(
+                            "{cni_name} routes pod traffic natively, which does not cross from subnet {} to {} without VPC routes; use an encapsulating mode (IP-in-IP or VXLAN, CrossSubnet is enough)",
+                            from.subnet_id, to.subnet_id
+                        ),
+                    });
+                    None
+                }
+                (Datapath::VpcAddresses, _) => {
+                    self.add(
+                        Protocol::All,
+                        PortRange::ALL,
+                        Source::NodeIp,
+                        format!("{cni_name} pod traffic on VPC addresses"),
+                        Confidence::Certain,
+                    );
+                    None
+                }
+            };
+            for (protocol, ports, what) in encap.map(carrier).unwrap_or_default() {
+                self.add(
+                    protocol,
+                    ports,
+                    Source::NodeIp,
+                    format!("{cni_name} {what}"),
+                    Confidence::Certain,
+                );
+            }
+        }
+        native
+    }
+
+    /// What the nodes themselves exchange: BGP, Typha, health checks, encryption, the
+    /// control plane's calls to the kubelet and Prometheus's scrapes.
+    fn node_traffic(&mut self, cni: &Cni, prometheus: &Prometheus) {
+        let cni_name = cni_name(cni.kind);
+        let bgp = match cni.bgp {
+            Toggle::On => Some(Confidence::Certain),
+            Toggle::Unknown => Some(Confidence::Likely),
+            Toggle::Off => None,
+        };
+        if let Some(confidence) = bgp {
+            self.add(
+                Protocol::Tcp,
+                PortRange::one(cni.bgp_port),
+                Source::NodeIp,
+                format!("{cni_name} BGP route exchange"),
+                confidence,
+            );
+        }
+        if cni.typha && (cni.typha_nodes.is_empty() || cni.typha_nodes.contains(&self.to.name)) {
+            self.add(
+                Protocol::Tcp,
+                PortRange::one(TYPHA_PORT),
+                Source::NodeIp,
+                "Calico Typha (calico-node to Typha)".into(),
+                Confidence::Certain,
+            );
+        }
+        if cni.health_checks {
+            self.add(
+                Protocol::Tcp,
+                PortRange::one(CILIUM_HEALTH_PORT),
+                Source::NodeIp,
+                "Cilium health checks".into(),
+                Confidence::Certain,
+            );
+            self.add(
+                Protocol::Icmp,
+                PortRange { from: 8, to: 0 },
+                Source::NodeIp,
+                "Cilium health checks (ping)".into(),
+                Confidence::Certain,
+            );
+        }
+        if let Some(port) = cni.wireguard {
+            self.add(
+                Protocol::Udp,
+                PortRange::one(port),
+                Source::NodeIp,
+                format!("{cni_name} WireGuard encryption"),
+                Confidence::Certain,
+            );
+        }
+        if cni.esp {
+            self.add(
+                Protocol::Number(ESP),
+                PortRange::ALL,
+                Source::NodeIp,
+                format!("{cni_name} encryption (IPsec ESP)"),
+                Confidence::Certain,
+            );
+        }
+        if self.from.control_plane {
+            self.add(
+                Protocol::Tcp,
+                PortRange::one(KUBELET_PORT),
+                Source::NodeIp,
+                KUBELET_CARRIES.into(),
+                Confidence::Certain,
+            );
+        }
+        let scrapes = match prometheus {
+            Prometheus::On(hosts) => hosts.contains(&self.from.name),
+            Prometheus::Anywhere => true,
+            Prometheus::Absent => false,
+        };
+        if scrapes {
+            self.add(
+                Protocol::Tcp,
+                PortRange::one(NODE_EXPORTER_PORT),
+                Source::NodeIp,
+                NODE_EXPORTER_CARRIES.into(),
+                Confidence::Certain,
+            );
+            self.add(
+                Protocol::Tcp,
+                PortRange::one(KUBELET_PORT),
+                Source::NodeIp,
+                KUBELET_SCRAPE_CARRIES.into(),
+                Confidence::Certain,
+            );
+        }
+    }
 }
 
 fn source_dest(pairs: &[(&NodeNet, &NodeNet)]) -> Vec<SourceDestNeed> {

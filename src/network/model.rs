@@ -97,6 +97,19 @@ impl Protocol {
         matches!(self, Self::Tcp | Self::Udp | Self::Icmp)
     }
 
+    /// The protocol with what it restricts, as a reader names it: `TCP port 179`, `UDP ports
+    /// 6783-6784`, `ICMP type 8 code 0`, and no ports where EC2 ignores them (`IP protocol
+    /// 4`, `all protocols`).
+    pub fn with_ports(self, ports: PortRange) -> String {
+        match (self, ports.from, ports.to) {
+            (Self::Tcp | Self::Udp, _, _) => format!("{self} {ports}"),
+            (Self::Icmp, -1, _) => "ICMP".into(),
+            (Self::Icmp, kind, -1) => format!("ICMP type {kind}"),
+            (Self::Icmp, kind, code) => format!("ICMP type {kind} code {code}"),
+            (Self::All | Self::Number(_), _, _) => self.to_string(),
+        }
+    }
+
     /// The `IpProtocol` value EC2's API takes.
     pub fn ec2(self) -> String {
         match self {
@@ -176,23 +189,6 @@ impl fmt::Display for PortRange {
             (a, b) if a == b => write!(f, "port {a}"),
             (a, b) => write!(f, "ports {a}-{b}"),
         }
-    }
-}
-
-/// A protocol with its ports as people read them: `TCP port 179`, `IP protocol 4`,
-/// `ICMP type 8 code 0`, `all protocols`.
-pub fn traffic(protocol: Protocol, ports: PortRange) -> String {
-    let part = |n: i32| {
-        if n == -1 {
-            "any".to_owned()
-        } else {
-            n.to_string()
-        }
-    };
-    match protocol {
-        Protocol::Tcp | Protocol::Udp => format!("{protocol} {ports}"),
-        Protocol::Icmp => format!("ICMP type {} code {}", part(ports.from), part(ports.to)),
-        Protocol::All | Protocol::Number(_) => protocol.to_string(),
     }
 }
 
@@ -309,5 +305,27 @@ mod tests {
         assert!(PortRange::ALL.covers_icmp(echo));
         assert!(PortRange { from: 8, to: -1 }.covers_icmp(echo));
         assert!(!PortRange { from: 0, to: -1 }.covers_icmp(echo));
+    }
+
+    #[test]
+    fn a_protocol_is_named_with_only_the_ports_ec2_applies_to_it() {
+        let echo = PortRange { from: 8, to: 0 };
+        let named = [
+            (Protocol::Tcp, PortRange::one(179), "TCP port 179"),
+            (
+                Protocol::Udp,
+                PortRange::range(6783, 6784),
+                "UDP ports 6783-6784",
+            ),
+            (Protocol::Tcp, PortRange::ALL, "TCP all ports"),
+            (Protocol::Icmp, echo, "ICMP type 8 code 0"),
+            (Protocol::Icmp, PortRange { from: 8, to: -1 }, "ICMP type 8"),
+            (Protocol::Icmp, PortRange::ALL, "ICMP"),
+            (Protocol::Number(4), PortRange::ALL, "IP protocol 4"),
+            (Protocol::All, PortRange::ALL, "all protocols"),
+        ];
+        for (protocol, ports, expected) in named {
+            assert_eq!(protocol.with_ports(ports), expected);
+        }
     }
 }

@@ -93,7 +93,9 @@ mod tests {
 
     #[test]
     fn overlaps_name_both_ranges() {
-        let table: [(&str, &[&str], Option<&str>, &[&str]); 5] = [
+        /// Pods, VPC ranges, the Service range, and the ranges the pods overlap.
+        type Row<'a> = (&'a str, &'a [&'a str], Option<&'a str>, &'a [&'a str]);
+        let table: [Row; 5] = [
             (
                 "192.168.0.0/16",
                 &["10.0.0.0/16"],

@@ -127,7 +127,7 @@ async fn list(
     }
     match retry::read(&format!("list {what}"), || api.list(&params)).await {
         Ok(list) => Ok(list.items.iter().map(to_value).collect()),
-        Err(err) => absent_or_error(err, &what, out)
+        Err(err) => absent_or_error(&err, &what, out)
             .map(|()| Vec::new())
             .map_err(|source| K8sError::List { what, source }),
     }
@@ -147,7 +147,7 @@ async fn get(
     let what = describe(kind, Some(namespace), Some(name));
     match retry::read(&format!("read {what}"), || api.get(name)).await {
         Ok(object) => Ok(Some(to_value(&object))),
-        Err(err) => absent_or_error(err, &what, out)
+        Err(err) => absent_or_error(&err, &what, out)
             .map(|()| None)
             .map_err(|source| K8sError::Get {
                 object: what,
@@ -157,14 +157,14 @@ async fn get(
 }
 
 /// 404 is absence, 403 is a note in `unreadable`; anything else fails.
-fn absent_or_error(err: kube::Error, what: &str, out: &mut CniObjects) -> Result<(), ApiFailure> {
-    match &err {
+fn absent_or_error(err: &kube::Error, what: &str, out: &mut CniObjects) -> Result<(), ApiFailure> {
+    match err {
         kube::Error::Api(status) if status.code == 404 => Ok(()),
         kube::Error::Api(status) if status.code == 403 => {
             out.unreadable
                 .push(format!("could not read {what}: forbidden"));
             Ok(())
         }
-        _ => Err(ApiFailure::from_kube(&err, false)),
+        _ => Err(ApiFailure::from_kube(err, false)),
     }
 }

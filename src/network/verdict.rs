@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use super::flows::{Flow, Source};
-use super::model::{Direction, NodeNet, Peer, Permission, Protocol, traffic};
+use super::model::{Direction, NodeNet, Peer, Permission, Protocol};
 
 /// A rule that carries a flow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,7 +87,7 @@ impl Evaluation {
         let flow = &self.flow;
         let what = format!(
             "{} from {} to {} ({})",
-            traffic(flow.protocol, flow.ports),
+            flow.protocol.with_ports(flow.ports),
             flow.from,
             flow.to,
             flow.carries
@@ -148,15 +148,15 @@ pub fn evaluate(flow: &Flow, nodes: &[NodeNet], rules: &[Permission]) -> Evaluat
             egress: Side::Unknown(why),
         };
     };
-    if let Source::PodCidrs(pods) = &flow.source {
-        if pods.is_empty() {
-            let why = "the pod network is not known".to_owned();
-            return Evaluation {
-                flow: flow.clone(),
-                ingress: Side::Unknown(why.clone()),
-                egress: Side::Unknown(why),
-            };
-        }
+    if let Source::PodCidrs(pods) = &flow.source
+        && pods.is_empty()
+    {
+        let why = "the pod network is not known".to_owned();
+        return Evaluation {
+            flow: flow.clone(),
+            ingress: Side::Unknown(why.clone()),
+            egress: Side::Unknown(why),
+        };
     }
     Evaluation {
         flow: flow.clone(),

@@ -77,22 +77,18 @@ fn felix_vxlan_port(cni: &mut Cni, node_ds: Option<&Value>, felix: Option<&Value
         cni.problems
             .push(format!("calico-node env FELIX_VXLANPORT={value:?} is not a port; using Felix's default {VXLAN_PORT}"));
     }
-    match felix.and_then(|f| f.pointer("/spec/vxlanPort")) {
-        Some(value) => match json::port(value).filter(|p| *p != 0) {
-            Some(port) => {
-                cni.evidence
-                    .push(format!("FelixConfiguration default vxlanPort={port}"));
-                port
-            }
-            None => {
-                cni.problems.push(format!(
-                    "FelixConfiguration default vxlanPort {value} is not a port; using Felix's default {VXLAN_PORT}"
-                ));
-                VXLAN_PORT
-            }
-        },
-        None => VXLAN_PORT,
-    }
+    let Some(value) = felix.and_then(|f| f.pointer("/spec/vxlanPort")) else {
+        return VXLAN_PORT;
+    };
+    let Some(port) = json::port(value).filter(|p| *p != 0) else {
+        cni.problems.push(format!(
+            "FelixConfiguration default vxlanPort {value} is not a port; using Felix's default {VXLAN_PORT}"
+        ));
+        return VXLAN_PORT;
+    };
+    cni.evidence
+        .push(format!("FelixConfiguration default vxlanPort={port}"));
+    port
 }
 
 fn pools(cni: &mut Cni, objects: &CniObjects, node_ds: Option<&Value>, vxlan_port: u16) {
@@ -107,11 +103,11 @@ fn pools(cni: &mut Cni, objects: &CniObjects, node_ds: Option<&Value>, vxlan_por
         }
         return;
     }
-    if cni.kind == CniKind::CalicoManifest {
-        if let Some(ds) = node_ds {
-            manifest_env(cni, ds, vxlan_port);
-            return;
-        }
+    if cni.kind == CniKind::CalicoManifest
+        && let Some(ds) = node_ds
+    {
+        manifest_env(cni, ds, vxlan_port);
+        return;
     }
     if let Some(installation) = objects.installations.first() {
         installation_pools(cni, installation, vxlan_port);
@@ -248,27 +244,24 @@ fn bgp(cni: &mut Cni, objects: &CniObjects) {
             let spec = installation.and_then(|i| i.pointer("/spec/calicoNetwork/bgp"));
             let computed =
                 installation.and_then(|i| i.pointer("/status/computed/calicoNetwork/bgp"));
-            match (spec.or(computed)).and_then(Value::as_str) {
-                Some(value) => {
-                    cni.evidence
-                        .push(format!("Installation default calicoNetwork.bgp={value}"));
-                    if value == "Enabled" {
-                        Toggle::On
-                    } else {
-                        Toggle::Off
-                    }
+            if let Some(value) = spec.or(computed).and_then(Value::as_str) {
+                cni.evidence
+                    .push(format!("Installation default calicoNetwork.bgp={value}"));
+                if value == "Enabled" {
+                    Toggle::On
+                } else {
+                    Toggle::Off
                 }
-                None => {
-                    cni.problems
-                        .push("the Installation does not say whether BGP is enabled".into());
-                    Toggle::Unknown
-                }
+            } else {
+                cni.problems
+                    .push("the Installation does not say whether BGP is enabled".into());
+                Toggle::Unknown
             }
         }
-        _ => match json::config_map(objects, "calico-config")
-            .and_then(|cm| json::data(cm, "calico_backend"))
-        {
-            Some(backend) => {
+        _ => {
+            if let Some(backend) = json::config_map(objects, "calico-config")
+                .and_then(|cm| json::data(cm, "calico_backend"))
+            {
                 cni.evidence
                     .push(format!("ConfigMap calico-config calico_backend={backend}"));
                 if backend == "bird" {
@@ -276,14 +269,13 @@ fn bgp(cni: &mut Cni, objects: &CniObjects) {
                 } else {
                     Toggle::Off
                 }
-            }
-            None => {
+            } else {
                 cni.problems.push(
                     "calico-config has no calico_backend: whether BGP runs is unknown".into(),
                 );
                 Toggle::Unknown
             }
-        },
+        }
     };
     let port = objects
         .bgp_configurations

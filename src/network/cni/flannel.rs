@@ -61,17 +61,16 @@ pub(super) fn read(cni: &mut Cni, objects: &CniObjects, config_map: &str) {
         "Port"
     };
     let configured = backend.get(port_key);
-    let port = |default: u16, cni: &mut Cni| match configured {
-        None => default,
-        Some(value) => match json::port(value).filter(|p| *p != 0) {
-            Some(port) => port,
-            None => {
-                cni.problems.push(format!(
-                    "ConfigMap {config_map} net-conf.json Backend.{port_key} {value} is not a port; using flannel's default {default}"
-                ));
-                default
-            }
-        },
+    let port = |default: u16, cni: &mut Cni| {
+        let Some(value) = configured else {
+            return default;
+        };
+        json::port(value).filter(|p| *p != 0).unwrap_or_else(|| {
+            cni.problems.push(format!(
+                "ConfigMap {config_map} net-conf.json Backend.{port_key} {value} is not a port; using flannel's default {default}"
+            ));
+            default
+        })
     };
     let direct = backend.get("DirectRouting").and_then(Value::as_bool) == Some(true);
     let path = match kind.as_str() {
