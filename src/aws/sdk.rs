@@ -212,7 +212,11 @@ fn instance(raw: &aws_sdk_ec2::types::Instance) -> Instance {
     let source_dest_check = raw.source_dest_check().or_else(|| {
         raw.network_interfaces()
             .iter()
-            .find(|eni| eni.attachment().and_then(|a| a.device_index()) == Some(0))
+            .find(|eni| {
+                eni.attachment()
+                    .and_then(aws_sdk_ec2::types::InstanceNetworkInterfaceAttachment::device_index)
+                    == Some(0)
+            })
             .and_then(aws_sdk_ec2::types::InstanceNetworkInterface::source_dest_check)
     });
     Instance {
@@ -282,7 +286,7 @@ fn vpc(raw: &aws_sdk_ec2::types::Vpc) -> Vpc {
         let state = block
             .cidr_block_state()
             .and_then(|s| s.state())
-            .map(|s| s.as_str());
+            .map(aws_sdk_ec2::types::VpcCidrBlockStateCode::as_str);
         if let Some(cidr) = block.cidr_block()
             && associated(state)
             && !cidrs.iter().any(|known| known == cidr)
@@ -298,7 +302,7 @@ fn vpc(raw: &aws_sdk_ec2::types::Vpc) -> Vpc {
                 block
                     .ipv6_cidr_block_state()
                     .and_then(|s| s.state())
-                    .map(|s| s.as_str()),
+                    .map(aws_sdk_ec2::types::VpcCidrBlockStateCode::as_str),
             )
         })
         .filter_map(|block| block.ipv6_cidr_block().map(str::to_owned))

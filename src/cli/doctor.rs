@@ -1,5 +1,6 @@
 //! `obsboot doctor`.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -54,19 +55,9 @@ pub enum FixProfile {
     AllTraffic,
 }
 
-/// Arguments of `obsboot doctor`.
+/// What `doctor` may change.
 #[derive(Debug, Args)]
-#[command(after_help = AFTER_HELP)]
-pub struct DoctorArgs {
-    /// Which stacks and templates (where Prometheus runs, cluster.yaml's name and labels).
-    #[command(flatten)]
-    pub stacks: StackArgs,
-    /// Which cluster.
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
-    /// The security groups.
-    #[command(flatten)]
-    pub security_groups: SecurityGroupArgs,
+pub struct ChangeArgs {
     /// Add the missing rules between the nodes, then check again.
     #[arg(long, conflicts_with = "revert")]
     pub fix: bool,
@@ -80,6 +71,24 @@ pub struct DoctorArgs {
     /// Revoke the rules --fix added (and put back the source/destination check).
     #[arg(long)]
     pub revert: bool,
+}
+
+/// Arguments of `obsboot doctor`.
+#[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct DoctorArgs {
+    /// Which stacks and templates (where Prometheus runs, cluster.yaml's name and labels).
+    #[command(flatten)]
+    pub stacks: StackArgs,
+    /// Which cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// The security groups.
+    #[command(flatten)]
+    pub security_groups: SecurityGroupArgs,
+    /// What to change.
+    #[command(flatten)]
+    pub change: ChangeArgs,
     /// Skip the probes through the API server (nodes/proxy, pods/proxy).
     #[arg(long)]
     pub no_probe: bool,
@@ -107,15 +116,15 @@ pub fn run(args: &DoctorArgs) -> Result<(), Error> {
             .collect(),
         plan: Some(&plan),
         probe_timeout: (!args.no_probe).then_some(args.probe_timeout),
-        profile: match args.fix_profile {
+        profile: match args.change.fix_profile {
             FixProfile::Minimal => Profile::Minimal,
             FixProfile::AllTraffic => Profile::AllTraffic,
         },
-        action: if args.fix {
+        action: if args.change.fix {
             Action::Fix {
-                source_dest_check: args.fix_source_dest_check,
+                source_dest_check: args.change.fix_source_dest_check,
             }
-        } else if args.revert {
+        } else if args.change.revert {
             Action::Revert
         } else {
             Action::Check
@@ -140,18 +149,16 @@ fn text(outcome: &Outcome) -> String {
     }
     if let Some(fixed) = &outcome.fixed {
         for rule in &fixed.added {
-            out.push_str(&format!("added {rule}\n"));
+            let _ = writeln!(out, "added {rule}");
         }
         for rule in &fixed.present {
-            out.push_str(&format!("already there: {rule}\n"));
+            let _ = writeln!(out, "already there: {rule}");
         }
         for instance in &fixed.source_dest_check_off {
-            out.push_str(&format!(
-                "source/destination check turned off on {instance}\n"
-            ));
+            let _ = writeln!(out, "source/destination check turned off on {instance}");
         }
         for manual in &fixed.manual {
-            out.push_str(&format!("left to you: {manual}\n"));
+            let _ = writeln!(out, "left to you: {manual}");
         }
         if fixed.added.is_empty() && fixed.source_dest_check_off.is_empty() {
             out.push_str("nothing to add\n");
@@ -159,15 +166,13 @@ fn text(outcome: &Outcome) -> String {
     }
     if let Some(reverted) = &outcome.reverted {
         for rule in &reverted.revoked {
-            out.push_str(&format!("revoked {rule}\n"));
+            let _ = writeln!(out, "revoked {rule}");
         }
         for rule in &reverted.already_gone {
-            out.push_str(&format!("already gone: {rule}\n"));
+            let _ = writeln!(out, "already gone: {rule}");
         }
         for instance in &reverted.source_dest_check_restored {
-            out.push_str(&format!(
-                "source/destination check put back on {instance}\n"
-            ));
+            let _ = writeln!(out, "source/destination check put back on {instance}");
         }
         if reverted.revoked.is_empty() && reverted.source_dest_check_restored.is_empty() {
             out.push_str("nothing to revert\n");

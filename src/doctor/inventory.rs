@@ -10,7 +10,7 @@ use ipnet::Ipv4Net;
 use serde_json::Value;
 
 use crate::aws::discover::ProviderId;
-use crate::aws::model::{Instance, Rule};
+use crate::aws::model::{Instance, Rule, RuleFilter, Subnet};
 use crate::aws::{AwsError, CLUSTER_TAG, Ec2Api, MANAGED_TAG, SOURCE_DEST_CHECK_WAS_TAG};
 use crate::network::model::{Direction, NodeNet, Peer, Permission, Protocol};
 
@@ -118,64 +118,90 @@ pub async fn read<A: Ec2Api>(
     nodes: &[KubeNode],
     installation: &str,
 ) -> Result<Inventory, AwsError> {
-    let by_id: Vec<(usize, String)> = nodes
+    let mut out = Inventory::default();
+    let placed = place(ec2, region, nodes, &mut out).await?;
+    let subnet_ids = distinct(placed.iter().filter_map(|(_, i)| i.subnet.clone()));
+    let vpc_ids = distinct(placed.iter().filter_map(|(_, i)| i.vpc.clone()));
+    let subnets = if subnet_ids.is_empty() {
+        Vec::new()
+    } else {
+        ec2.subnets(&subnet_ids).await?
+    };
+    if !vpc_ids.is_empty() {
+        out.vpc_cidrs = ec2
+            .vpcs(&vpc_ids)
+            .await?
+            .iter()
+            .flat_map(|v| v.cidrs.iter().filter_map(|c| c.parse().ok()))
+            .collect();
+    }
+    for (node, instance) in &placed {
+        match node_net(node, instance, &subnets) {
+            Ok(net) => out.nodes.push(net),
+            Err(why) => out.unplaced.push(Unplaced {
+                node: node.name.clone(),
+                why,
+            }),
+        }
+    }
+    for group in distinct(out.nodes.iter().flat_map(|n| n.groups.iter().cloned())) {
+        let rules = ec2.rules(&RuleFilter::Group(group)).await?;
+        for rule in &rules {
+            match permission(rule, installation) {
+                Ok(Some(permission)) => out.rules.push(permission),
+                Ok(None) => {}
+                Err(why) => out.skipped_rules.push(why),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Each node's instance: the one its providerID names, else the one with its InternalIP.
+/// Nodes without one are recorded in `out.unplaced`, stopped instances in `out.not_running`.
+async fn place<'n, A: Ec2Api>(
+    ec2: &A,
+    region: &str,
+    nodes: &'n [KubeNode],
+    out: &mut Inventory,
+) -> Result<Vec<(&'n KubeNode, Instance)>, AwsError> {
+    let named: Vec<Option<String>> = nodes
         .iter()
-        .enumerate()
-        .filter_map(|(i, n)| {
-            let parsed = n.provider_id.as_deref().and_then(ProviderId::parse)?;
-            Some((i, parsed.instance))
+        .map(|n| {
+            n.provider_id
+                .as_deref()
+                .and_then(ProviderId::parse)
+                .map(|p| p.instance)
         })
         .collect();
-    let by_ip: Vec<(usize, String)> = nodes
+    let ids: Vec<String> = named.iter().flatten().cloned().collect();
+    let addresses: Vec<String> = nodes
         .iter()
-        .enumerate()
-        .filter(|(i, _)| !by_id.iter().any(|(j, _)| j == i))
-        .filter_map(|(i, n)| Some((i, n.internal_ip.clone()?)))
+        .zip(&named)
+        .filter(|(_, id)| id.is_none())
+        .filter_map(|(n, _)| n.internal_ip.clone())
         .collect();
-    let ids: Vec<String> = by_id.iter().map(|(_, id)| id.clone()).collect();
-    let ips: Vec<String> = by_ip.iter().map(|(_, ip)| ip.clone()).collect();
-    let with_id = if ids.is_empty() {
+    let listed_by_id = if ids.is_empty() {
         Vec::new()
     } else {
         ec2.instances(&ids).await?
     };
-    let with_ip = if ips.is_empty() {
+    let listed_by_address = if addresses.is_empty() {
         Vec::new()
     } else {
-        ec2.instances_with_private_ips(&ips).await?
+        ec2.instances_with_private_ips(&addresses).await?
     };
-    let mut out = Inventory::default();
-    let mut placed: Vec<(&KubeNode, Instance)> = Vec::new();
-    for (i, node) in nodes.iter().enumerate() {
-        let found = if let Some((_, id)) = by_id.iter().find(|(j, _)| *j == i) {
-            match with_id.iter().find(|inst| &inst.id == id) {
+    let mut placed = Vec::new();
+    for (node, id) in nodes.iter().zip(&named) {
+        let found = match (id, &node.internal_ip) {
+            (Some(id), _) => match listed_by_id.iter().find(|inst| &inst.id == id) {
                 Some(instance) => Ok((instance.clone(), "providerID".to_owned())),
                 None => Err(format!(
                     "its providerID names instance {id}, which EC2 in {region} does not list (terminated, or another region or account: set cluster.yaml's region)"
                 )),
-            }
-        } else if let Some(ip) = &node.internal_ip {
-            let matching: Vec<&Instance> = with_ip
-                .iter()
-                .filter(|inst| inst.private_ip.as_deref() == Some(ip.as_str()))
-                .collect();
-            match matching.as_slice() {
-                [instance] => Ok(((*instance).clone(), format!("InternalIP {ip}"))),
-                [] => Err(format!(
-                    "no EC2 instance in {region} has the private address {ip} (another region or account: set cluster.yaml's region)"
-                )),
-                several => Err(format!(
-                    "{} instances in {region} have the private address {ip} ({}): set the node's providerID",
-                    several.len(),
-                    several
-                        .iter()
-                        .map(|i| i.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            }
-        } else {
-            Err("it has neither a providerID nor an InternalIP".to_owned())
+            },
+            (None, Some(ip)) => by_address(&listed_by_address, ip, region),
+            (None, None) => Err("it has neither a providerID nor an InternalIP".to_owned()),
         };
         match found {
             Ok((instance, how)) => {
@@ -186,11 +212,11 @@ pub async fn read<A: Ec2Api>(
                         instance.state.clone(),
                     ));
                 }
-                out.found_from.insert(node.name.clone(), how);
                 if let Some(was) = instance.tags.get(SOURCE_DEST_CHECK_WAS_TAG) {
                     out.source_dest_was
                         .insert(instance.id.clone(), was != "false");
                 }
+                out.found_from.insert(node.name.clone(), how);
                 placed.push((node, instance));
             }
             Err(why) => out.unplaced.push(Unplaced {
@@ -199,64 +225,55 @@ pub async fn read<A: Ec2Api>(
             }),
         }
     }
-    let subnet_ids = distinct(placed.iter().filter_map(|(_, i)| i.subnet.clone()));
-    let vpc_ids = distinct(placed.iter().filter_map(|(_, i)| i.vpc.clone()));
-    let subnets = if subnet_ids.is_empty() {
-        Vec::new()
-    } else {
-        ec2.subnets(&subnet_ids).await?
-    };
-    let vpcs = if vpc_ids.is_empty() {
-        Vec::new()
-    } else {
-        ec2.vpcs(&vpc_ids).await?
-    };
-    out.vpc_cidrs = vpcs
+    Ok(placed)
+}
+
+/// The one instance among `listed` with the private address `ip`.
+fn by_address(listed: &[Instance], ip: &str, region: &str) -> Result<(Instance, String), String> {
+    let matching: Vec<&Instance> = listed
         .iter()
-        .flat_map(|v| v.cidrs.iter().filter_map(|c| c.parse().ok()))
+        .filter(|inst| inst.private_ip.as_deref() == Some(ip))
         .collect();
-    for (node, instance) in &placed {
-        let Some(private_ip) = instance
-            .private_ip
-            .as_deref()
-            .and_then(|ip| ip.parse::<Ipv4Addr>().ok())
-        else {
-            out.unplaced.push(Unplaced {
-                node: node.name.clone(),
-                why: format!("instance {} has no private IPv4 address", instance.id),
-            });
-            continue;
-        };
-        let subnet_id = instance.subnet.clone().unwrap_or_default();
-        out.nodes.push(NodeNet {
-            name: node.name.clone(),
-            instance_id: instance.id.clone(),
-            private_ip,
-            groups: instance.groups.clone(),
-            subnet_cidr: subnets
+    match matching.as_slice() {
+        [instance] => Ok(((*instance).clone(), format!("InternalIP {ip}"))),
+        [] => Err(format!(
+            "no EC2 instance in {region} has the private address {ip} (another region or account: set cluster.yaml's region)"
+        )),
+        several => Err(format!(
+            "{} instances in {region} have the private address {ip} ({}): set the node's providerID",
+            several.len(),
+            several
                 .iter()
-                .find(|s| s.id == subnet_id)
-                .and_then(|s| s.cidr.as_deref())
-                .and_then(|c| c.parse().ok()),
-            subnet_id,
-            vpc_id: instance.vpc.clone().unwrap_or_default(),
-            source_dest_check: instance.source_dest_check.unwrap_or(true),
-            control_plane: node.control_plane,
-        });
+                .map(|i| i.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
     }
-    for group in distinct(out.nodes.iter().flat_map(|n| n.groups.iter().cloned())) {
-        let rules = ec2
-            .rules(&crate::aws::model::RuleFilter::Group(group))
-            .await?;
-        for rule in &rules {
-            match permission(rule, installation) {
-                Ok(Some(permission)) => out.rules.push(permission),
-                Ok(None) => {}
-                Err(why) => out.skipped_rules.push(why),
-            }
-        }
-    }
-    Ok(out)
+}
+
+/// A placed node's network facts.
+fn node_net(node: &KubeNode, instance: &Instance, subnets: &[Subnet]) -> Result<NodeNet, String> {
+    let private_ip = instance
+        .private_ip
+        .as_deref()
+        .and_then(|ip| ip.parse::<Ipv4Addr>().ok())
+        .ok_or_else(|| format!("instance {} has no private IPv4 address", instance.id))?;
+    let subnet_id = instance.subnet.clone().unwrap_or_default();
+    Ok(NodeNet {
+        name: node.name.clone(),
+        instance_id: instance.id.clone(),
+        private_ip,
+        groups: instance.groups.clone(),
+        subnet_cidr: subnets
+            .iter()
+            .find(|s| s.id == subnet_id)
+            .and_then(|s| s.cidr.as_deref())
+            .and_then(|c| c.parse().ok()),
+        subnet_id,
+        vpc_id: instance.vpc.clone().unwrap_or_default(),
+        source_dest_check: instance.source_dest_check.unwrap_or(true),
+        control_plane: node.control_plane,
+    })
 }
 
 /// A rule as the decision function takes it; `None` for an IPv6 rule (the nodes talk

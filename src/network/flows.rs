@@ -210,6 +210,16 @@ impl Pair<'_> {
                         format!("{cni_name} native pod routing"),
                         Confidence::Likely,
                     );
+                    // A node's own connections to pods elsewhere (the API server calling a
+                    // webhook, the kubelet's probes) leave with the node's address, to any
+                    // port of the pod.
+                    self.add(
+                        Protocol::All,
+                        PortRange::ALL,
+                        Source::NodeIp,
+                        format!("{cni_name} native routing from the node to pods"),
+                        Confidence::Certain,
+                    );
                     None
                 }
                 (Datapath::Native, false) => {

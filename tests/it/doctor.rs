@@ -91,6 +91,7 @@ fn line<'a>(out: &'a str, id: &str) -> &'a str {
 /// The whole scenario of the field report for one CNI layout: FAIL, fix, the model lets the
 /// traffic through, pass, a second fix changes nothing, teardown keeps the rules, revert
 /// restores the baseline exactly.
+#[allow(clippy::too_many_lines)] // the scenario reads as one story, step by step
 fn scenario(cluster: &Cluster, layout_: CniLayout) {
     let sim = world(cluster, layout_);
     let network = cluster.network(carrier_of(layout_));
@@ -127,7 +128,7 @@ fn scenario(cluster: &Cluster, layout_: CniLayout) {
 
     // Cilium without kube-proxy replacement or portmap chaining ignores hostPorts (D13),
     // which no rule fixes.
-    let healthy = if layout_ == CniLayout::Cilium { 1 } else { 0 };
+    let healthy = i32::from(layout_ == CniLayout::Cilium);
     assert_eq!(
         line(&first.stdout, "D13").starts_with("FAIL"),
         healthy == 1,
@@ -277,5 +278,103 @@ fn without_ec2_the_network_checks_are_skipped_and_fix_is_refused() {
             .contains("--fix and --revert change security groups"),
         "{}",
         fix.stderr
+    );
+}
+
+/// The source/destination check of every instance of the cluster.
+fn source_dest_checks(cluster: &Cluster) -> Vec<bool> {
+    cluster
+        .nodes
+        .iter()
+        .map(|(_, _, instance)| cluster.ec2.source_dest_check(instance))
+        .collect()
+}
+
+#[test]
+fn native_routing_in_one_subnet_needs_the_source_dest_check_off_and_only_its_flag_changes_it() {
+    // Calico's operator install routes natively between nodes of one subnet
+    // (VXLANCrossSubnet).
+    let cluster = layout::one_group();
+    let sim = world(&cluster, CniLayout::CalicoOperator);
+    let network = cluster.network(carrier_of(CniLayout::CalicoOperator));
+    let (master, worker) = (cluster.master_node(), cluster.worker_node());
+    let baseline = rules(&cluster);
+
+    let first = sim.run("doctor", &[]);
+    assert_eq!(first.code, 1, "{}", first.stdout);
+    assert!(
+        line(&first.stdout, "D08").starts_with("FAIL"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stdout.contains("--no-source-dest-check"),
+        "{}",
+        first.stdout
+    );
+
+    let rules_only = sim.run("doctor", &["--fix"]);
+    assert_eq!(rules_only.code, 1, "{}", rules_only.stdout);
+    assert!(
+        rules_only
+            .stdout
+            .contains("`--fix-source-dest-check` turns it off"),
+        "{}",
+        rules_only.stdout
+    );
+    assert_eq!(source_dest_checks(&cluster), [true, true]);
+    assert!(
+        !network.host_to_pod(master, worker, 8443).passes(),
+        "the check still drops native packets"
+    );
+
+    let fixed = sim.run("doctor", &["--fix", "--fix-source-dest-check"]);
+    assert_eq!(fixed.code, 0, "{}\n{}", fixed.stdout, fixed.stderr);
+    assert_eq!(source_dest_checks(&cluster), [false, false]);
+    for (_, _, instance) in &cluster.nodes {
+        let tags = cluster.ec2.instance_tags(instance);
+        assert_eq!(
+            tags.get("obsboot.dev/source-dest-check-was")
+                .map(String::as_str),
+            Some("true")
+        );
+    }
+    assert!(
+        network.host_to_pod(master, worker, 8443).passes(),
+        "{}",
+        fixed.stdout
+    );
+
+    let reverted = sim.run("doctor", &["--revert"]);
+    assert_eq!(reverted.code, 1, "{}", reverted.stdout);
+    assert_eq!(source_dest_checks(&cluster), [true, true]);
+    for (_, _, instance) in &cluster.nodes {
+        assert!(
+            !cluster
+                .ec2
+                .instance_tags(instance)
+                .contains_key("obsboot.dev/source-dest-check-was")
+        );
+    }
+    assert_eq!(rules(&cluster), baseline);
+}
+
+#[test]
+fn a_restricted_egress_is_named_and_left_to_the_user() {
+    let cluster = layout::field_report();
+    cluster.ec2.revoke_default_egress(&cluster.master_group);
+    let sim = world(&cluster, CniLayout::Flannel);
+    let fixed = sim.run("doctor", &["--fix", "--no-probe"]);
+    assert_eq!(fixed.code, 1, "{}", fixed.stdout);
+    assert!(
+        fixed.stdout.contains("left to you: egress of")
+            && fixed.stdout.contains("add an egress rule there"),
+        "{}",
+        fixed.stdout
+    );
+    assert!(
+        line(&fixed.stdout, "D04").starts_with("FAIL"),
+        "{}",
+        fixed.stdout
     );
 }

@@ -30,7 +30,7 @@ pub struct Rule {
 /// public address) and a worker (10.0.2.15), both in the security group `nodes`.
 pub struct Ec2 {
     /// Kept running for as long as the test holds this.
-    _moto: Moto,
+    moto: Moto,
     pub proxy: Proxy,
     runtime: tokio::runtime::Runtime,
     client: Client,
@@ -60,7 +60,7 @@ impl Ec2 {
             Client::from_conf(config)
         });
         let mut ec2 = Self {
-            _moto: moto,
+            moto,
             proxy,
             runtime,
             client,
@@ -332,7 +332,7 @@ impl Ec2 {
             .unwrap();
         let client = runtime.block_on(async { Client::from_conf(sdk_config(&moto.url())) });
         let mut ec2 = Self {
-            _moto: moto,
+            moto,
             proxy,
             runtime,
             client,
@@ -359,7 +359,7 @@ impl Ec2 {
 
     /// moto's own address (not the fault proxy's), for readers that must not see faults.
     pub fn moto_url(&self) -> String {
-        self._moto.url()
+        self.moto.url()
     }
 
     /// Adds a rule to `group` (ingress, or egress with `egress`) for `protocol` (`tcp`,
@@ -410,27 +410,6 @@ impl Ec2 {
         })
     }
 
-    /// Removes the rule `rule` (by id) from `group`.
-    pub fn revoke_rule(&self, group: &str, egress: bool, rule: &str) {
-        self.block(async |c| {
-            if egress {
-                c.revoke_security_group_egress()
-                    .group_id(group)
-                    .security_group_rule_ids(rule)
-                    .send()
-                    .await
-                    .unwrap();
-            } else {
-                c.revoke_security_group_ingress()
-                    .group_id(group)
-                    .security_group_rule_ids(rule)
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        });
-    }
-
     /// Removes the allow-all egress rule EC2 gives every new group.
     pub fn revoke_default_egress(&self, group: &str) {
         self.block(async |c| {
@@ -448,20 +427,38 @@ impl Ec2 {
         });
     }
 
-    /// Sets the instance's source/destination check.
-    pub fn set_source_dest_check(&self, instance: &str, check: bool) {
-        self.block(async |c| {
-            c.modify_instance_attribute()
-                .instance_id(instance)
-                .source_dest_check(
-                    aws_sdk_ec2::types::AttributeBooleanValue::builder()
-                        .value(check)
-                        .build(),
+    /// The instance's source/destination check, as DescribeInstances reports it.
+    pub fn source_dest_check(&self, instance: &str) -> bool {
+        self.describe(instance)
+            .source_dest_check()
+            .expect("moto reports the source/destination check")
+    }
+
+    /// The instance's tags.
+    pub fn instance_tags(&self, instance: &str) -> std::collections::BTreeMap<String, String> {
+        self.describe(instance)
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
                 )
+            })
+            .collect()
+    }
+
+    fn describe(&self, instance: &str) -> aws_sdk_ec2::types::Instance {
+        self.block(async |c| {
+            c.describe_instances()
+                .instance_ids(instance)
                 .send()
                 .await
-                .unwrap();
-        });
+                .unwrap()
+                .reservations()[0]
+                .instances()[0]
+                .clone()
+        })
     }
 
     /// Every rule (ingress and egress) of `group`, as moto stores them.

@@ -17,8 +17,6 @@ pub struct Cluster {
     pub master_group: String,
     /// The worker's group (the same as the master's in the one-group layout).
     pub worker_group: String,
-    /// The worker's subnet.
-    pub worker_subnet: String,
     /// (node name, InternalIP, instance id) of the control-plane node, then the worker.
     pub nodes: Vec<(String, String, String)>,
 }
@@ -59,15 +57,7 @@ pub fn field_report() -> Cluster {
     open_to_world(&ec2, &worker_group, 22);
     let master = ec2.launch(&ec2.subnet.clone(), "10.0.1.74", &[&master_group]);
     let worker = ec2.launch(&worker_subnet, "10.0.2.15", &[&worker_group]);
-    finish(
-        ec2,
-        master_group,
-        worker_group,
-        worker_subnet,
-        master,
-        worker,
-        "10.0.2.15",
-    )
+    finish(ec2, master_group, worker_group, master, worker, "10.0.2.15")
 }
 
 /// Both nodes in one subnet (10.0.1.0/24) and one group `nodes`: `ip-10-0-1-74` and
@@ -80,15 +70,7 @@ pub fn one_group() -> Cluster {
     let subnet = ec2.subnet.clone();
     let master = ec2.launch(&subnet, "10.0.1.74", &[&group]);
     let worker = ec2.launch(&subnet, "10.0.1.90", &[&group]);
-    finish(
-        ec2,
-        group.clone(),
-        group,
-        subnet,
-        master,
-        worker,
-        "10.0.1.90",
-    )
+    finish(ec2, group.clone(), group, master, worker, "10.0.1.90")
 }
 
 /// Records the instances in `ec2` and names the nodes after their addresses.
@@ -96,20 +78,18 @@ fn finish(
     mut ec2: Ec2,
     master_group: String,
     worker_group: String,
-    worker_subnet: String,
     master: String,
     worker: String,
     worker_ip: &str,
 ) -> Cluster {
-    ec2.group = master_group.clone();
-    ec2.master = master.clone();
-    ec2.worker = worker.clone();
+    ec2.group.clone_from(&master_group);
+    ec2.master.clone_from(&master);
+    ec2.worker.clone_from(&worker);
     let name = |ip: &str| format!("ip-{}", ip.replace('.', "-"));
     Cluster {
         ec2,
         master_group,
         worker_group,
-        worker_subnet,
         nodes: vec![
             (name("10.0.1.74"), "10.0.1.74".to_owned(), master),
             (name(worker_ip), worker_ip.to_owned(), worker),

@@ -117,11 +117,6 @@ impl Network {
         }
     }
 
-    /// The carrier the model assumes.
-    pub fn carrier(&self) -> Carrier {
-        self.carrier
-    }
-
     /// Whether a TCP connection from the host network of node `from` to `port` on the
     /// host network of node `to` gets through (e.g. the API server to a kubelet).
     pub fn host_to_host(&self, from: &str, to: &str, port: u16) -> Verdict {
@@ -269,7 +264,7 @@ fn describe(moto_url: &str, ids: &[String]) -> Result<(Vec<Host>, Vec<Rule>), St
         let described: Vec<Host> = reservations
             .reservations()
             .iter()
-            .flat_map(|r| r.instances())
+            .flat_map(aws_sdk_ec2::types::Reservation::instances)
             .map(|i| Host {
                 instance: i.instance_id().unwrap_or_default().to_owned(),
                 address: i

@@ -152,8 +152,7 @@ pub fn peer_matches(rule: &Rule, address: Ipv4Addr, groups: &[String]) -> bool {
     if let Some(cidr) = &rule.cidr {
         return cidr
             .parse::<Ipv4Net>()
-            .map(|net| net.trunc().contains(&address))
-            .unwrap_or(false);
+            .is_ok_and(|net| net.trunc().contains(&address));
     }
     false
 }

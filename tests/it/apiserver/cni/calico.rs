@@ -214,6 +214,7 @@ pub fn manifest(state: &mut State) {
 }
 
 /// Calico installed by the Tigera operator with the quickstart's custom resources.
+#[allow(clippy::too_many_lines)] // the install's objects, one after another
 pub fn operator(state: &mut State) {
     let image = |name: &str| format!("quay.io/calico/{name}:{VERSION}");
     let mut objects = vec![

@@ -17,6 +17,7 @@ use super::{config_map, controller, crd, node_agent, nodes, seed_all, service_ac
 const VERSION: &str = "v1.18.3";
 
 /// Cilium from its Helm chart.
+#[allow(clippy::too_many_lines)] // the install's objects, one after another
 pub fn install(state: &mut State) {
     let ns = "kube-system";
     let labels = json!({"k8s-app": "cilium", "app.kubernetes.io/name": "cilium-agent", "app.kubernetes.io/part-of": "cilium"});
