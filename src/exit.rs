@@ -121,6 +121,9 @@ impl BootstrapError {
             Self::Secrets(err) => err.exit(),
             Self::Render(err) => err.exit(),
             Self::Preflight(err) => err.exit(),
+            Self::Network(crate::bootstrap::network::NetworkError::Doctor(err)) => err.exit(),
+            // A check failed, as with doctor itself.
+            Self::Network(crate::bootstrap::network::NetworkError::Failed { .. }) => Exit::Failed,
             Self::InPhase { source, .. } => source.exit(),
             Self::Interrupted { .. } => Exit::Interrupted,
             Self::Empty => Exit::Invalid,

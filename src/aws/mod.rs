@@ -95,6 +95,7 @@ impl Settings {
     /// This installation's rules of `stacks`.
     pub fn scope<'s>(&self, stacks: impl IntoIterator<Item = &'s str>) -> Scope {
         Scope {
+            network: false,
             installation: self.installation.clone(),
             stacks: stacks.into_iter().map(str::to_owned).collect(),
         }

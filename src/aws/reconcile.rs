@@ -70,6 +70,9 @@ pub struct Scope {
     pub installation: String,
     /// The stacks being bootstrapped or torn down.
     pub stacks: BTreeSet<String>,
+    /// Whether the rules `doctor --fix` added between the nodes are in play too (teardown
+    /// `--include-network`); they are the cluster's, and left alone otherwise.
+    pub network: bool,
 }
 
 impl Scope {
@@ -81,12 +84,13 @@ impl Scope {
 
     /// Whether `rule` is ours and belongs to one of the stacks in play.
     pub fn covers(&self, rule: &Rule) -> bool {
-        self.owns(rule)
-            && !rule.egress
-            && rule
-                .tags
-                .get(STACK_TAG)
-                .is_some_and(|stack| self.stacks.contains(stack))
+        let stack = rule
+            .tags
+            .get(STACK_TAG)
+            .is_some_and(|stack| self.stacks.contains(stack));
+        let network = self.network
+            && rule.tags.get(super::SCOPE_TAG).map(String::as_str) == Some(super::NETWORK_SCOPE);
+        self.owns(rule) && !rule.egress && (stack || network)
     }
 
     fn tags(&self, wanted: &Wanted) -> BTreeMap<String, String> {

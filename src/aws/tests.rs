@@ -18,6 +18,7 @@ const OURS: &[(&str, &str)] = &[
 
 fn scope(stacks: &[&str]) -> Scope {
     Scope {
+        network: false,
         installation: "obsboot".into(),
         stacks: stacks
             .iter()

@@ -5,6 +5,7 @@ mod apply;
 pub mod control_plane;
 mod mesh;
 pub mod namespaces;
+pub mod network;
 pub mod phases;
 pub mod preflight;
 pub mod report;
@@ -45,6 +46,8 @@ pub struct Params<'a> {
     pub verify: Option<VerifyParams>,
     /// Take the installation's lock even from a live holder (`--break-lock`).
     pub break_lock: bool,
+    /// The network pre-flight; `None` skips it (`--skip-doctor`).
+    pub doctor: Option<network::Mode>,
 }
 
 /// How bootstrap checks the endpoints once the ports are open.
@@ -71,6 +74,9 @@ pub enum BootstrapError {
     /// The stacks did not render.
     #[error(transparent)]
     Render(#[from] RenderError),
+    /// The network between the nodes is not ready.
+    #[error(transparent)]
+    Network(#[from] network::NetworkError),
     /// The cluster cannot give the stacks what they ask for.
     #[error(transparent)]
     Preflight(#[from] preflight::PreflightError),
@@ -157,6 +163,20 @@ pub async fn run(
     let cluster = Cluster::connect(&params.target).await?;
     // A claim no StorageClass would provision: refused before the lock and every write.
     preflight::storage(&cluster, &params.stacks.stacks).await?;
+    // The network between the nodes carries what the platform needs: checked (and with
+    // --fix-network, fixed) before the lock and every write to the cluster.
+    if let Some(mode) = params.doctor {
+        let plan = params.stacks.render(&Slots::default())?;
+        network::preflight(
+            &cluster,
+            params.security_groups.as_ref(),
+            &plan,
+            mode,
+            progress,
+            cancel,
+        )
+        .await?;
+    }
     // Pinned workloads need a node to pin them to; the security group's lookup checks this
     // on its way, so only without one is it checked here.
     if params.security_groups.is_none() {

@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use super::aws::{ProbeArgs, SecurityGroupArgs, SourceArgs};
 use super::cluster::{self, ClusterArgs};
 use super::{StackArgs, print};
+use crate::bootstrap::network;
 use crate::bootstrap::{self, Action, Params, Report, VerifyParams};
 use crate::progress::Progress;
 use crate::selection::Selection;
@@ -56,6 +57,18 @@ pub enum Format {
     Json,
 }
 
+/// The network pre-flight.
+#[derive(Debug, Args)]
+pub struct NetworkArgs {
+    /// Do not check the network between the nodes first (obsboot doctor's checks).
+    #[arg(long, conflicts_with = "fix_network")]
+    pub skip_doctor: bool,
+    /// Add the rules the network between the nodes lacks before anything else, as
+    /// `obsboot doctor --fix` does.
+    #[arg(long)]
+    pub fix_network: bool,
+}
+
 /// Arguments of `obsboot bootstrap`.
 #[derive(Debug, Args)]
 #[command(after_help = AFTER_HELP)]
@@ -88,6 +101,9 @@ pub struct BootstrapArgs {
     /// Take over fields that another field manager owns instead of stopping.
     #[arg(long)]
     pub force_conflicts: bool,
+    /// What to do about the network between the nodes.
+    #[command(flatten)]
+    pub network: NetworkArgs,
     /// What to print on standard output when done.
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub output: Format,
@@ -103,6 +119,11 @@ pub fn run(args: &BootstrapArgs, progress: Progress) -> Result<(), Error> {
         timeout: args.timeout,
         security_groups: args.security_groups.settings(&platform),
         break_lock: args.break_lock,
+        doctor: match (args.network.skip_doctor, args.network.fix_network) {
+            (true, _) => None,
+            (false, true) => Some(network::Mode::Fix),
+            (false, false) => Some(network::Mode::Check),
+        },
         verify: (!args.no_verify).then(|| VerifyParams {
             host: args.probes.url_base.clone(),
             timeout: args.probes.probe_timeout,

@@ -16,8 +16,10 @@ use crate::teardown::{self, Params, Report};
 use crate::{Error, output};
 
 const AFTER_HELP: &str = "\
-First revokes the security-group rules obsboot opened (found by their tags, wherever they
-are; rules without obsboot's tags are never touched), then deletes, in this order, waiting for each group to be gone: applications, monitoring,
+First revokes the security-group rules obsboot opened for the exposed ports (found by their
+tags, wherever they are; rules without obsboot's tags are never touched, and the rules
+`doctor --fix` added between the nodes stay unless --include-network is given), then
+deletes, in this order, waiting for each group to be gone: applications, monitoring,
 Linkerd's webhooks, the rest of Linkerd, the generated secrets, the CRDs (unless
 --keep-crds), the namespaces. Only objects labelled app.kubernetes.io/managed-by=obsboot are
 deleted. A namespace goes only if obsboot created it and nothing else lives in it; an existing
@@ -28,7 +30,8 @@ Examples:
   obsboot teardown                         asks before deleting
   obsboot teardown --yes --keep-crds       no question (for scripts); keep the CRDs
   obsboot teardown --stack bookinfo --yes  only the Bookinfo stack
-  obsboot teardown --security-groups-only  the cluster is gone: close the ports it had";
+  obsboot teardown --security-groups-only  the cluster is gone: close the ports it had
+  obsboot teardown --yes --include-network also the rules doctor --fix added between nodes";
 
 /// Arguments of `obsboot teardown`.
 // Independent switches, as the command line has them.
@@ -60,6 +63,10 @@ pub struct TeardownArgs {
     /// Leave the CustomResourceDefinitions in place.
     #[arg(long)]
     pub keep_crds: bool,
+    /// Revoke the rules `obsboot doctor --fix` added between the nodes too (by default they
+    /// stay: they are the cluster's, not the platform's).
+    #[arg(long, conflicts_with = "skip_security_groups")]
+    pub include_network: bool,
     /// How long to wait for each group of objects to be gone.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = cluster::timeout)]
     pub timeout: Duration,
@@ -78,6 +85,7 @@ pub fn run(args: &TeardownArgs, progress: Progress) -> Result<(), Error> {
         everything: args.stacks.only.is_empty(),
         security_groups: args.security_groups.settings(&platform),
         break_lock: args.break_lock,
+        include_network: args.include_network,
     };
     if args.security_groups_only {
         return security_groups_only(args, &params, progress);

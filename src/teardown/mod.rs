@@ -25,6 +25,8 @@ use crate::selection::Selection;
 use crate::stack::StackKind;
 
 /// What teardown needs.
+// Independent switches, as the command line has them.
+#[allow(clippy::struct_excessive_bools)]
 pub struct Params<'a> {
     /// The stacks to tear down (their rendered objects are looked for too, beside the
     /// inventory).
@@ -42,6 +44,8 @@ pub struct Params<'a> {
     pub security_groups: Option<aws::Settings>,
     /// Take the installation's lock even from a live holder (`--break-lock`).
     pub break_lock: bool,
+    /// Revoke the rules `doctor --fix` added between the nodes too (`--include-network`).
+    pub include_network: bool,
 }
 
 /// Why teardown stopped.
@@ -199,7 +203,9 @@ fn scope(params: &Params<'_>, settings: &aws::Settings) -> Scope {
     } else {
         params.stacks.names()
     };
-    settings.scope(names)
+    let mut scope = settings.scope(names);
+    scope.network = params.include_network;
+    scope
 }
 
 /// Every object that carries obsboot's label and one of `stacks`' labels, in the kinds of

@@ -378,3 +378,105 @@ fn a_restricted_egress_is_named_and_left_to_the_user() {
         fixed.stdout
     );
 }
+
+/// `obsboot bootstrap` against `sim` with its network pre-flight (the harness's own
+/// `Sim::run` skips it for the worlds that do not model the network).
+fn bootstrap(sim: &Sim, extra: &[&str]) -> crate::harness::Run {
+    let mut args = vec![
+        "bootstrap",
+        "--stacks",
+        "stacks",
+        "--kubeconfig",
+        "kubeconfig",
+        "--timeout",
+        "30s",
+        "--no-verify",
+    ];
+    args.extend_from_slice(extra);
+    crate::harness::obsboot_with(sim.scratch.path(), &args, &sim.aws)
+}
+
+#[test]
+fn bootstrap_stops_before_its_first_write_when_the_network_between_the_nodes_fails() {
+    let cluster = layout::field_report();
+    let sim = world(&cluster, CniLayout::CalicoManifest);
+    sim.scratch.edit(
+        "stacks/cluster.yaml",
+        "  sources: []",
+        "  sources: [203.0.113.0/24]",
+    );
+    let baseline = rules(&cluster);
+    let writes = sim.writes().len();
+    let run = bootstrap(&sim, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    for id in ["D04", "D06", "D07"] {
+        assert!(
+            run.stderr.contains(&format!("{id} (")),
+            "{id}:\n{}",
+            run.stderr
+        );
+    }
+    assert!(run.stderr.contains("--fix-network"), "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was changed"), "{}", run.stderr);
+    assert!(sim.ours().is_empty(), "{:?}", sim.ours());
+    assert_eq!(sim.writes().len(), writes, "nothing was written");
+    assert_eq!(rules(&cluster), baseline);
+}
+
+#[test]
+fn bootstrap_with_fix_network_adds_the_rules_first_and_teardown_keeps_them() {
+    let cluster = layout::field_report();
+    let sim = world(&cluster, CniLayout::CalicoManifest);
+    sim.scratch.edit(
+        "stacks/cluster.yaml",
+        "  sources: []",
+        "  sources: [203.0.113.0/24]",
+    );
+    let baseline = rules(&cluster);
+    let run = bootstrap(&sim, &["--fix-network"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("network: added sgr-"), "{}", run.stderr);
+    let after = rules(&cluster);
+    let network: Vec<&String> = after
+        .iter()
+        .filter(|r| r.contains("obsboot.dev/scope=network"))
+        .collect();
+    let exposure: Vec<&String> = after
+        .iter()
+        .filter(|r| r.contains("obsboot.dev/stack="))
+        .collect();
+    assert!(!network.is_empty() && !exposure.is_empty(), "{after:#?}");
+
+    let teardown = sim.run("teardown", &["--yes"]);
+    assert_eq!(teardown.code, 0, "{}", teardown.stderr);
+    let left = rules(&cluster);
+    assert!(
+        left.iter().all(|r| !r.contains("obsboot.dev/stack=")),
+        "{left:#?}"
+    );
+    let kept: Vec<&String> = left
+        .iter()
+        .filter(|r| r.contains("obsboot.dev/scope=network"))
+        .collect();
+    assert_eq!(kept, network, "teardown keeps the network rules");
+    let reverted = sim.run("doctor", &["--revert", "--no-probe"]);
+    assert!(
+        reverted.stdout.contains("revoked sgr-"),
+        "{}",
+        reverted.stdout
+    );
+    assert_eq!(rules(&cluster), baseline);
+}
+
+#[test]
+fn teardown_with_include_network_revokes_the_network_rules_too() {
+    let cluster = layout::field_report();
+    let sim = world(&cluster, CniLayout::Flannel);
+    let baseline = rules(&cluster);
+    let fixed = sim.run("doctor", &["--fix", "--no-probe"]);
+    assert_eq!(fixed.code, 0, "{}\n{}", fixed.stdout, fixed.stderr);
+    assert_ne!(rules(&cluster), baseline);
+    let teardown = sim.run("teardown", &["--yes", "--include-network"]);
+    assert_eq!(teardown.code, 0, "{}", teardown.stderr);
+    assert_eq!(rules(&cluster), baseline);
+}
