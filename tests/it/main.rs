@@ -11,6 +11,7 @@ mod network;
 mod bootstrap_checks;
 mod certificates;
 mod cluster;
+mod control_planes;
 mod corpus;
 mod dashboards;
 mod doctor;

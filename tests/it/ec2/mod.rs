@@ -201,9 +201,14 @@ impl Ec2 {
     }
 
     pub fn public_ip(&self) -> String {
+        self.public_ip_of(&self.master)
+    }
+
+    /// The public address of `instance`.
+    pub fn public_ip_of(&self, instance: &str) -> String {
         self.block(async |c| {
             c.describe_instances()
-                .instance_ids(&self.master)
+                .instance_ids(instance)
                 .send()
                 .await
                 .unwrap()
