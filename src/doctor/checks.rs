@@ -5,7 +5,7 @@
 use crate::aws::{CLUSTER_TAG, MANAGED_TAG, NETWORK_SCOPE, SCOPE_TAG};
 use crate::network::cni::{CniKind, HostPorts};
 use crate::network::fixes::{FixPlan, Profile};
-use crate::network::flows::Purpose;
+use crate::network::flows::{Purpose, Source as FlowSource};
 use crate::network::ranges;
 use crate::network::verdict::{Evaluation, Outcome};
 
@@ -166,24 +166,25 @@ fn inventory(facts: &Facts, _: &Analysis) -> Finding {
     for rule in &inventory.skipped_rules {
         out = out.evidence(format!("not taken into account: {rule}"));
     }
+    // An unplaced node has no network facts, so the checks between nodes cannot include it;
+    // a stopped instance is placed, and its groups' rules are checked like any other's.
     let mut problems: Vec<String> = inventory
         .unplaced
         .iter()
-        .map(|u| format!("node {}: {}", u.node, u.why))
+        .map(|u| {
+            format!(
+                "node {}: {} (the checks between nodes leave it out)",
+                u.node, u.why
+            )
+        })
         .collect();
-    problems.extend(
-        inventory
-            .not_running
-            .iter()
-            .map(|(node, id, state)| format!("node {node}: instance {id} is {state}")),
-    );
+    problems.extend(inventory.not_running.iter().map(|(node, id, state)| {
+        format!("node {node}: instance {id} is {state} (nothing reaches it until it runs; its groups' rules are checked all the same)")
+    }));
     if problems.is_empty() {
         out
     } else {
-        out.diagnosis(format!(
-            "{}; the checks between nodes leave such nodes out",
-            problems.join("; ")
-        ))
+        out.diagnosis(problems.join("; "))
     }
 }
 
@@ -486,7 +487,13 @@ fn carrying_rule(target: &Target, from: &str, analysis: &Analysis) -> String {
     analysis
         .evaluations
         .iter()
-        .find(|e| e.flow.from == from && e.flow.to == target.node() && e.flow.purpose() == purpose)
+        .find(|e| {
+            e.flow.from == from
+                && e.flow.to == target.node()
+                && e.flow.purpose() == purpose
+                // The API server dials from its node's own address, never from a pod's.
+                && e.flow.source == FlowSource::NodeIp
+        })
         .map(|e| format!(" ({})", e.explain()))
         .unwrap_or_default()
 }
@@ -548,3 +555,6 @@ fn webhooks(facts: &Facts, analysis: &Analysis) -> Finding {
         out.diagnosis(format!("{}; D04 names the rules", failures.join("; ")))
     }
 }
+
+#[cfg(test)]
+mod tests;

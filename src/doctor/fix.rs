@@ -192,3 +192,6 @@ pub async fn revert<A: Ec2Api>(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests;

@@ -324,3 +324,6 @@ fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

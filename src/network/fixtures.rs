@@ -3,7 +3,7 @@
 use super::model::{Direction, NodeNet, Peer, Permission, PortRange, Protocol};
 
 /// A node with one group per entry of `groups`.
-pub(super) fn node(
+pub(crate) fn node(
     name: &str,
     ip: &str,
     groups: &[&str],
@@ -24,7 +24,7 @@ pub(super) fn node(
 }
 
 /// The field report's layout: master and worker in separate groups and subnets.
-pub(super) fn field_report_nodes() -> Vec<NodeNet> {
+pub(crate) fn field_report_nodes() -> Vec<NodeNet> {
     vec![
         node(
             "ip-10-0-1-74",
@@ -45,7 +45,7 @@ pub(super) fn field_report_nodes() -> Vec<NodeNet> {
 
 /// The field report's nodes, both in one shared group (as scholzj's module and kops's
 /// single-group layouts have them).
-pub(super) fn shared_group_nodes() -> Vec<NodeNet> {
+pub(crate) fn shared_group_nodes() -> Vec<NodeNet> {
     let mut nodes = field_report_nodes();
     for node in &mut nodes {
         node.groups = vec!["sg-cluster".into()];
@@ -54,7 +54,7 @@ pub(super) fn shared_group_nodes() -> Vec<NodeNet> {
 }
 
 /// A rule parsed from EC2's strings: `protocol` as `ipProtocol`, ports -1 for all.
-pub(super) fn rule(
+pub(crate) fn rule(
     id: &str,
     group: &str,
     direction: Direction,
@@ -75,7 +75,7 @@ pub(super) fn rule(
 }
 
 /// An ingress rule from a CIDR.
-pub(super) fn ingress_cidr(
+pub(crate) fn ingress_cidr(
     id: &str,
     group: &str,
     protocol: &str,
@@ -95,7 +95,7 @@ pub(super) fn ingress_cidr(
 }
 
 /// An ingress rule referencing a group.
-pub(super) fn ingress_group(
+pub(crate) fn ingress_group(
     id: &str,
     group: &str,
     protocol: &str,
@@ -115,7 +115,7 @@ pub(super) fn ingress_group(
 }
 
 /// EC2's default egress rule: everything to everywhere.
-pub(super) fn default_egress(group: &str) -> Permission {
+pub(crate) fn default_egress(group: &str) -> Permission {
     rule(
         &format!("sgr-egress-{group}"),
         group,
@@ -128,7 +128,7 @@ pub(super) fn default_egress(group: &str) -> Permission {
 }
 
 /// The field report's rules: SSH and the API server open to the world, default egress.
-pub(super) fn field_report_rules() -> Vec<Permission> {
+pub(crate) fn field_report_rules() -> Vec<Permission> {
     let mut rules = Vec::new();
     for group in ["sg-master", "sg-worker"] {
         rules.push(ingress_cidr(

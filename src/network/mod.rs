@@ -13,7 +13,7 @@ pub mod read;
 pub mod verdict;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 
 /// Why a network fact could not be taken in.
 #[derive(Debug, thiserror::Error)]
