@@ -84,7 +84,7 @@ pub async fn preflight(
         }
         _ => report,
     };
-    summarise(&report, progress);
+    summarise(&report);
     if report.failed() == 0 {
         return Ok(());
     }
@@ -104,16 +104,18 @@ fn plan_installation(settings: Option<&aws::Settings>) -> String {
     settings.map(|s| s.installation.clone()).unwrap_or_default()
 }
 
-fn summarise(report: &Report, progress: Progress) {
-    progress.line(&format!(
+/// A passing pre-flight says so only with `-v`: `obsboot doctor` shows the details, and
+/// warnings (an unknown CNI, hostPort support not read) do not stop bootstrap.
+fn summarise(report: &Report) {
+    tracing::info!(
         "network between the nodes: {} ok, {} warn, {} failed, {} skipped (obsboot doctor shows why)",
         report.count(Status::Ok),
         report.count(Status::Warn),
         report.count(Status::Fail),
         report.count(Status::Skip)
-    ));
+    );
     for finding in report.findings.iter().filter(|f| f.status == Status::Warn) {
-        tracing::warn!(
+        tracing::info!(
             "{} {}: {}",
             finding.id,
             finding.title,
