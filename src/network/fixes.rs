@@ -152,10 +152,34 @@ pub fn plan(
     if profile == Profile::AllTraffic {
         all_traffic(&mut out.rules, nodes, existing);
     }
+    fold_into_all_protocols(&mut out.rules);
     out.rules.sort_by(|a, b| {
         (&a.group, &a.source, a.protocol, a.ports).cmp(&(&b.group, &b.source, b.protocol, b.ports))
     });
     out
+}
+
+/// A rule for every protocol from a source makes the narrower rules from that source into the
+/// same group redundant: they are left out, and what they carry is named by the wide one.
+fn fold_into_all_protocols(rules: &mut Vec<NewRule>) {
+    let (wide, narrow): (Vec<NewRule>, Vec<NewRule>) = std::mem::take(rules)
+        .into_iter()
+        .partition(|r| r.protocol == Protocol::All);
+    *rules = wide;
+    for rule in narrow {
+        match rules.iter_mut().find(|w| {
+            w.protocol == Protocol::All && w.group == rule.group && w.source == rule.source
+        }) {
+            Some(wide) => {
+                for carries in rule.carries {
+                    if !wide.carries.contains(&carries) {
+                        wide.carries.push(carries);
+                    }
+                }
+            }
+            None => rules.push(rule),
+        }
+    }
 }
 
 /// The group a rule goes on and the group it references: a group both nodes share (a

@@ -1,6 +1,8 @@
 use super::*;
 use crate::network::cni::{Cni, CniKind, Datapath, Encap, HostPorts, Toggle};
-use crate::network::fixtures::{field_report_nodes, field_report_rules, ingress_group};
+use crate::network::fixtures::{
+    field_report_nodes, field_report_rules, ingress_group, shared_group_nodes,
+};
 use crate::network::flows::{Prometheus, required};
 use crate::network::verdict::evaluate_all;
 
@@ -170,5 +172,31 @@ fn the_command_sets_ports_for_protocol_numbers_and_tags_the_rule() {
         command,
         "# IP protocol 4 has no ports: FromPort/ToPort -1 stand for all of them (EC2 ignores ports for this protocol; moto refuses the rule without them)\n\
          aws ec2 authorize-security-group-ingress --group-id sg-worker --ip-permissions '[{\"FromPort\":-1,\"IpProtocol\":\"4\",\"ToPort\":-1,\"UserIdGroupPairs\":[{\"Description\":\"obsboot: network: Calico IP-in-IP\",\"GroupId\":\"sg-master\"}]}]' --tag-specifications '[{\"ResourceType\":\"security-group-rule\",\"Tags\":[{\"Key\":\"obsboot.dev/managed\",\"Value\":\"true\"}]}]'"
+    );
+}
+
+#[test]
+fn a_rule_for_every_protocol_takes_in_the_narrower_ones_from_the_same_source() {
+    let mut nodes = shared_group_nodes();
+    for node in &mut nodes {
+        node.subnet_id = "subnet-a".into();
+    }
+    let rules = vec![crate::network::fixtures::default_egress("sg-cluster")];
+    let mut cni = calico_ipip();
+    cni.datapaths = vec![Datapath::Native];
+    let needs = required(&cni, &nodes, &cni.pod_cidrs, &Prometheus::Absent);
+    let fix = plan(
+        &evaluate_all(&needs.flows, &nodes, &rules),
+        &needs,
+        &nodes,
+        &rules,
+        Profile::Minimal,
+    );
+    assert_eq!(
+        shown(&fix.rules),
+        [
+            "sg-cluster <- sg-cluster: all protocols (Calico native routing from the node to pods, Calico BGP route exchange, kubelet API for logs and exec)",
+            "sg-cluster <- 192.168.0.0/16: all protocols (Calico native pod routing)",
+        ]
     );
 }
