@@ -510,7 +510,9 @@ fn webhooks(facts: &Facts, analysis: &Analysis) -> Finding {
             || analysis
                 .evaluations
                 .iter()
+                // The API server calls from its node's own address.
                 .filter(|e| e.flow.to == node && e.flow.purpose() == Purpose::Cni)
+                .filter(|e| e.flow.source == crate::network::flows::Source::NodeIp)
                 .filter(|e| control_plane.contains(&e.flow.from.as_str()))
                 .all(|e| e.outcome() != Outcome::Denied)
     };

@@ -480,3 +480,70 @@ fn teardown_with_include_network_revokes_the_network_rules_too() {
     assert_eq!(teardown.code, 0, "{}", teardown.stderr);
     assert_eq!(rules(&cluster), baseline);
 }
+
+#[test]
+fn a_webhook_served_from_a_node_the_control_plane_cannot_reach_fails_until_fixed() {
+    let cluster = layout::field_report();
+    let sim = world(&cluster, CniLayout::CalicoManifest);
+    let post = |path: &str, object: serde_json::Value| {
+        let answer = crate::simulated::raw(
+            &sim.server,
+            "POST",
+            path,
+            "application/json",
+            &object.to_string(),
+        );
+        assert_eq!(answer.code, 201, "{}", answer.body);
+    };
+    post(
+        "/api/v1/namespaces/default/pods",
+        json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "injector", "namespace": "default", "labels": {"app": "injector"}},
+            "spec": {"nodeSelector": {"kubernetes.io/hostname": cluster.worker_node()},
+                     "containers": [{"name": "injector", "image": "injector:1", "ports": [{"containerPort": 8443}]}]}}),
+    );
+    post(
+        "/api/v1/namespaces/default/services",
+        json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "injector", "namespace": "default"},
+            "spec": {"selector": {"app": "injector"}, "ports": [{"port": 443, "targetPort": 8443}]}}),
+    );
+    // It selects no object, so that the simulated API server never calls it.
+    post(
+        "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+            "metadata": {"name": "injector"},
+            "webhooks": [{"name": "injector.example.com", "failurePolicy": "Ignore",
+                "admissionReviewVersions": ["v1"], "sideEffects": "None",
+                "objectSelector": {"matchLabels": {"never": "selected"}},
+                "clientConfig": {"service": {"namespace": "default", "name": "injector", "path": "/"}},
+                "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]}]}),
+    );
+    assert!(
+        sim.server
+            .wait_until(std::time::Duration::from_secs(10), |view| {
+                view.list("discovery.k8s.io/v1", "EndpointSlice")
+                    .iter()
+                    .any(|s| {
+                        s["metadata"]["labels"]["kubernetes.io/service-name"] == "injector"
+                            && s["endpoints"].as_array().is_some_and(|e| !e.is_empty())
+                    })
+            })
+    );
+    let first = sim.run("doctor", &["--no-probe"]);
+    let d18 = line(&first.stdout, "D18");
+    assert!(d18.starts_with("FAIL"), "{}", first.stdout);
+    assert!(
+        first
+            .stdout
+            .contains("injector.example.com (default/injector) runs on ip-10-0-2-15")
+            && first
+                .stdout
+                .contains("failurePolicy Ignore the API server admits objects unchanged"),
+        "{}",
+        first.stdout
+    );
+    let fixed = sim.run("doctor", &["--fix", "--no-probe"]);
+    let now = fixed.stdout.split("now:").nth(1).unwrap();
+    assert!(line(now, "D18").starts_with("ok"), "{}", fixed.stdout);
+}
