@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use super::aws::SecurityGroupArgs;
 use super::bootstrap::Format;
 use super::cluster::{self, ClusterArgs};
 use super::{StackArgs, print};
@@ -83,9 +82,11 @@ pub struct DoctorArgs {
     /// Which cluster.
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// The security groups.
-    #[command(flatten)]
-    pub security_groups: SecurityGroupArgs,
+    /// Leave security groups alone (a cluster not on EC2, or a firewall someone else
+    /// manages): the checks that need EC2 are skipped. Same as `aws.skipSecurityGroups:
+    /// true` in cluster.yaml.
+    #[arg(long)]
+    pub skip_security_groups: bool,
     /// What to change.
     #[command(flatten)]
     pub change: ChangeArgs,
@@ -106,7 +107,9 @@ pub fn run(args: &DoctorArgs) -> Result<(), Error> {
     let plan = selection.render(&crate::render::Slots::default())?;
     let params = Params {
         target: args.cluster.target(),
-        aws: args.security_groups.settings(&platform),
+        // Every node's instance is found by its providerID or address: no --instance-id.
+        aws: (!args.skip_security_groups && !platform.cluster.skip_security_groups)
+            .then(|| crate::aws::Settings::of(&platform.cluster, None)),
         installation: platform.cluster.name.as_str().to_owned(),
         selector: platform
             .cluster
