@@ -79,6 +79,65 @@ impl Fake {
     pub fn calls(&self) -> Vec<String> {
         self.calls.lock().unwrap().clone()
     }
+
+    /// AuthorizeSecurityGroupIngress of one permission, recorded in `calls` as `call`: a
+    /// duplicate of an inbound rule already there is refused as EC2 refuses it.
+    fn create(&self, new: &NewPermission, call: String) -> Result<Authorized, AwsError> {
+        if let Some(budget) = self.authorize_budget.lock().unwrap().as_mut() {
+            if *budget == 0 {
+                return Err(AwsError::Throttled {
+                    action: Action::AuthorizeSecurityGroupIngress,
+                    code: "RequestLimitExceeded".into(),
+                    attempts: 3,
+                });
+            }
+            *budget -= 1;
+        }
+        self.calls.lock().unwrap().push(call);
+        let mut rules = self.rules.lock().unwrap();
+        let protocol = protocol_name(&new.protocol).to_owned();
+        let (from, to) = if new.has_ports() {
+            (new.from_port, new.to_port)
+        } else {
+            (-1, -1)
+        };
+        let same = |r: &Rule| {
+            r.group == new.group
+                && !r.egress
+                && r.protocol == protocol
+                && r.from_port == from
+                && r.to_port == to
+                && r.source().as_ref() == Some(&new.source)
+        };
+        if rules.iter().any(same) {
+            return Ok(Authorized::Duplicate);
+        }
+        let mut next = self.next.lock().unwrap();
+        *next += 1;
+        let id = format!("sgr-new{next}");
+        let (cidr, referenced_group) = match &new.source {
+            Source::Cidr(cidr) => (Some(cidr.clone()), None),
+            Source::Group(group) => (None, Some(group.clone())),
+        };
+        rules.push(Rule {
+            id: id.clone(),
+            group: new.group.clone(),
+            egress: false,
+            protocol,
+            from_port: from,
+            to_port: to,
+            cidr,
+            referenced_group,
+            prefix_list: None,
+            description: Some(new.description.clone()),
+            tags: new.tags.clone(),
+        });
+        Ok(if self.lose_authorize_answers {
+            Authorized::Duplicate
+        } else {
+            Authorized::Created(id)
+        })
+    }
 }
 
 impl Ec2Api for Fake {
@@ -139,60 +198,7 @@ impl Ec2Api for Fake {
     }
 
     async fn authorize_permission(&self, new: &NewPermission) -> Result<Authorized, AwsError> {
-        if let Some(budget) = self.authorize_budget.lock().unwrap().as_mut() {
-            if *budget == 0 {
-                return Err(AwsError::Throttled {
-                    action: Action::AuthorizeSecurityGroupIngress,
-                    code: "RequestLimitExceeded".into(),
-                    attempts: 3,
-                });
-            }
-            *budget -= 1;
-        }
-        self.calls.lock().unwrap().push(format!("authorize {new}"));
-        let mut rules = self.rules.lock().unwrap();
-        let protocol = protocol_name(&new.protocol).to_owned();
-        let (from, to) = if new.has_ports() {
-            (new.from_port, new.to_port)
-        } else {
-            (-1, -1)
-        };
-        let same = |r: &Rule| {
-            r.group == new.group
-                && !r.egress
-                && r.protocol == protocol
-                && r.from_port == from
-                && r.to_port == to
-                && r.source().as_ref() == Some(&new.source)
-        };
-        if rules.iter().any(same) {
-            return Ok(Authorized::Duplicate);
-        }
-        let mut next = self.next.lock().unwrap();
-        *next += 1;
-        let id = format!("sgr-new{next}");
-        let (cidr, referenced_group) = match &new.source {
-            Source::Cidr(cidr) => (Some(cidr.clone()), None),
-            Source::Group(group) => (None, Some(group.clone())),
-        };
-        rules.push(Rule {
-            id: id.clone(),
-            group: new.group.clone(),
-            egress: false,
-            protocol,
-            from_port: from,
-            to_port: to,
-            cidr,
-            referenced_group,
-            prefix_list: None,
-            description: Some(new.description.clone()),
-            tags: new.tags.clone(),
-        });
-        Ok(if self.lose_authorize_answers {
-            Authorized::Duplicate
-        } else {
-            Authorized::Created(id)
-        })
+        self.create(new, format!("authorize {new}"))
     }
 
     async fn set_source_dest_check(&self, instance: &str, on: bool) -> Result<(), AwsError> {
@@ -289,35 +295,7 @@ impl Ec2Api for Fake {
     }
 
     async fn authorize(&self, new: &NewRule) -> Result<Authorized, AwsError> {
-        if let Some(budget) = self.authorize_budget.lock().unwrap().as_mut() {
-            if *budget == 0 {
-                return Err(AwsError::Throttled {
-                    action: Action::AuthorizeSecurityGroupIngress,
-                    code: "RequestLimitExceeded".into(),
-                    attempts: 3,
-                });
-            }
-            *budget -= 1;
-        }
-        self.calls.lock().unwrap().push(format!("authorize {new}"));
-        let mut rules = self.rules.lock().unwrap();
-        if rules
-            .iter()
-            .any(|r| r.group == new.group && r.admits_exactly(new.port, &new.cidr))
-        {
-            return Ok(Authorized::Duplicate);
-        }
-        let mut next = self.next.lock().unwrap();
-        *next += 1;
-        let id = format!("sgr-new{next}");
-        let mut created = rule(&id, &new.group, new.port, &new.cidr, &[]);
-        created.tags.clone_from(&new.tags);
-        rules.push(created);
-        Ok(if self.lose_authorize_answers {
-            Authorized::Duplicate
-        } else {
-            Authorized::Created(id)
-        })
+        self.create(&NewPermission::from(new), format!("authorize {new}"))
     }
 
     async fn revoke(&self, group: &str, id: &str) -> Result<Revoked, AwsError> {

@@ -151,3 +151,23 @@ pub(crate) fn field_report_rules() -> Vec<Permission> {
     ));
     rules
 }
+
+/// Calico from its manifest: IP-in-IP always, BGP on, portmap chained, pool 192.168.0.0/16.
+pub(crate) fn calico_ipip() -> super::cni::Cni {
+    use super::cni::{Cni, CniKind, Datapath, Encap, HostPorts, Toggle};
+    Cni {
+        kind: CniKind::CalicoManifest,
+        datapaths: vec![Datapath::Tunnel(Encap::IpInIp)],
+        bgp: Toggle::On,
+        bgp_port: 179,
+        typha: false,
+        typha_nodes: vec![],
+        wireguard: None,
+        esp: false,
+        health_checks: false,
+        host_ports: HostPorts::Supported("calico-config's CNI configuration chains portmap".into()),
+        pod_cidrs: vec!["192.168.0.0/16".parse().unwrap()],
+        evidence: vec!["IPPool default-ipv4-ippool 192.168.0.0/16 ipipMode=Always".into()],
+        problems: vec![],
+    }
+}

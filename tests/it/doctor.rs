@@ -4,27 +4,10 @@
 
 use serde_json::json;
 
-use crate::apiserver::{ApiServer, CniLayout};
+use crate::apiserver::CniLayout;
 use crate::cluster::Sim;
 use crate::network::layout::{self, Cluster, carrier_of};
-
-/// A pod with a TCP port on `node`, so that the probes have a pod to reach there.
-fn pod_on(server: &ApiServer, name: &str, node: &str) {
-    let pod = json!({"apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"nodeSelector": {"kubernetes.io/hostname": node},
-                 "tolerations": [{"operator": "Exists"}],
-                 "containers": [{"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 8443}]}]}});
-    let path = "/api/v1/namespaces/default/pods";
-    let answer = crate::simulated::raw(server, "POST", path, "application/json", &pod.to_string());
-    assert_eq!(answer.code, 201, "{}", answer.body);
-    assert!(
-        server.wait_until(std::time::Duration::from_secs(10), |view| {
-            view.get("v1", "Pod", Some("default"), name)
-                .is_some_and(|p| p["status"]["podIP"].is_string())
-        })
-    );
-}
+use crate::simulated::pod_on;
 
 /// Every rule of both groups, inbound and outbound, as (group, egress, protocol, from, to,
 /// source, tags), sorted: the baseline a revert must restore exactly.

@@ -2,6 +2,7 @@
 //! built by hand: the field report's two nodes, Calico IP-in-IP with BGP, and security
 //! groups that open only SSH and the API server.
 
+use crate::network::fixtures::calico_ipip;
 use std::collections::BTreeMap;
 
 use ipnet::Ipv4Net;
@@ -12,7 +13,7 @@ use crate::doctor::inventory::{Inventory, KubeNode, Unplaced};
 use crate::doctor::probe::{Outcome, Probe, Target};
 use crate::doctor::report::{Finding, Status};
 use crate::doctor::webhooks::Webhook;
-use crate::network::cni::{Cni, CniKind, Datapath, Encap, HostPorts, Toggle};
+use crate::network::cni::{CniKind, Datapath, HostPorts};
 use crate::network::fixes::Profile;
 use crate::network::fixtures::{field_report_rules, ingress_group, node};
 use crate::network::flows::Prometheus;
@@ -24,24 +25,6 @@ const NO_EC2: &str = "--skip-security-groups: EC2 is not read";
 
 fn net(text: &str) -> Ipv4Net {
     text.parse().unwrap()
-}
-
-fn calico_ipip() -> Cni {
-    Cni {
-        kind: CniKind::CalicoManifest,
-        datapaths: vec![Datapath::Tunnel(Encap::IpInIp)],
-        bgp: Toggle::On,
-        bgp_port: 179,
-        typha: false,
-        typha_nodes: vec![],
-        wireguard: None,
-        esp: false,
-        health_checks: false,
-        host_ports: HostPorts::Supported("calico-config's CNI configuration chains portmap".into()),
-        pod_cidrs: vec![net("192.168.0.0/16")],
-        evidence: vec!["IPPool default-ipv4-ippool 192.168.0.0/16 ipipMode=Always".into()],
-        problems: vec![],
-    }
 }
 
 fn kube_node(name: &str, ip: &str, control_plane: bool) -> KubeNode {

@@ -1,28 +1,11 @@
 use super::*;
-use crate::network::cni::{Cni, CniKind, Datapath, Encap, HostPorts, Toggle};
+use crate::network::cni::Datapath;
+use crate::network::fixtures::calico_ipip;
 use crate::network::fixtures::{
     field_report_nodes, field_report_rules, ingress_group, shared_group_nodes,
 };
 use crate::network::flows::{Prometheus, required};
 use crate::network::verdict::evaluate_all;
-
-fn calico_ipip() -> Cni {
-    Cni {
-        kind: CniKind::CalicoManifest,
-        datapaths: vec![Datapath::Tunnel(Encap::IpInIp)],
-        bgp: Toggle::On,
-        bgp_port: 179,
-        typha: false,
-        typha_nodes: vec![],
-        wireguard: None,
-        esp: false,
-        health_checks: false,
-        host_ports: HostPorts::Unknown(String::new()),
-        pod_cidrs: vec!["192.168.0.0/16".parse().unwrap()],
-        evidence: vec![],
-        problems: vec![],
-    }
-}
 
 fn shown(rules: &[NewRule]) -> Vec<String> {
     rules.iter().map(ToString::to_string).collect()

@@ -4,7 +4,7 @@
 #![allow(clippy::too_many_lines)] // Table tests: one row per case, and the table is the test.
 
 use super::*;
-use crate::network::cni::{Cni, CniKind, Datapath, Encap, HostPorts, Toggle};
+use crate::network::fixtures::calico_ipip;
 use crate::network::fixtures::{
     default_egress, field_report_nodes, field_report_rules, ingress_cidr, ingress_group, rule,
     shared_group_nodes,
@@ -755,24 +755,6 @@ fn the_explanation_names_the_group_missing_a_rule_and_the_peer_it_must_admit() {
          ingress allowed by sgr-in (sg-worker, not obsboot's); \
          no egress rule of sg-master admits it to sg-worker (10.0.2.208)"
     );
-}
-
-fn calico_ipip() -> Cni {
-    Cni {
-        kind: CniKind::CalicoManifest,
-        datapaths: vec![Datapath::Tunnel(Encap::IpInIp)],
-        bgp: Toggle::On,
-        bgp_port: 179,
-        typha: false,
-        typha_nodes: vec![],
-        wireguard: None,
-        esp: false,
-        health_checks: false,
-        host_ports: HostPorts::Supported("calico-config chains portmap".into()),
-        pod_cidrs: vec!["192.168.0.0/16".parse().unwrap()],
-        evidence: vec![],
-        problems: vec![],
-    }
 }
 
 /// `from -> to protocol ports (carries)`, for comparing lists of flows.

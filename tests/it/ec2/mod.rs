@@ -43,45 +43,7 @@ pub struct Ec2 {
 
 impl Ec2 {
     pub fn start() -> Self {
-        let moto = Moto::start();
-        let proxy = Proxy::start(moto.port);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let client = runtime.block_on(async {
-            let config = aws_sdk_ec2::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new(REGION))
-                .endpoint_url(moto.url())
-                .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-                .http_client(aws_smithy_http_client::Builder::new().build_http())
-                .build();
-            Client::from_conf(config)
-        });
-        let mut ec2 = Self {
-            moto,
-            proxy,
-            runtime,
-            client,
-            vpc: String::new(),
-            subnet: String::new(),
-            group: String::new(),
-            master: String::new(),
-            worker: String::new(),
-        };
-        ec2.vpc = ec2.block(async |c| {
-            c.create_vpc()
-                .cidr_block("10.0.0.0/16")
-                .send()
-                .await
-                .unwrap()
-                .vpc
-                .unwrap()
-                .vpc_id
-                .unwrap()
-        });
-        ec2.subnet = ec2.create_subnet("10.0.1.0/24", true);
+        let mut ec2 = Self::start_bare();
         let workers = ec2.create_subnet("10.0.2.0/24", false);
         ec2.group = ec2.create_group("nodes");
         ec2.master = ec2.launch(&ec2.subnet.clone(), "10.0.1.74", &[&ec2.group.clone()]);

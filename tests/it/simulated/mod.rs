@@ -180,3 +180,24 @@ fn dechunk(mut text: &str) -> String {
     }
     out
 }
+
+/// Creates a pod with container port 8443 on `node` and waits for its IP.
+pub fn pod_on(server: &ApiServer, name: &str, node: &str) {
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"nodeSelector": {"kubernetes.io/hostname": node},
+                 "tolerations": [{"operator": "Exists"}],
+                 "containers": [{"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 8443}]}]}});
+    let answer = raw(
+        server,
+        "POST",
+        "/api/v1/namespaces/default/pods",
+        "application/json",
+        &pod.to_string(),
+    );
+    assert_eq!(answer.code, 201, "{}", answer.body);
+    assert!(server.wait_until(SETTLE, |view| {
+        view.get("v1", "Pod", Some("default"), name)
+            .is_some_and(|p| p["status"]["podIP"].is_string())
+    }));
+}

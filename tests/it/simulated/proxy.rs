@@ -2,33 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
-use super::{SETTLE, raw};
+use super::{pod_on, raw};
 use crate::apiserver::{ApiServer, CniLayout};
 use crate::ec2::Peer;
 use crate::network::layout;
-
-/// Creates a pod with container port 8443 on `node` and waits for its IP.
-fn pod_on(server: &ApiServer, name: &str, node: &str) {
-    let pod = json!({"apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"nodeSelector": {"kubernetes.io/hostname": node},
-                 "tolerations": [{"operator": "Exists"}],
-                 "containers": [{"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 8443}]}]}});
-    let answer = raw(
-        server,
-        "POST",
-        "/api/v1/namespaces/default/pods",
-        "application/json",
-        &pod.to_string(),
-    );
-    assert_eq!(answer.code, 201, "{}", answer.body);
-    assert!(server.wait_until(SETTLE, |view| {
-        view.get("v1", "Pod", Some("default"), name)
-            .is_some_and(|p| p["status"]["podIP"].is_string())
-    }));
-}
 
 #[test]
 fn without_a_model_the_proxy_answers_as_a_healthy_cluster_does() {
