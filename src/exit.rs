@@ -124,7 +124,7 @@ impl BootstrapError {
             Self::Network(crate::bootstrap::network::NetworkError::Doctor(err)) => err.exit(),
             // A check failed, as with doctor itself.
             Self::Network(crate::bootstrap::network::NetworkError::Failed { .. }) => Exit::Failed,
-            Self::InPhase { source, .. } => source.exit(),
+            Self::InGroup { source, .. } => source.exit(),
             Self::Interrupted { .. } => Exit::Interrupted,
             Self::Empty => Exit::Invalid,
             Self::ControlPlane(err) => err.exit(),
@@ -279,8 +279,8 @@ mod tests {
         };
         assert_eq!(Error::from(unknown).exit_code(), 2);
         assert_eq!(Error::Differs { count: 1 }.exit_code(), 1);
-        let interrupted = BootstrapError::InPhase {
-            phase: "mesh",
+        let interrupted = BootstrapError::InGroup {
+            group: "applications",
             applied: 1,
             source: Box::new(BootstrapError::Kube(K8sError::Interrupted)),
         };

@@ -1,4 +1,4 @@
-//! Progress on standard error: a line when a phase starts and one when it ends, the same
+//! Progress on standard error: a line when a step starts and one when it ends, the same
 //! whether or not standard error is a terminal (no spinners to garble a log file).
 
 use std::io::{self, Write};

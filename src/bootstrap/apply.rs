@@ -1,4 +1,4 @@
-//! Applying and awaiting a phase's objects concurrently (bounded), and the ownership check
+//! Applying and awaiting a group's objects concurrently (bounded), and the ownership check
 //! done for every object before anything is changed.
 
 use std::collections::HashMap;
@@ -147,7 +147,7 @@ pub async fn await_ready(
         .iter()
         .filter(|o| ready::has_readiness(&o.key.group, &o.key.kind))
         .collect();
-    // The first failure ends the phase; the other waits are only reads, dropped with it.
+    // The first failure ends the group; the other waits are only reads, dropped with it.
     stream::iter(&waiting)
         .map(|object| {
             cluster.wait(

@@ -1,29 +1,31 @@
-//! `bootstrap`: from a fresh cluster to the whole platform running and meshed, in phases
-//! that each wait for the one before; run again, and nothing changes.
+//! `bootstrap`: from a fresh cluster to the whole platform running and meshed, in groups of
+//! objects that each start as soon as what they need is ready (see [`graph`]); run again,
+//! and nothing changes.
 
 mod apply;
 pub mod control_plane;
+mod execute;
+pub mod graph;
 mod mesh;
 pub mod namespaces;
 pub mod network;
-pub mod phases;
 pub mod preflight;
 pub mod report;
 pub mod secrets;
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 pub use apply::{APPLY_ANNOTATION, Action, Before};
+pub use graph::Group;
 pub use mesh::unmeshed_pods;
-pub use phases::Phase;
 pub use report::Report;
 
 use crate::aws::{self, AwsError};
 use crate::k8s::inventory::{Entry, Inventory};
-use crate::k8s::{ApplyMode, Cluster, Deleted, K8sError, Target, Until};
+use crate::k8s::{Cluster, Deleted, K8sError, Target, Until};
 use crate::progress::Progress;
 use crate::render::{Object, RenderError, Slots};
 use crate::secrets::SecretsError;
@@ -83,13 +85,13 @@ pub enum BootstrapError {
     /// No node matches the control-plane selector that pinned workloads use.
     #[error(transparent)]
     ControlPlane(#[from] control_plane::ControlPlaneError),
-    /// A phase failed; names it and what was applied so far.
+    /// A group failed; names it and what was applied so far.
     #[error(
-        "bootstrap stopped in phase \"{phase}\" ({applied} objects applied so far); fix the cause and run bootstrap again: it continues where it stopped"
+        "bootstrap stopped at \"{group}\" ({applied} objects applied so far); fix the cause and run bootstrap again: it continues where it stopped"
     )]
-    InPhase {
-        /// The phase.
-        phase: &'static str,
+    InGroup {
+        /// The group.
+        group: &'static str,
         /// Objects applied before the failure, this run.
         applied: usize,
         /// Why.
@@ -98,11 +100,11 @@ pub enum BootstrapError {
     },
     /// Ctrl-C or SIGTERM.
     #[error(
-        "interrupted in phase \"{phase}\" with {applied} objects applied; the cluster is partly set up: run bootstrap again to finish, or teardown to remove what was applied"
+        "interrupted with {groups} under way and {applied} objects applied; the cluster is partly set up: run bootstrap again to finish, or teardown to remove what was applied"
     )]
     Interrupted {
-        /// The phase.
-        phase: &'static str,
+        /// The groups under way, quoted.
+        groups: String,
         /// Objects applied this run.
         applied: usize,
     },
@@ -145,7 +147,7 @@ impl BootstrapError {
     pub fn is_interrupt(&self) -> bool {
         match self {
             Self::Interrupted { .. } | Self::Kube(K8sError::Interrupted) => true,
-            Self::InPhase { source, .. } => source.is_interrupt(),
+            Self::InGroup { source, .. } => source.is_interrupt(),
             Self::Aws(err) => err.is_interrupt(),
             _ => false,
         }
@@ -242,8 +244,6 @@ async fn locked(
         before,
         prepared,
         applied: 0,
-        injector_serves: false,
-        early: std::collections::HashMap::new(),
     };
     let to_apply = run.leave_alone(&all);
     // The security group is found and checked before anything changes.
@@ -288,7 +288,7 @@ async fn locked(
         ));
     }
 
-    run.phases(&to_apply).await?;
+    run.groups(&to_apply).await?;
     if keep != widened {
         inventory.write(&keep).await?;
     }
@@ -478,11 +478,6 @@ struct Run<'a, 'p> {
     report: Report,
     /// Objects applied so far.
     applied: usize,
-    /// Whether this run has seen the proxy-injector serve.
-    injector_serves: bool,
-    /// Objects applied ahead of their phase (webhook configurations whose caBundle must
-    /// trust a renewed certificate before its Secret changes), and what that did.
-    early: std::collections::HashMap<crate::render::ObjectKey, Action>,
 }
 
 impl Run<'_, '_> {
@@ -500,234 +495,6 @@ impl Run<'_, '_> {
             }
         }
         kept
-    }
-
-    fn meshed_apps(&self) -> bool {
-        self.params.stacks.meshes_apps()
-    }
-
-    async fn injector_serving(&mut self) -> Result<(), BootstrapError> {
-        if self.injector_serves {
-            return Ok(());
-        }
-        let namespace = linkerd_namespace(self.params);
-        mesh::await_endpoints(
-            &self.cluster,
-            namespace,
-            phases::INJECTOR,
-            self.params.timeout,
-            self.cancel,
-        )
-        .await?;
-        self.injector_serves = true;
-        Ok(())
-    }
-
-    /// Carries out every phase that has work, in order.
-    async fn phases(&mut self, to_apply: &[&Object]) -> Result<(), BootstrapError> {
-        let working: Vec<Phase> = Phase::ALL
-            .into_iter()
-            .filter(|&phase| match phase {
-                Phase::Secrets => !self.prepared.is_empty(),
-                _ => to_apply.iter().any(|o| Phase::of(o) == phase),
-            })
-            .collect();
-        for (index, &phase) in working.iter().enumerate() {
-            let counter = format!("[{}/{}] {}", index + 1, working.len(), phase.title());
-            let objects: Vec<&Object> = to_apply
-                .iter()
-                .copied()
-                .filter(|o| Phase::of(o) == phase)
-                .collect();
-            let done = if phase == Phase::Secrets {
-                self.secrets_phase(&counter, to_apply).await
-            } else {
-                self.phase(phase, &counter, &objects).await
-            };
-            done.map_err(|err| {
-                if err.is_interrupt() {
-                    BootstrapError::Interrupted {
-                        phase: phase.title(),
-                        applied: self.applied,
-                    }
-                } else {
-                    BootstrapError::InPhase {
-                        phase: phase.title(),
-                        applied: self.applied,
-                        source: Box::new(err),
-                    }
-                }
-            })?;
-        }
-        Ok(())
-    }
-
-    /// The generated Secrets: creates what is missing, then writes the renewals. A renewed
-    /// webhook certificate must be trusted before it can be served, so the webhook
-    /// configurations (whose caBundle now holds the new certificate and the old one) are
-    /// applied first; see `secrets::renewal` for why this leaves no window.
-    async fn secrets_phase(
-        &mut self,
-        counter: &str,
-        to_apply: &[&Object],
-    ) -> Result<(), BootstrapError> {
-        if self.cancel.is_cancelled() {
-            return Err(K8sError::Interrupted.into());
-        }
-        let created = secrets::create(&self.cluster, &self.prepared).await?;
-        let renewed_webhook = self.prepared.iter().any(|p| {
-            p.source == secrets::Source::Renewed
-                && matches!(p.spec.kind, crate::stack::SecretKind::WebhookTls { .. })
-        });
-        if renewed_webhook {
-            let webhooks: Vec<&Object> = to_apply
-                .iter()
-                .copied()
-                .filter(|o| {
-                    o.key.group == "admissionregistration.k8s.io"
-                        && matches!(self.before.get(&o.key), Some(Before::Ours(_)))
-                })
-                .collect();
-            let mode = ApplyMode {
-                force: self.params.force_conflicts,
-                dry_run: false,
-            };
-            let (applied, failure) =
-                apply::apply_all(&self.cluster, &webhooks, &self.before, mode, self.cancel).await;
-            self.early.extend(applied);
-            if let Some(err) = failure {
-                return Err(err);
-            }
-        }
-        let mut renewed = Vec::new();
-        for prepared in &self.prepared {
-            if prepared.source == secrets::Source::Renewed {
-                secrets::replace(&self.cluster, prepared).await?;
-            }
-            let object = secrets::key(&prepared.spec).to_string();
-            let renewal = prepared.renewal.as_ref().map(|(renewal, _)| {
-                renewed.push(format!(
-                    "  renewed {object}: the {} was {}; the new one is valid until {}",
-                    renewal.certificate,
-                    renewal.reason,
-                    renewal.expiry.date()
-                ));
-                report::RenewalReport::from(renewal)
-            });
-            self.report.secrets.push(report::SecretReport {
-                object,
-                source: prepared.source,
-                renewal,
-            });
-        }
-        let reused = self.prepared.len() - created - renewed.len();
-        let counts = if renewed.is_empty() {
-            format!("{created} created, {reused} reused")
-        } else {
-            format!(
-                "{created} created, {} renewed, {reused} reused",
-                renewed.len()
-            )
-        };
-        self.progress.line(&format!("{counter}: {counts}"));
-        for renewal in &renewed {
-            self.progress.line(renewal);
-        }
-        Ok(())
-    }
-
-    /// Carries out one phase.
-    async fn phase(
-        &mut self,
-        phase: Phase,
-        counter: &str,
-        objects: &[&Object],
-    ) -> Result<(), BootstrapError> {
-        if self.cancel.is_cancelled() {
-            return Err(K8sError::Interrupted.into());
-        }
-        let started = Instant::now();
-        if phase == Phase::Apps && self.meshed_apps() {
-            self.injector_serving().await?;
-        }
-        self.progress
-            .line(&format!("{counter}: applying {} objects", objects.len()));
-        let mode = ApplyMode {
-            force: self.params.force_conflicts,
-            dry_run: false,
-        };
-        let (applied, failure) =
-            apply::apply_all(&self.cluster, objects, &self.before, mode, self.cancel).await;
-        self.applied += applied.len();
-        let mut counts = [0usize; 2];
-        for (key, action) in &applied {
-            // Applied ahead of this phase: what that did is what this run did to it.
-            let action = match self.early.get(key) {
-                Some(early) if *action == Action::Unchanged => early,
-                _ => action,
-            };
-            match action {
-                Action::Created => counts[0] += 1,
-                Action::Configured => counts[1] += 1,
-                Action::Unchanged => {}
-            }
-            let stack = objects
-                .iter()
-                .find(|o| &o.key == key)
-                .map_or("", |o| o.stack.name());
-            self.report.objects.push(report::ObjectReport {
-                object: key.to_string(),
-                stack: stack.to_owned(),
-                action: *action,
-            });
-        }
-        if let Some(err) = failure {
-            return Err(err);
-        }
-        let timeout = self.params.timeout;
-        let waiting = apply::await_ready(&self.cluster, objects, timeout, self.cancel);
-        let ready = if phase == Phase::ControlPlane
-            && objects.iter().any(|o| o.key.name == phases::INJECTOR)
-        {
-            // The injector's endpoints are watched while its Deployment rolls out.
-            let namespace = linkerd_namespace(self.params);
-            let serving = mesh::await_endpoints(
-                &self.cluster,
-                namespace,
-                phases::INJECTOR,
-                timeout,
-                self.cancel,
-            );
-            let (ready, ()) = tokio::try_join!(waiting, async { Ok(serving.await?) })?;
-            self.injector_serves = true;
-            ready
-        } else {
-            waiting.await?
-        };
-        match phase {
-            Phase::Foundation => self.cluster.refresh().await?,
-            Phase::Apps if self.meshed_apps() => {
-                self.report.restarted = heal(&self.cluster, objects, timeout, self.cancel).await?;
-            }
-            _ => {}
-        }
-        let seconds = started.elapsed().as_secs_f64();
-        self.report.phases.push(report::PhaseReport {
-            phase,
-            applied: applied.len(),
-            created: counts[0],
-            configured: counts[1],
-            ready,
-            seconds,
-        });
-        self.progress.line(&format!(
-            "{counter}: {} applied ({} created, {} changed, {} unchanged), {ready} ready in {seconds:.1}s",
-            applied.len(),
-            counts[0],
-            counts[1],
-            applied.len() - counts[0] - counts[1]
-        ));
-        Ok(())
     }
 }
 

@@ -4,7 +4,7 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
 use super::apply::Action;
-use super::phases::Phase;
+use super::graph::{Group, Need};
 use super::secrets::Source;
 use crate::aws::{Applied, Target};
 use crate::secrets::renewal::Renewal;
@@ -16,8 +16,8 @@ use crate::verify::EndpointReport;
 pub struct Report {
     /// The API server.
     pub cluster: String,
-    /// Each phase that had work.
-    pub phases: Vec<PhaseReport>,
+    /// Each group that had work, in the order they started.
+    pub groups: Vec<GroupReport>,
     /// Every applied object and what applying did.
     pub objects: Vec<ObjectReport>,
     /// The generated Secrets: created now, or reused.
@@ -105,12 +105,16 @@ impl Report {
     }
 }
 
-/// One phase.
+/// One group of objects.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PhaseReport {
+pub struct GroupReport {
     /// Which.
-    pub phase: Phase,
+    pub group: Group,
+    /// What it waited for before it started.
+    pub needs: Vec<Need>,
+    /// Its objects, `Kind namespace/name`.
+    pub objects: Vec<String>,
     /// Objects applied.
     pub applied: usize,
     /// Of those, created.
@@ -118,9 +122,15 @@ pub struct PhaseReport {
     /// Of those, changed.
     pub configured: usize,
     /// Objects waited for until ready.
-    pub ready: usize,
-    /// Wall time, in seconds.
-    pub seconds: f64,
+    pub waited_for: usize,
+    /// When it started, in seconds since the first group started.
+    pub started_at: f64,
+    /// When it was ready, on the same clock; absent if it never was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready_at: Option<f64>,
+    /// From its start to ready, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
 }
 
 /// One applied object.

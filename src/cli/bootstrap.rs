@@ -15,16 +15,19 @@ use crate::selection::Selection;
 use crate::{Error, output};
 
 const AFTER_HELP: &str = "\
-Phases, each waiting for the one before to be ready:
-  1 namespaces and CRDs (then the CRDs Established, discovery refreshed)
-  2 generated secrets: Linkerd's trust anchor and identity issuer, the webhooks' serving
-    certificates, Grafana's admin password; created once, reused on every later run, and a
-    certificate that ends within spec.certificates.renewBefore (60d) of the Linkerd stack
-    is renewed (the issuer by the same trust anchor; a webhook's caBundle first trusts the
-    new certificate next to the old one); the trust anchor itself is rotated by hand
-  3 Linkerd identity   4 the rest of Linkerd's control plane, until the proxy-injector serves
-  5 monitoring (Prometheus, Grafana)   6 applications (Bookinfo), then every pod is checked
-    for its Linkerd proxy and restarted once if it started without one
+Groups of objects, each started as soon as what it needs is done (several run at once):
+  namespaces and CRDs (then the CRDs Established, discovery refreshed)
+  generated secrets, once the namespaces exist: Linkerd's trust anchor and identity issuer,
+    the webhooks' serving certificates, Grafana's admin password; created once, reused on
+    every later run, and a certificate that ends within spec.certificates.renewBefore (60d)
+    of the Linkerd stack is renewed (the issuer by the same trust anchor; a webhook's
+    caBundle first trusts the new certificate next to the old one); the trust anchor itself
+    is rotated by hand
+  Linkerd identity, after the secrets; the rest of Linkerd's control plane once identity is
+    applied and the CRDs are served; then a wait until the proxy-injector serves
+  monitoring (Prometheus, Grafana), after the secrets, beside Linkerd
+  applications (Bookinfo), once the injector serves; then every pod is checked for its
+    Linkerd proxy and restarted once if it started without one
 Then the exposed ports are opened in each control-plane node's security group, one rule per
 group, port and source (nodes that share a group share its rules), each tagged obsboot.dev/managed=true as it is created (rules obsboot did not
 create are never changed, even on the same port), and each endpoint is probed from here
@@ -91,7 +94,7 @@ pub struct BootstrapArgs {
     /// Do not probe the endpoints at the end.
     #[arg(long)]
     pub no_verify: bool,
-    /// How long each phase may wait for its objects to be ready.
+    /// How long each group may wait for its objects to be ready.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = cluster::timeout)]
     pub timeout: Duration,
     /// Take the installation's lock even though another run holds it (only when that run is

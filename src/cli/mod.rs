@@ -32,7 +32,8 @@ node with hostPorts, and derives the security-group ingress rules those ports ne
 the same declaration.
 
 `render` prints it all for review; `diff` shows what `bootstrap` would change; `bootstrap`
-applies it to the cluster of your kubeconfig in phases, waiting for each to be ready;
+applies it to the cluster of your kubeconfig, each group of objects as soon as what it
+needs is ready;
 `status` shows what runs; `doctor` checks that the security groups carry the traffic
 between the nodes (and fixes them); `verify` probes the exposed ports from where you are;
 `teardown` closes the ports obsboot opened and deletes what it created, and nothing else.
@@ -68,7 +69,7 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Print the manifests and the ingress plan, touching nothing.
     Render(render::RenderArgs),
-    /// Apply the platform to a cluster in phases, waiting for each to be ready.
+    /// Apply the platform to a cluster, each group as soon as what it needs is ready.
     Bootstrap(bootstrap::BootstrapArgs),
     /// Show what bootstrap would change (server-side dry run), touching nothing.
     Diff(status::DiffArgs),

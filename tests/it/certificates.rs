@@ -173,7 +173,7 @@ fn near_expiry_certificates_are_renewed_by_the_same_anchor_without_a_window_and_
     let next_year = (OffsetDateTime::now_utc() + Duration::days(365)).date();
     assert!(
         run.stderr
-            .contains("[2/6] generated secrets: 0 created, 4 renewed, 2 reused\n"),
+            .contains("[2/7] generated secrets: 0 created, 4 renewed, 2 reused\n"),
         "{}",
         run.stderr
     );
@@ -241,7 +241,7 @@ fn near_expiry_certificates_are_renewed_by_the_same_anchor_without_a_window_and_
     assert!(
         again
             .stderr
-            .contains("[2/6] generated secrets: 0 created, 6 reused\n")
+            .contains("[2/7] generated secrets: 0 created, 6 reused\n")
     );
     assert_eq!(sim.writes(), Vec::<String>::new());
 }

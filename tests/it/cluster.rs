@@ -246,20 +246,37 @@ fn a_fresh_bootstrap_brings_up_every_planned_object_meshed_and_says_so() {
         run.stdout
             .contains("kubectl -n grafana get secret grafana-admin")
     );
-    for phase in [
-        "[1/6] namespaces and CRDs",
-        "[2/6] generated secrets: 6 created, 0 reused",
-        "[3/6] Linkerd identity",
-        "[4/6] Linkerd control plane",
-        "[5/6] monitoring",
-        "[6/6] applications",
+    // Numbered as they start: monitoring beside Linkerd's identity, the control plane once
+    // the CRDs are served, the applications once the injector serves.
+    for line in [
+        "[1/7] namespaces and CRDs: applying 16 objects",
+        "[2/7] generated secrets: 6 created, 0 reused",
+        "[3/7] Linkerd identity: applying 28 objects",
+        "[4/7] monitoring: applying 20 objects",
+        "[5/7] Linkerd control plane: applying 2 objects",
+        "[6/7] Linkerd proxy-injector: waiting until it serves",
+        "[6/7] Linkerd proxy-injector: serving after ",
+        "[7/7] applications: applying 14 objects",
+        "[7/7] applications: 14 applied (14 created, 0 changed, 0 unchanged), 6 ready in ",
     ] {
         assert!(
-            run.stderr.contains(phase),
-            "missing {phase:?} in:\n{}",
+            run.stderr.contains(line),
+            "missing {line:?} in:\n{}",
             run.stderr
         );
     }
+    let position = |text: &str| run.stderr.find(text).unwrap();
+    assert!(
+        position("[4/7] monitoring: applying") < position("[3/7] Linkerd identity: 28 applied"),
+        "monitoring starts before Linkerd is ready:\n{}",
+        run.stderr
+    );
+    assert!(
+        position("[6/7] Linkerd proxy-injector: serving")
+            < position("[7/7] applications: applying"),
+        "{}",
+        run.stderr
+    );
     let bookinfo = pods(&sim, "bookinfo");
     assert_eq!(bookinfo.len(), 6);
     assert!(
@@ -554,13 +571,102 @@ fn a_field_owned_by_another_manager_is_a_conflict_until_forced() {
 }
 
 #[test]
+fn groups_that_do_not_depend_on_each_other_run_together_and_json_times_each() {
+    let sim = Sim::new();
+    // Grafana is slow to start; nothing waits for it, so Bookinfo is ready first.
+    sim.server.set_readiness(
+        "grafana",
+        "grafana",
+        Readiness::After(Duration::from_secs(3)),
+    );
+    let out = sim.run("bootstrap", &["-o", "json"]).success();
+    let json: Value = serde_json::from_str(&out).unwrap();
+    let groups: BTreeMap<&str, &Value> = json["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["group"].as_str().unwrap(), g))
+        .collect();
+    let at = |group: &str, field: &str| groups[group][field].as_f64().unwrap();
+    assert!(
+        at("applications", "readyAt") + 1.0 < at("monitoring", "readyAt"),
+        "{json:#}"
+    );
+    assert!(
+        at("linkerd-proxy-injector", "readyAt") <= at("applications", "startedAt"),
+        "{json:#}"
+    );
+    assert!(
+        at("monitoring", "startedAt") < at("linkerd-identity", "readyAt"),
+        "{json:#}"
+    );
+    assert_eq!(
+        groups["applications"]["needs"],
+        serde_json::json!([
+            {"applied": "foundation"},
+            {"applied": "secrets"},
+            {"ready": "linkerd-proxy-injector"}
+        ])
+    );
+    assert_eq!(groups["applications"]["waitedFor"], 6);
+    assert_eq!(
+        groups["linkerd-control-plane"]["objects"],
+        serde_json::json!([
+            "Deployment linkerd/linkerd-destination",
+            "Deployment linkerd/linkerd-proxy-injector"
+        ])
+    );
+    let objects: usize = groups
+        .values()
+        .map(|g| g["objects"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(objects, json["objects"].as_array().unwrap().len());
+}
+
+#[test]
+fn a_failure_in_one_group_stops_the_others_and_names_it() {
+    let sim = Sim::new();
+    // Grafana fails fast (its progress deadline passes); Linkerd is slow: the applications
+    // are still to come when monitoring fails.
+    sim.server
+        .set_readiness("grafana", "grafana", Readiness::ImagePullBackOff);
+    for workload in ["linkerd-destination", "linkerd-proxy-injector"] {
+        sim.server.set_readiness(
+            "linkerd",
+            workload,
+            Readiness::After(Duration::from_secs(30)),
+        );
+    }
+    let started = Instant::now();
+    let err = sim.run("bootstrap", &["--timeout", "60s"]).refused();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the waits under way end with the failure: {err}"
+    );
+    assert!(
+        err.contains("error: bootstrap stopped at \"monitoring\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("caused by: Deployment grafana/grafana failed: progress deadline exceeded"),
+        "{err}"
+    );
+    assert!(
+        sim.server
+            .get("apps/v1", "Deployment", Some("bookinfo"), "productpage-v1")
+            .is_none(),
+        "nothing new starts after a failure"
+    );
+}
+
+#[test]
 fn a_workload_that_never_gets_ready_times_out_naming_it_and_its_pods() {
     let sim = Sim::new();
     sim.server
         .set_readiness("bookinfo", "ratings-v1", Readiness::Never);
     let err = sim.run("bootstrap", &["--timeout", "2s"]).refused();
     assert!(
-        err.contains("error: bootstrap stopped in phase \"applications\""),
+        err.contains("error: bootstrap stopped at \"applications\""),
         "{err}"
     );
     assert!(err.contains("caused by: timed out after 2s waiting for Deployment bookinfo/ratings-v1 to be ready: 0 of 1 updated replicas available; pod ratings-v1-"), "{err}");
@@ -687,7 +793,8 @@ fn an_interrupted_bootstrap_converges_when_run_again_and_teardown_cleans_a_half_
             Some(130),
             "interrupted after {writes} writes: {stderr}"
         );
-        assert!(stderr.contains("error: interrupted in phase"), "{stderr}");
+        assert!(stderr.contains("error: interrupted with \""), "{stderr}");
+        assert!(stderr.contains("under way and "), "{stderr}");
         let late = sim
             .server
             .journal()
@@ -726,7 +833,7 @@ fn a_crd_that_never_gets_established_times_out_naming_it() {
         .set_crd_establishment("servers.policy.linkerd.io", false);
     let err = sim.run("bootstrap", &["--timeout", "1s"]).refused();
     assert!(
-        err.contains("error: bootstrap stopped in phase \"namespaces and CRDs\""),
+        err.contains("error: bootstrap stopped at \"namespaces and CRDs\""),
         "{err}"
     );
     assert!(
@@ -915,7 +1022,7 @@ fn pods_the_injector_missed_are_detected_and_restarted_once_and_a_lasting_miss_i
     sim.server.miss_injections(100);
     let err = sim.run("bootstrap", &[]).refused();
     assert!(
-        err.contains("error: bootstrap stopped in phase \"applications\""),
+        err.contains("error: bootstrap stopped at \"applications\""),
         "{err}"
     );
     assert!(
@@ -1053,9 +1160,9 @@ fn two_bootstraps_at_once_the_second_stops_and_the_first_finishes() {
 
 #[test]
 fn a_long_run_keeps_renewing_its_lock() {
-    // Four phases wait for pods: longer than one renewal interval (10 s) in all.
+    // Linkerd's pods, then Bookinfo's, 6 s each: longer than one renewal interval (10 s).
     let server = ApiServer::start_with(crate::apiserver::SimConfig {
-        pod_ready_after: Duration::from_secs(4),
+        pod_ready_after: Duration::from_secs(6),
         ..crate::apiserver::SimConfig::standard()
     });
     let sim = Sim::with(server);

@@ -58,10 +58,11 @@ fn finished(child: Child) -> (Output, String) {
     (output, stderr)
 }
 
-/// A run waiting in the monitoring phase (Grafana never gets ready) for up to two minutes.
+/// A run waiting for the proxy-injector to serve (its pods never get ready), with the
+/// applications still to apply, for up to two minutes.
 fn waiting_run(sim: &Sim) -> Child {
     sim.server
-        .set_readiness("grafana", "grafana", Readiness::Never);
+        .set_readiness("linkerd", "linkerd-proxy-injector", Readiness::Never);
     sim.spawn("bootstrap", &["--timeout", "120s"])
 }
 
@@ -92,10 +93,10 @@ fn a_run_whose_lock_is_taken_over_stops_writing_and_says_so() {
             .any(|r| is_renewal(r) && r.at > taken && r.status == 409)),
         "the next renewal met the other holder"
     );
-    // Grafana gets ready: a run still writing would go on to the applications.
+    // The injector serves: a run still writing would go on to the applications.
     sim.server.set_readiness(
-        "grafana",
-        "grafana",
+        "linkerd",
+        "linkerd-proxy-injector",
         Readiness::After(Duration::from_millis(0)),
     );
     let (output, stderr) = finished(child);
@@ -137,15 +138,15 @@ fn a_run_that_cannot_renew_its_lock_stops_writing_at_the_renew_deadline() {
         std::thread::sleep(Duration::from_millis(50));
     };
     // Past the renew deadline (20 s after the lock was taken, by the run's clock, which
-    // started before the server saw the request), Grafana gets ready: a run still writing
+    // started before the server saw the request), the injector serves: a run still writing
     // would go on to the applications.
     let deadline = taken + Duration::from_secs(20);
     std::thread::sleep(
         (deadline + Duration::from_secs(2)).saturating_duration_since(Instant::now()),
     );
     sim.server.set_readiness(
-        "grafana",
-        "grafana",
+        "linkerd",
+        "linkerd-proxy-injector",
         Readiness::After(Duration::from_millis(0)),
     );
     let (output, stderr) = finished(child);
@@ -178,9 +179,14 @@ fn a_run_frozen_past_its_lease_while_another_tore_down_writes_nothing_when_it_wa
     let child = waiting_run(&sim);
     assert!(
         sim.server.wait_until(Duration::from_secs(60), |view| view
-            .get("apps/v1", "Deployment", Some("grafana"), "grafana")
+            .get(
+                "apps/v1",
+                "Deployment",
+                Some("linkerd"),
+                "linkerd-proxy-injector"
+            )
             .is_some()),
-        "bootstrap reached the monitoring phase"
+        "bootstrap reached Linkerd's control plane"
     );
     // Frozen (a suspended laptop, a paused VM): it renews nothing.
     signal(&child, "-STOP");

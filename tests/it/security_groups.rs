@@ -74,7 +74,7 @@ fn bootstrap_opens_exactly_the_planned_rules_and_a_second_run_changes_nothing() 
     );
     assert!(stderr.contains("2 rules to open, 0 to revoke"), "{stderr}");
     let announced = stderr.find("2 rules to open").unwrap();
-    let first_phase = stderr.find("[1/6]").unwrap();
+    let first_phase = stderr.find("[1/7]").unwrap();
     assert!(announced < first_phase, "{stderr}");
     assert!(
         out.contains("2 rules opened, 0 unchanged, 0 revoked"),

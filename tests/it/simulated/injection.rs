@@ -81,24 +81,78 @@ pub fn meshed_namespace(server: &ApiServer) {
     linkerd_config(server, &upstream_defaults(), "IdentityTrustAnchorsPEM");
 }
 
-/// Starts the injector's Deployment and Service and waits until they serve.
+/// Starts the injector's Deployment and Service, and identity's (whose certificate every
+/// meshed proxy needs to be ready), and waits until they serve.
 pub fn start_injector(server: &ApiServer) {
-    let mut injector = deployment("linkerd", "linkerd-proxy-injector", 1);
-    injector["spec"]["template"]["spec"]["containers"][0]["image"] =
+    serve(
+        server,
+        "linkerd-proxy-injector",
+        "linkerd-proxy-injector",
+        443,
+    );
+    start_identity(server);
+}
+
+/// Starts identity's Deployment and the headless Service proxies ask for certificates.
+pub fn start_identity(server: &ApiServer) {
+    serve(
+        server,
+        "linkerd-identity",
+        "linkerd-identity-headless",
+        8080,
+    );
+}
+
+/// Starts a Deployment `name` in `linkerd` behind the Service `service`, and waits until the
+/// Service has a ready endpoint.
+fn serve(server: &ApiServer, name: &str, service: &str, port: u16) {
+    let mut workload = deployment("linkerd", name, 1);
+    workload["spec"]["template"]["spec"]["containers"][0]["image"] =
         "cr.l5d.io/linkerd/controller:edge-25.1.1".into();
-    server.apply_as("obsboot", injector);
+    server.apply_as("obsboot", workload);
     server.apply_as("obsboot", json!({
-        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "linkerd-proxy-injector", "namespace": "linkerd"},
-        "spec": {"selector": {"app": "linkerd-proxy-injector"}, "ports": [{"port": 443, "targetPort": 80}]},
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": service, "namespace": "linkerd"},
+        "spec": {"selector": {"app": name}, "ports": [{"port": port, "targetPort": 80}]},
     }));
     assert!(server.wait_until(SETTLE, |v| {
         v.list("discovery.k8s.io/v1", "EndpointSlice")
             .iter()
             .any(|s| {
-                s["metadata"]["labels"]["kubernetes.io/service-name"] == "linkerd-proxy-injector"
+                s["metadata"]["labels"]["kubernetes.io/service-name"] == service
                     && s["endpoints"][0]["conditions"]["ready"] == true
             })
     }));
+}
+
+#[test]
+fn a_meshed_pod_is_ready_only_once_identity_certifies_its_proxy() {
+    let server = ApiServer::start();
+    meshed_namespace(&server);
+    serve(
+        &server,
+        "linkerd-proxy-injector",
+        "linkerd-proxy-injector",
+        443,
+    );
+    server.apply_as("obsboot", deployment("bookinfo", "productpage", 1));
+    let ready = |v: &View<'_>| {
+        let pods = app_pods(v, "productpage");
+        pods.len() == 1
+            && pods[0]["status"]["conditions"].as_array().is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
+    };
+    assert!(server.wait_until(SETTLE, |v| {
+        let pods = app_pods(v, "productpage");
+        pods.len() == 1 && meshed(pods[0]) && pods[0]["status"]["phase"] == "Running"
+    }));
+    assert!(
+        !server.wait_until(std::time::Duration::from_millis(500), ready),
+        "no identity: the proxy is not ready"
+    );
+    start_identity(&server);
+    assert!(server.wait_until(SETTLE, ready), "certified: ready");
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The kubelets: scheduled pods get IPs and turn Ready after their workload's readiness
 //! delay (or never, or sit in ImagePullBackOff); Job pods complete; terminating pods go
-//! away. Also binds PersistentVolumeClaims, as a default provisioner would.
+//! away. A pod with a Linkerd proxy is Ready only once the proxy can be certified by
+//! Linkerd's identity service (see [`certified`]). Also binds PersistentVolumeClaims, as a
+//! default provisioner would.
 
 use serde_json::{Value, json};
 
@@ -206,8 +208,10 @@ pub fn reconcile(state: &mut State, memory: &mut Memory) {
             Readiness::After(delay) if memory.elapsed(&key, delay) => {
                 if job {
                     "Succeeded"
-                } else {
+                } else if certified(state, pod) {
                     "Ready"
+                } else {
+                    "Running"
                 }
             }
             Readiness::Never if memory.elapsed(&key, state.config.pod_ready_after) => "Running",
@@ -225,6 +229,57 @@ pub fn reconcile(state: &mut State, memory: &mut Memory) {
         write_status(state, "", "pods", pod, status, "kubelet");
         memory.set_stage(uid, next);
     }
+}
+
+/// The proxy's container name, as a sidecar or a native sidecar (an init container).
+const PROXY: &str = "linkerd-proxy";
+
+/// Whether the pod's Linkerd proxy (if it has one) holds its identity certificate. The
+/// proxy's readiness (`/ready` on its admin port, which the injected readinessProbe asks)
+/// is latched until identity certifies it (linkerd/linkerd2-proxy `linkerd/app/src/lib.rs`:
+/// the admin latch is released only after `identity.ready()`). It asks the identity service
+/// at `LINKERD2_PROXY_IDENTITY_SVC_ADDR`: `localhost.:8080` in identity's own pod (its
+/// identity container), else `<service>.<namespace>.svc.<domain>.:<port>`, a Service that
+/// must have a ready endpoint. Without that variable the proxy does not start.
+///
+/// Simplified: the certificate is granted the moment the Service has a ready endpoint (no
+/// CSR round trip, no check of the token, trust domain or the issuer's certificate).
+fn certified(state: &State, pod: &Value) -> bool {
+    let mut containers = json::array(pod, "/spec/containers")
+        .iter()
+        .chain(json::array(pod, "/spec/initContainers").iter());
+    let Some(proxy) = containers.find(|c| json::str_at(c, "/name") == PROXY) else {
+        return true;
+    };
+    let Some(address) = json::array(proxy, "/env")
+        .iter()
+        .find(|e| json::str_at(e, "/name") == "LINKERD2_PROXY_IDENTITY_SVC_ADDR")
+        .map(|e| json::str_at(e, "/value").to_owned())
+    else {
+        return false;
+    };
+    let host = address
+        .rsplit_once(':')
+        .map_or(address.as_str(), |(h, _)| h);
+    if host.trim_end_matches('.') == "localhost" {
+        return true;
+    }
+    let mut labels = host.split('.');
+    let (Some(service), Some(namespace), Some("svc")) =
+        (labels.next(), labels.next(), labels.next())
+    else {
+        return false;
+    };
+    state
+        .store
+        .list("discovery.k8s.io", "endpointslices")
+        .any(|slice| {
+            json::namespace(slice) == namespace
+                && json::str_at(slice, "/metadata/labels/kubernetes.io~1service-name") == service
+                && json::array(slice, "/endpoints")
+                    .iter()
+                    .any(|e| e.pointer("/conditions/ready") == Some(&Value::Bool(true)))
+        })
 }
 
 /// Binds pending PersistentVolumeClaims to a volume of the requested size.

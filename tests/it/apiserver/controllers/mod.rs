@@ -115,7 +115,8 @@ fn reconcile(state: &mut State, memory: &mut Memory, changes: &Changes) {
     if changes.any(&[("batch", "jobs"), PODS]) {
         jobs::reconcile(state, changes);
     }
-    if changes.any(&[PODS, NODES]) {
+    // A proxy is certified once identity's Service has a ready endpoint.
+    if changes.any(&[PODS, NODES, ("discovery.k8s.io", "endpointslices")]) {
         scheduler::reconcile(state);
         kubelet::reconcile(state, memory);
     }
