@@ -10,6 +10,7 @@ mod namespaces;
 mod object;
 mod placement;
 mod pods;
+mod prerendered;
 mod references;
 mod scalar;
 mod slots;
