@@ -10,6 +10,7 @@ mod namespaces;
 mod object;
 mod placement;
 mod pods;
+mod prerendered;
 mod references;
 mod scalar;
 mod slots;
@@ -113,7 +114,10 @@ pub fn render(
         .map(|s| s.namespace.to_string())
         .collect();
     let ranks = checks::check(&objects, &known_namespaces)?;
-    let errors = placement::apply(&mut objects, selected, &platform.cluster);
+    // Each pod template is read as its typed struct once, edited by placement and the
+    // reference checks, and written back once.
+    let mut owners = pods::Owners::read(&objects);
+    let errors = placement::apply(&objects, &mut owners, selected, &platform.cluster);
     if !errors.is_empty() {
         return Err(errors.into());
     }
@@ -121,7 +125,11 @@ pub fn render(
         .iter()
         .flat_map(|stack| stack.spec.secrets(stack.namespace.as_str()))
         .collect();
-    let errors = references::check(&mut objects, &secrets);
+    let errors = references::check(&objects, &mut owners, &secrets);
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    let errors = owners.write(&mut objects);
     if !errors.is_empty() {
         return Err(errors.into());
     }

@@ -6,15 +6,20 @@ use k8s_openapi::api::apps::v1::DeploymentStrategy;
 use k8s_openapi::api::core::v1::{PodSpec, Toleration};
 
 use super::object::Object;
-use super::pods::PodOwner;
+use super::pods::{Owners, PodOwner};
 use crate::diagnostic::Diagnostic;
 use crate::field_path::FieldPath;
 use crate::stack::{Cluster, Placement, Stack, Workload};
 
 /// Applies each workload's placement and exposures to the objects of `stacks`. Every declared
 /// workload must be rendered; every rendered pod template gets a placement (`anywhere` unless
-/// declared).
-pub fn apply(objects: &mut [Object], stacks: &[&Stack], cluster: &Cluster) -> Vec<Diagnostic> {
+/// declared). The edits are made to `typed`, the pod owners read from `objects`.
+pub fn apply(
+    objects: &[Object],
+    typed: &mut Owners,
+    stacks: &[&Stack],
+    cluster: &Cluster,
+) -> Vec<Diagnostic> {
     let mut errors = Vec::new();
     for stack in stacks {
         let owners: Vec<usize> = (0..objects.len())
@@ -49,19 +54,33 @@ pub fn apply(objects: &mut [Object], stacks: &[&Stack], cluster: &Cluster) -> Ve
                 .workloads
                 .iter()
                 .find(|w| w.name.as_str() == objects[index].key.name);
-            place(&mut objects[index], declared, cluster, &mut errors);
+            let Some(owner) = typed.get_mut(index) else {
+                continue;
+            };
+            if place(&objects[index], owner, declared, cluster, &mut errors) {
+                typed.edited(index);
+            }
         }
     }
-    check_host_network(objects, stacks, &mut errors);
+    check_host_network(objects, typed, stacks, &mut errors);
     errors
 }
 
 /// A pod on the host network binds its container ports on the node itself; on the
 /// control-plane node (placement control-plane or all-nodes) no exposure may claim them.
-fn check_host_network(objects: &[Object], stacks: &[&Stack], errors: &mut Vec<Diagnostic>) {
+fn check_host_network(
+    objects: &[Object],
+    owners: &Owners,
+    stacks: &[&Stack],
+    errors: &mut Vec<Diagnostic>,
+) {
     let mut bound: Vec<(i32, &Object)> = Vec::new();
     for stack in stacks {
-        for object in objects.iter().filter(|o| o.stack == stack.kind) {
+        for (index, object) in objects
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.stack == stack.kind)
+        {
             let placement = stack
                 .workloads
                 .iter()
@@ -70,13 +89,10 @@ fn check_host_network(objects: &[Object], stacks: &[&Stack], errors: &mut Vec<Di
             if placement == Placement::Anywhere {
                 continue;
             }
-            let Some(mut owner) = PodOwner::read(object) else {
+            let Some(owner) = owners.get(index) else {
                 continue;
             };
-            let Some(pod) = owner
-                .pod_spec()
-                .filter(|pod| pod.host_network == Some(true))
-            else {
+            let Some(pod) = owner.pod().filter(|pod| pod.host_network == Some(true)) else {
                 continue;
             };
             for port in pod.containers.iter().flat_map(|c| c.ports.iter().flatten()) {
@@ -99,18 +115,20 @@ fn check_host_network(objects: &[Object], stacks: &[&Stack], errors: &mut Vec<Di
     }
 }
 
+/// Places the pod of `owner`, read from `object`; returns whether the owner is to be written
+/// back (it is placed and nothing failed).
 fn place(
-    object: &mut Object,
+    object: &Object,
+    owner: &mut PodOwner,
     declared: Option<&Workload>,
     cluster: &Cluster,
     errors: &mut Vec<Diagnostic>,
-) {
-    let Some(mut owner) = PodOwner::read(object) else {
-        return;
-    };
+) -> bool {
     let pod_path = owner.pod_path();
     let replicas = owner.replicas();
-    let Some(pod) = owner.pod_spec() else { return };
+    let Some(pod) = owner.pod_spec() else {
+        return false;
+    };
     let before = errors.len();
     refuse_template_host_ports(object, pod, &pod_path, errors);
     let placement = declared.map_or(Placement::Anywhere, |w| w.placement);
@@ -173,7 +191,7 @@ fn place(
                 .help("render it with `replicas: 1`"),
             ),
             _ => {
-                if let PodOwner::Deployment(deployment) = &mut owner
+                if let PodOwner::Deployment(deployment) = &mut *owner
                     && let Some(spec) = deployment.spec.as_mut()
                 {
                     // A rolling update would start the new pod before stopping the old one;
@@ -183,14 +201,7 @@ fn place(
             }
         }
     }
-    if errors.len() == before
-        && let Err(err) = owner.write(object)
-    {
-        errors.push(Diagnostic::new(
-            object.origin.at(&FieldPath::root()),
-            format!("failed to write {}: {err}", object.key),
-        ));
-    }
+    errors.len() == before
 }
 
 /// Host ports come only from `expose` in a stack file: one declaration yields both the

@@ -1,4 +1,5 @@
-//! Objects that carry a pod template, read and written as their typed structs.
+//! Objects that carry a pod template, read and written as their typed structs: each once
+//! per render, however many steps (placement, references, checksums) look at it.
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
@@ -6,7 +7,58 @@ use k8s_openapi::api::core::v1::{PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::object::Object;
+use crate::diagnostic::Diagnostic;
 use crate::field_path::FieldPath;
+
+/// The typed pod owners of a render's objects, by the objects' positions. Edits are written
+/// back into the objects once, by [`Owners::write`], and only into those edited.
+pub struct Owners(Vec<Option<(PodOwner, bool)>>);
+
+impl Owners {
+    /// Reads every object that carries a pod template.
+    pub fn read(objects: &[Object]) -> Self {
+        Self(
+            objects
+                .iter()
+                .map(|object| PodOwner::read(object).map(|owner| (owner, false)))
+                .collect(),
+        )
+    }
+
+    /// The owner read from the object at `index`.
+    pub fn get(&self, index: usize) -> Option<&PodOwner> {
+        self.0.get(index)?.as_ref().map(|(owner, _)| owner)
+    }
+
+    /// The owner read from the object at `index`, to edit; [`Owners::edited`] marks it for
+    /// writing back.
+    pub fn get_mut(&mut self, index: usize) -> Option<&mut PodOwner> {
+        self.0.get_mut(index)?.as_mut().map(|(owner, _)| owner)
+    }
+
+    /// Marks the owner at `index` as edited.
+    pub fn edited(&mut self, index: usize) {
+        if let Some(Some((_, edited))) = self.0.get_mut(index) {
+            *edited = true;
+        }
+    }
+
+    /// Writes every edited owner back into its object.
+    pub fn write(self, objects: &mut [Object]) -> Vec<Diagnostic> {
+        let mut errors = Vec::new();
+        for (object, owned) in objects.iter_mut().zip(self.0) {
+            if let Some((owner, true)) = owned
+                && let Err(err) = owner.write(object)
+            {
+                errors.push(Diagnostic::new(
+                    object.origin.at(&FieldPath::root()),
+                    format!("failed to write {}: {err}", object.key),
+                ));
+            }
+        }
+        errors
+    }
+}
 
 /// A rendered object that carries a pod template. Short-lived: read, edited, written back.
 #[allow(clippy::large_enum_variant)]
@@ -65,6 +117,22 @@ impl PodOwner {
     /// The pod spec.
     pub fn pod_spec(&mut self) -> Option<&mut PodSpec> {
         self.template()?.spec.as_mut()
+    }
+
+    /// The pod spec, to read.
+    pub fn pod(&self) -> Option<&PodSpec> {
+        self.template_ref()?.spec.as_ref()
+    }
+
+    /// The pod template, to read.
+    pub fn template_ref(&self) -> Option<&PodTemplateSpec> {
+        match self {
+            Self::Deployment(d) => Some(&d.spec.as_ref()?.template),
+            Self::DaemonSet(d) => Some(&d.spec.as_ref()?.template),
+            Self::StatefulSet(s) => Some(&s.spec.as_ref()?.template),
+            Self::Job(j) => Some(&j.spec.as_ref()?.template),
+            Self::CronJob(c) => Some(&c.spec.as_ref()?.job_template.spec.as_ref()?.template),
+        }
     }
 
     /// The pod template.

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::object::Object;
-use super::pods::PodOwner;
+use super::pods::{Owners, PodOwner};
 use crate::diagnostic::Diagnostic;
 use crate::field_path::FieldPath;
 use crate::stack::SecretSpec;
@@ -89,14 +89,23 @@ fn namespace(object: &Object) -> String {
     object.key.namespace.clone().unwrap_or_default()
 }
 
-/// Checks every reference, sets the config checksums; `secrets` are those bootstrap creates.
-pub fn check(objects: &mut [Object], secrets: &[SecretSpec]) -> Vec<Diagnostic> {
+/// Checks every reference, sets the config checksums in `owners` (read from `objects`);
+/// `secrets` are those bootstrap creates.
+pub fn check(objects: &[Object], owners: &mut Owners, secrets: &[SecretSpec]) -> Vec<Diagnostic> {
     let mut errors = Vec::new();
     let index = Index::new(objects);
     let mut used_secrets = BTreeSet::new();
     let mut pods = Vec::new();
     for at in 0..objects.len() {
-        if let Some(pod) = check_pod(objects, at, &index, secrets, &mut used_secrets, &mut errors) {
+        if let Some(pod) = check_pod(
+            objects,
+            owners,
+            at,
+            &index,
+            secrets,
+            &mut used_secrets,
+            &mut errors,
+        ) {
             pods.push(pod);
         }
     }
@@ -113,7 +122,7 @@ pub fn check(objects: &mut [Object], secrets: &[SecretSpec]) -> Vec<Diagnostic> 
             );
         }
     }
-    for object in objects.iter() {
+    for object in objects {
         match object.key.kind.as_str() {
             "Service" => check_service(object, &pods, &mut errors),
             "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" => {
@@ -129,17 +138,18 @@ pub fn check(objects: &mut [Object], secrets: &[SecretSpec]) -> Vec<Diagnostic> 
 /// Checks what the pod template of `objects[at]` (if it has one) uses, and sets its config
 /// checksum.
 fn check_pod(
-    objects: &mut [Object],
+    objects: &[Object],
+    owners: &mut Owners,
     at: usize,
     index: &Index,
     secrets: &[SecretSpec],
     used_secrets: &mut BTreeSet<(String, String)>,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Pod> {
-    let mut owner = PodOwner::read(&objects[at])?;
+    let owner = owners.get(at)?;
     let namespace = namespace(&objects[at]);
     let pod_path = owner.pod_path();
-    let spec = owner.pod_spec()?;
+    let spec = owner.pod()?;
     let account = spec
         .service_account_name
         .clone()
@@ -209,27 +219,23 @@ fn check_pod(
             }
         }
     }
+    let labels = owner
+        .template_ref()
+        .and_then(|template| template.metadata.as_ref())
+        .and_then(|m| m.labels.clone())
+        .unwrap_or_default();
     read_at_start.sort_unstable();
     read_at_start.dedup();
     if !read_at_start.is_empty() {
         let checksum = checksum(read_at_start.iter().map(|&i| &objects[i]));
-        if let Some(metadata) = owner.pod_metadata() {
+        if let Some(metadata) = owners.get_mut(at).and_then(PodOwner::pod_metadata) {
             metadata
                 .annotations
                 .get_or_insert_with(BTreeMap::new)
                 .insert(CONFIG_CHECKSUM.into(), checksum);
         }
-        if let Err(err) = owner.write(&mut objects[at]) {
-            errors.push(Diagnostic::new(
-                objects[at].origin.at(&pod_path),
-                format!("failed to write {}: {err}", objects[at].key),
-            ));
-        }
+        owners.edited(at);
     }
-    let labels = owner
-        .pod_metadata()
-        .and_then(|m| m.labels.clone())
-        .unwrap_or_default();
     Some(Pod {
         namespace,
         labels,

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value as Context};
@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::RenderError;
 use super::object::{Object, Origin, Rendered};
+use super::prerendered;
 use super::scalar;
 use super::slots::Slots;
 use crate::diagnostic::Diagnostic;
@@ -51,12 +52,15 @@ const MANIFEST_SUFFIX: &str = ".yaml.j2";
 #[derive(Debug, Clone)]
 pub struct TemplateSet {
     files: Vec<(String, Arc<SourceFile>)>,
+    /// Whether these are the templates compiled into the binary, whose CRD templates were
+    /// rendered at build time (see [`super::prerendered`]).
+    embedded: bool,
 }
 
 impl TemplateSet {
     /// The templates compiled into the binary.
     pub fn embedded() -> Self {
-        Self::new(crate::embedded::templates(), Path::new("templates"))
+        Self::new(crate::embedded::templates(), Path::new("templates"), true)
     }
 
     /// The templates below `dir`: `DIR/<stack>/<file>` and `DIR/<stack>/<dir>/<file>`, for the
@@ -85,10 +89,10 @@ impl TemplateSet {
             ReadError::NotRegular(what) => RenderError::TemplateNotRegular { path, what },
             ReadError::Content(diagnostic) => diagnostic.into(),
         })?;
-        Ok(Self::new(files, dir))
+        Ok(Self::new(files, dir, false))
     }
 
-    fn new(files: Vec<Arc<SourceFile>>, root: &Path) -> Self {
+    fn new(files: Vec<Arc<SourceFile>>, root: &Path, embedded: bool) -> Self {
         let files = files
             .into_iter()
             .filter_map(|file| {
@@ -101,7 +105,7 @@ impl TemplateSet {
                 Some((name, file))
             })
             .collect();
-        Self { files }
+        Self { files, embedded }
     }
 
     /// A minijinja environment holding every template: undefined values are errors, every
@@ -131,7 +135,19 @@ impl TemplateSet {
         });
         env.add_filter("sha256", sha256);
         env.add_filter("compactjson", compact_json);
-        env.add_filter("fromyaml", from_yaml);
+        // Linkerd's values tree is read by every template that imports it: each text is
+        // parsed once per render.
+        let parsed: Mutex<HashMap<String, Context>> = Mutex::new(HashMap::new());
+        env.add_filter("fromyaml", move |text: &str| {
+            if let Some(value) = parsed.lock().ok().and_then(|p| p.get(text).cloned()) {
+                return Ok(value);
+            }
+            let value = from_yaml(text)?;
+            if let Ok(mut parsed) = parsed.lock() {
+                parsed.insert(text.to_owned(), value.clone());
+            }
+            Ok(value)
+        });
         env.add_filter("toyaml", to_yaml);
         // Templates compile when first used, on whichever thread renders them: a render of
         // one stack compiles only that stack's templates and what they import.
@@ -220,7 +236,8 @@ impl TemplateSet {
     }
 
     /// Renders the template `name` with `context` and parses its documents into objects of
-    /// `stack`.
+    /// `stack`. An embedded template rendered at build time for the same values is not
+    /// rendered again: its output and documents are taken as they are.
     pub fn render(
         &self,
         env: &Environment<'_>,
@@ -228,10 +245,20 @@ impl TemplateSet {
         context: &Context,
         stack: StackKind,
     ) -> Result<Vec<Object>, Diagnostic> {
-        let text = env
-            .get_template(name)
-            .and_then(|template| template.render(context))
-            .map_err(|err| self.diagnostic(&err))?;
+        let prerendered = if self.embedded {
+            prerendered::lookup(name, context)
+        } else {
+            None
+        };
+        let (text, documents) = if let Some((text, documents)) = prerendered {
+            (text.to_owned(), Some(documents))
+        } else {
+            let text = env
+                .get_template(name)
+                .and_then(|template| template.render(context))
+                .map_err(|err| self.diagnostic(&err))?;
+            (text, None)
+        };
         let shown = self
             .file(name)
             .map_or_else(|| name.into(), |file| file.path.clone());
@@ -239,13 +266,17 @@ impl TemplateSet {
             format!("{} (rendered)", shown.display()),
             text,
         )));
-        let documents = values::parse_documents(&rendered.file)
-            .map_err(|diagnostic| diagnostic.help(OUTPUT_HELP))?;
+        let documents = match documents {
+            Some(documents) => documents,
+            None => values::parse_documents(&rendered.file)
+                .map_err(|diagnostic| diagnostic.help(OUTPUT_HELP))?
+                .into_iter()
+                .enumerate()
+                .filter(|(_, value)| !value.is_null())
+                .collect(),
+        };
         let mut objects = Vec::with_capacity(documents.len());
-        for (index, value) in documents.into_iter().enumerate() {
-            if value.is_null() {
-                continue;
-            }
+        for (index, value) in documents {
             let origin = Origin::Template {
                 rendered: Arc::clone(&rendered),
                 document: index,
@@ -395,6 +426,77 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The documents taken from build time are those a render at run time gives, with the
+    /// same output text to point errors into.
+    #[test]
+    fn prerendered_crds_are_what_a_render_gives() {
+        let platform = crate::stack::StackSource::Embedded.load().unwrap();
+        let embedded = TemplateSet::embedded();
+        let afresh = TemplateSet {
+            embedded: false,
+            ..embedded.clone()
+        };
+        let env = embedded.environment(&Slots::default()).unwrap();
+        let mut taken = Vec::new();
+        for stack in &platform.stacks {
+            let context = crate::render::context(&platform, stack, &embedded).unwrap();
+            for name in embedded.manifests(stack.kind) {
+                if prerendered::lookup(name, &context).is_none() {
+                    continue;
+                }
+                taken.push(name.to_owned());
+                let from_build = embedded.render(&env, name, &context, stack.kind).unwrap();
+                let from_run = afresh.render(&env, name, &context, stack.kind).unwrap();
+                assert_eq!(from_build.len(), from_run.len(), "{name}");
+                for (built, run) in from_build.iter().zip(&from_run) {
+                    assert_eq!((&built.key, &built.value), (&run.key, &run.value));
+                    let (
+                        Origin::Template {
+                            rendered: built,
+                            document: built_document,
+                        },
+                        Origin::Template {
+                            rendered: run,
+                            document: run_document,
+                        },
+                    ) = (&built.origin, &run.origin)
+                    else {
+                        panic!("{name}: objects of a template come from its output");
+                    };
+                    assert_eq!((&built.file, built_document), (&run.file, run_document));
+                }
+            }
+        }
+        assert_eq!(
+            taken,
+            ["linkerd/crds.yaml.j2", "linkerd/gateway-api-crds.yaml.j2"]
+        );
+    }
+
+    /// Other values than those of the default stack files render the template afresh.
+    #[test]
+    fn other_values_are_rendered_afresh() {
+        let context = |namespace: &str, gateway_api: &str| {
+            minijinja::context! {
+                namespace => namespace,
+                spec => minijinja::context! { gatewayApi => gateway_api },
+            }
+        };
+        assert!(
+            prerendered::lookup("linkerd/crds.yaml.j2", &context("linkerd", "if-absent")).is_some()
+        );
+        assert!(
+            prerendered::lookup("linkerd/crds.yaml.j2", &context("l5d", "if-absent")).is_none()
+        );
+        assert!(
+            prerendered::lookup(
+                "linkerd/gateway-api-crds.yaml.j2",
+                &context("linkerd", "always")
+            )
+            .is_none()
+        );
     }
 
     #[test]

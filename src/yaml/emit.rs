@@ -156,7 +156,7 @@ fn is_plain(text: &str) -> bool {
         && !text.contains(": ")
         && !text.contains(" #")
         && !number_like
-        && !WORDS.contains(&text.to_ascii_lowercase().as_str())
+        && !WORDS.iter().any(|word| text.eq_ignore_ascii_case(word))
 }
 
 #[cfg(test)]

@@ -1,0 +1,45 @@
+//! The output of the templates that build.rs renders once per build for the default stack
+//! files (those holding only CustomResourceDefinitions). A run whose context gives such a
+//! template the same values takes its documents from here instead of rendering and parsing
+//! them again.
+
+use minijinja::Value as Context;
+use serde_json::Value;
+
+/// One template's output, rendered at build time.
+pub struct Prerendered {
+    /// `<stack>/<file>`.
+    pub template: &'static str,
+    /// Each variable the template reads (a dotted path) with its value as JSON, `None` where
+    /// the context it was rendered with has none.
+    pub inputs: &'static [(&'static str, Option<&'static str>)],
+    /// The output.
+    pub text: &'static str,
+    /// The output's non-empty documents as JSON, `[[index, object], ...]`.
+    pub documents: &'static str,
+}
+
+static PRERENDERED: &[Prerendered] = include!(concat!(env!("OUT_DIR"), "/prerendered.rs"));
+
+/// The output of the embedded template `name` and its non-empty documents by index, if it
+/// was rendered at build time with the values `context` gives it.
+pub fn lookup(name: &str, context: &Context) -> Option<(&'static str, Vec<(usize, Value)>)> {
+    let entry = PRERENDERED.iter().find(|entry| {
+        entry.template == name
+            && entry
+                .inputs
+                .iter()
+                .all(|&(path, value)| input(context, path).as_deref() == value)
+    })?;
+    let documents = serde_json::from_str(entry.documents).ok()?;
+    Some((entry.text, documents))
+}
+
+/// The value at the dotted `path` of `context` as JSON; `None` where it is undefined.
+fn input(context: &Context, path: &str) -> Option<String> {
+    let mut value = context.clone();
+    for key in path.split('.') {
+        value = value.get_attr(key).ok().filter(|v| !v.is_undefined())?;
+    }
+    serde_json::to_string(&value).ok()
+}
