@@ -16,7 +16,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use minijinja::value::Serde;
-use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use minijinja::{Environment, Value};
 
 #[allow(dead_code)]
 #[path = "src/render/scalar.rs"]
@@ -119,18 +119,7 @@ fn stack_context(file: &Path, stack: &str) -> Option<serde_json::Value> {
 /// The environment a run renders with (see `TemplateSet::environment`), without the
 /// filters and functions that CRD templates have no use for: one that is used fails here.
 fn environment(templates: &Path) -> Option<Environment<'static>> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_auto_escape_callback(|_| AutoEscape::Custom(scalar::ESCAPE.into()));
-    env.set_formatter(scalar::format);
-    env.add_filter("inline", scalar::inline);
-    let syntax = minijinja::syntax::SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(true)
-        .keep_trailing_newline(true)
-        .build()
-        .ok()?;
-    env.set_syntax(syntax);
+    let mut env = scalar::environment().ok()?;
     let root = templates.to_path_buf();
     env.set_loader(move |name| Ok(fs::read_to_string(root.join(name)).ok()));
     Some(env)

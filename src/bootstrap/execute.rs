@@ -107,7 +107,7 @@ impl Run<'_, '_> {
             progress: self.progress,
             applied: &mut self.applied,
             clock: Instant::now(),
-            labels: BTreeMap::new(),
+            total,
             early: HashMap::new(),
             failure: None,
         };
@@ -116,7 +116,7 @@ impl Run<'_, '_> {
             if state.failure.is_none() && !stop.is_cancelled() {
                 for group in schedule.start() {
                     let objects = &members[&group];
-                    state.started(group, total, schedule.needs(group), objects);
+                    state.started(group, schedule.needs(group), objects);
                     running.push(apply(&context, group, objects).boxed_local());
                 }
             }
@@ -210,15 +210,20 @@ struct State<'r> {
     progress: crate::progress::Progress,
     applied: &'r mut usize,
     clock: Instant,
-    /// Each started group's `[i/n] title`, numbered as they start.
-    labels: BTreeMap<Group, String>,
+    /// How many groups have work.
+    total: usize,
     early: HashMap<ObjectKey, Action>,
     failure: Option<(Group, BootstrapError)>,
 }
 
 impl State<'_> {
-    fn started(&mut self, group: Group, total: usize, needs: &[Need], objects: &[&Object]) {
-        let label = format!("[{}/{total}] {}", self.labels.len() + 1, group.title());
+    fn started(&mut self, group: Group, needs: &[Need], objects: &[&Object]) {
+        let label = format!(
+            "[{}/{}] {}",
+            self.report.groups.len() + 1,
+            self.total,
+            group.title()
+        );
         match group {
             Group::Secrets => {}
             Group::Injector => self
@@ -228,7 +233,6 @@ impl State<'_> {
                 .progress
                 .line(&format!("{label}: applying {} objects", objects.len())),
         }
-        self.labels.insert(group, label);
         self.report.groups.push(GroupReport {
             group,
             needs: needs.to_vec(),
@@ -243,13 +247,28 @@ impl State<'_> {
         });
     }
 
-    fn entry(&mut self, group: Group) -> &mut GroupReport {
-        let index = self
-            .report
+    /// Where `group` stands among the groups started so far (only a started group's steps
+    /// report back).
+    fn index(&self, group: Group) -> usize {
+        self.report
             .groups
             .iter()
             .position(|g| g.group == group)
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    /// `[i/n] title`, numbered in the order the groups started.
+    fn label(&self, group: Group) -> String {
+        format!(
+            "[{}/{}] {}",
+            self.index(group) + 1,
+            self.total,
+            group.title()
+        )
+    }
+
+    fn entry(&mut self, group: Group) -> &mut GroupReport {
+        let index = self.index(group);
         &mut self.report.groups[index]
     }
 
@@ -300,7 +319,7 @@ impl State<'_> {
                 )
             };
             self.progress
-                .line(&format!("{}: {counts}", self.labels[&group]));
+                .line(&format!("{}: {counts}", self.label(group)));
             for renewal in &done.renewed {
                 self.progress.line(renewal);
             }
@@ -311,7 +330,7 @@ impl State<'_> {
     fn ready(&mut self, group: Group, waited: usize, restarted: Vec<String>) {
         let now = self.clock.elapsed().as_secs_f64();
         self.report.restarted.extend(restarted);
-        let label = self.labels[&group].clone();
+        let label = self.label(group);
         let entry = self.entry(group);
         entry.waited_for = waited;
         entry.ready_at = Some(now);

@@ -238,6 +238,18 @@ mod tests {
     use crate::render::{Slots, TemplateSet, render};
     use crate::stack::StackSource;
 
+    fn default_plan() -> crate::plan::Plan {
+        let platform = StackSource::Embedded.load().unwrap();
+        let selected = platform.select(&[]).unwrap();
+        render(
+            &platform,
+            &selected,
+            &TemplateSet::embedded(),
+            &Slots::default(),
+        )
+        .unwrap()
+    }
+
     fn all_needs() -> BTreeMap<Group, Vec<Need>> {
         NEEDS
             .iter()
@@ -305,15 +317,7 @@ mod tests {
 
     #[test]
     fn custom_resources_wait_for_their_crds_to_be_served() {
-        let platform = StackSource::Embedded.load().unwrap();
-        let selected = platform.select(&[]).unwrap();
-        let plan = render(
-            &platform,
-            &selected,
-            &TemplateSet::embedded(),
-            &Slots::default(),
-        )
-        .unwrap();
+        let plan = default_plan();
         let apps: Vec<&Object> = plan
             .objects
             .iter()
@@ -333,15 +337,7 @@ mod tests {
 
     #[test]
     fn the_default_plan_falls_into_groups_with_identity_apart_from_the_rest_of_linkerd() {
-        let platform = StackSource::Embedded.load().unwrap();
-        let selected = platform.select(&[]).unwrap();
-        let plan = render(
-            &platform,
-            &selected,
-            &TemplateSet::embedded(),
-            &Slots::default(),
-        )
-        .unwrap();
+        let plan = default_plan();
         let mut groups: BTreeMap<Group, Vec<String>> = BTreeMap::new();
         for object in &plan.objects {
             groups

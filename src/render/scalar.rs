@@ -9,10 +9,29 @@
 use std::fmt::Write as _;
 
 use minijinja::value::{Value, ValueKind};
-use minijinja::{AutoEscape, Error, Output, State};
+use minijinja::{AutoEscape, Environment, Error, Output, State, UndefinedBehavior};
 
 /// The name of the auto-escape mode of every template.
 pub const ESCAPE: &str = "yaml";
+
+/// An environment that writes as every template is written: undefined values are errors,
+/// every string a YAML scalar of its own ([`format`], `| inline` to opt out), Jinja block
+/// whitespace trimmed so that block tags do not leave blank lines in YAML. Runs add their
+/// loader, filters and functions; build.rs renders the CRD templates with it as it is.
+pub fn environment<'s>() -> Result<Environment<'s>, Error> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| AutoEscape::Custom(ESCAPE.into()));
+    env.set_formatter(format);
+    env.add_filter("inline", inline);
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .keep_trailing_newline(true)
+        .build()?;
+    env.set_syntax(syntax);
+    Ok(env)
+}
 
 /// The template formatter: strings as YAML scalars (see the module), the rest as minijinja
 /// writes it.

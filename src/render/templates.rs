@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
-use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value as Context};
+use minijinja::{Environment, ErrorKind, Value as Context};
 use sha2::{Digest, Sha256};
 
 use super::RenderError;
@@ -112,18 +112,7 @@ impl TemplateSet {
     /// string written as a YAML scalar of its own (see [`super::scalar`]), Jinja block
     /// whitespace trimmed so that block tags do not leave blank lines in YAML.
     pub fn environment(&self, slots: &Slots) -> Result<Environment<'_>, Diagnostic> {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_auto_escape_callback(|_| AutoEscape::Custom(scalar::ESCAPE.into()));
-        env.set_formatter(scalar::format);
-        env.add_filter("inline", scalar::inline);
-        let syntax = minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .map_err(|err| self.diagnostic(&err))?;
-        env.set_syntax(syntax);
+        let mut env = scalar::environment().map_err(|err| self.diagnostic(&err))?;
         let slots = slots.clone();
         env.add_function("slot", move |name: &str, service: Option<&str>| {
             slots
