@@ -1,13 +1,16 @@
 //! Rebuilds the binary when the embedded stack files or templates change (`include_dir!`
-//! cannot tell cargo about them on stable Rust), and renders the templates that hold only
-//! CustomResourceDefinitions once, here, for the default stack files: their output is the
-//! same on every run, and rendering and parsing it is most of a render's work.
+//! cannot tell cargo about them on stable Rust), and renders once, here, every template whose
+//! output for the default stack files depends only on what this script can see: the stack's
+//! name, its namespace and spec as written, and the data files beside the templates (the
+//! Grafana dashboards, the CustomResourceDefinitions). Rendering and parsing those is most of
+//! a render's work, and their output is the same on every run.
 //!
-//! Each such template is rendered with a context of only the variables it reads (so that a
+//! Each template is rendered with a context of only the variables it reads (so that a
 //! variable it reads but does not declare fails the render here instead of going unnoticed),
 //! and written out with those variables' values: a run uses the output only when the
 //! templates are the embedded ones and its context gives the same values. Anything that does
-//! not render here is left to be rendered, and reported, at run time.
+//! not render here (a template that reads the workloads, the cluster or other stacks, or calls
+//! a function only a run has) is left to be rendered, and reported, at run time.
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -22,8 +25,15 @@ use minijinja::{Environment, Value};
 #[path = "src/render/scalar.rs"]
 mod scalar;
 
-/// The only kind a pre-rendered template may produce.
-const CRD: (&str, &str) = ("apiextensions.k8s.io/v1", "CustomResourceDefinition");
+/// The context variable holding the data files. It is not among a template's recorded
+/// inputs: a run uses this script's output only with the embedded templates, whose data files
+/// are the ones read here.
+const FILES: &str = "files";
+
+/// Jinja that gives a value where a variable is undefined. A template that imports or includes
+/// a template using it is not rendered here: the variable it tests is not among the recorded
+/// inputs (those read through an import are not), and a run may define it.
+const FALLBACKS: [&str; 4] = ["is defined", "is undefined", "| default", "|default"];
 
 fn main() -> Result<(), Box<dyn Error>> {
     println!("cargo:rerun-if-changed=stacks");
@@ -68,8 +78,8 @@ struct Entry {
     documents: String,
 }
 
-/// Every manifest template below `templates` that renders for its stack's default file and
-/// yields CustomResourceDefinitions only.
+/// Every manifest template below `templates` that renders for its stack's default file with
+/// what this script can see.
 fn prerender(templates: &Path, stacks: &Path) -> Vec<Entry> {
     let Ok(dirs) = fs::read_dir(templates) else {
         return Vec::new();
@@ -82,10 +92,12 @@ fn prerender(templates: &Path, stacks: &Path) -> Vec<Entry> {
     stack_names.sort();
     let mut entries = Vec::new();
     for stack in stack_names {
-        let Some(context) = stack_context(&stacks.join(format!("{stack}.yaml")), &stack) else {
+        let dir = templates.join(&stack);
+        let Some(context) = stack_context(&stacks.join(format!("{stack}.yaml")), &stack, &dir)
+        else {
             continue;
         };
-        let Ok(files) = fs::read_dir(templates.join(&stack)) else {
+        let Ok(files) = fs::read_dir(&dir) else {
             continue;
         };
         let mut names: Vec<String> = files
@@ -95,6 +107,9 @@ fn prerender(templates: &Path, stacks: &Path) -> Vec<Entry> {
             .collect();
         names.sort();
         for name in names {
+            if uses_fallbacks(templates, &stack, &name) {
+                continue;
+            }
             let template = format!("{stack}/{name}");
             if let Some(entry) = render(templates, &template, &context) {
                 entries.push(entry);
@@ -105,19 +120,82 @@ fn prerender(templates: &Path, stacks: &Path) -> Vec<Entry> {
 }
 
 /// What a template sees of its stack's default file: the stack's name, its namespace and
-/// spec as written.
-fn stack_context(file: &Path, stack: &str) -> Option<serde_json::Value> {
+/// spec as written, and the data files of its templates directory `dir` (as
+/// `TemplateSet::data_files` gives them: every file that is not a template, by its path below
+/// `dir`). `None` where a JSON data file does not parse: the run reports it.
+fn stack_context(file: &Path, stack: &str, dir: &Path) -> Option<serde_json::Value> {
     let text = fs::read_to_string(file).ok()?;
     let yaml: serde_json::Value = serde_yaml::from_str(&text).ok()?;
+    let mut files = serde_json::Map::new();
+    data_files(dir, "", &mut files)?;
     Some(serde_json::json!({
         "stack": stack,
         "namespace": yaml.get("namespace")?,
         "spec": yaml.get("spec")?,
+        FILES: files,
     }))
 }
 
+/// Adds the files below `dir` that are not templates to `files`, keyed `<prefix><name>`.
+fn data_files(
+    dir: &Path,
+    prefix: &str,
+    files: &mut serde_json::Map<String, serde_json::Value>,
+) -> Option<()> {
+    for entry in fs::read_dir(dir).ok()?.flatten() {
+        let name = entry.file_name().into_string().ok()?;
+        let path = entry.path();
+        if path.is_dir() {
+            data_files(&path, &format!("{prefix}{name}/"), files)?;
+        } else if !is_template(&name) {
+            let text = fs::read_to_string(&path).ok()?;
+            if name.to_ascii_lowercase().ends_with(".json") {
+                serde_json::from_str::<serde::de::IgnoredAny>(&text).ok()?;
+            }
+            files.insert(format!("{prefix}{name}"), serde_json::Value::String(text));
+        }
+    }
+    Some(())
+}
+
+/// Whether the file `name` is a template, as a run tells (`TemplateSet`: a `.j2` suffix).
+fn is_template(name: &str) -> bool {
+    Path::new(name).extension().is_some_and(|ext| ext == "j2")
+}
+
+/// Whether the template `<stack>/<name>`, or a template it names (an import or an include, at
+/// any depth), gives a value where a variable is undefined (see [`FALLBACKS`]). Those the
+/// template names are what matters: the variables they read are not recorded; its own are.
+fn uses_fallbacks(templates: &Path, stack: &str, name: &str) -> bool {
+    let mut seen = vec![format!("{stack}/{name}")];
+    let mut index = 0;
+    while let Some(current) = seen.get(index).cloned() {
+        let Ok(text) = fs::read_to_string(templates.join(&current)) else {
+            return true;
+        };
+        if index > 0 && FALLBACKS.iter().any(|fallback| text.contains(fallback)) {
+            return true;
+        }
+        let Ok(entries) = fs::read_dir(templates.join(stack)) else {
+            return true;
+        };
+        for entry in entries.flatten() {
+            let Ok(file) = entry.file_name().into_string() else {
+                continue;
+            };
+            let named = format!("{stack}/{file}");
+            if is_template(&file) && text.contains(&named) && !seen.contains(&named) {
+                seen.push(named);
+            }
+        }
+        index += 1;
+    }
+    false
+}
+
 /// The environment a run renders with (see `TemplateSet::environment`), without the
-/// filters and functions that CRD templates have no use for: one that is used fails here.
+/// filters and functions it adds for a run (`slot`, `sha256`, `fromyaml`, …): a template that
+/// uses one fails here and is rendered at run time.
 fn environment(templates: &Path) -> Option<Environment<'static>> {
     let mut env = scalar::environment().ok()?;
     let root = templates.to_path_buf();
@@ -134,6 +212,12 @@ fn render(templates: &Path, name: &str, context: &serde_json::Value) -> Option<E
     let mut restricted = serde_json::Value::Object(serde_json::Map::new());
     for path in paths {
         let value = lookup(context, &path);
+        if path == FILES || path.starts_with(&format!("{FILES}.")) {
+            if let Some(value) = value {
+                insert(&mut restricted, &path, value.clone());
+            }
+            continue;
+        }
         if let Some(value) = value {
             insert(&mut restricted, &path, value.clone());
         }
@@ -146,9 +230,8 @@ fn render(templates: &Path, name: &str, context: &serde_json::Value) -> Option<E
         if value.is_null() {
             continue;
         }
-        let is_crd = value.get("apiVersion").and_then(serde_json::Value::as_str) == Some(CRD.0)
-            && value.get("kind").and_then(serde_json::Value::as_str) == Some(CRD.1);
-        if !is_crd {
+        // Whatever is not an object is left for the run to report where it is.
+        if !value.is_object() {
             return None;
         }
         documents.insert(index, value);

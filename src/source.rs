@@ -1,6 +1,7 @@
 //! Text files the tool reads (stack files, templates), whether from disk or embedded in the
 //! binary, and positions inside them.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -10,8 +11,9 @@ use std::sync::{Arc, OnceLock};
 pub struct SourceFile {
     /// Where the file came from, as the user should read it (`stacks/bookinfo.yaml`).
     pub path: PathBuf,
-    /// The whole text.
-    pub text: String,
+    /// The whole text: borrowed from the binary for embedded files and for templates'
+    /// output rendered at build time, so that a run does not copy it.
+    pub text: Cow<'static, str>,
     /// Byte offsets where each line starts, built on first use: rendered templates run to
     /// hundreds of kilobytes, and locating a node must not rescan them.
     line_starts: OnceLock<Vec<usize>>,
@@ -27,7 +29,7 @@ impl Eq for SourceFile {}
 
 impl SourceFile {
     /// A shared handle to a new file.
-    pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Arc<Self> {
+    pub fn new(path: impl Into<PathBuf>, text: impl Into<Cow<'static, str>>) -> Arc<Self> {
         Arc::new(Self {
             path: path.into(),
             text: text.into(),

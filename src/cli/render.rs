@@ -62,7 +62,7 @@ pub fn run(args: &RenderArgs) -> Result<(), Error> {
         plan.objects.len(),
         plan.stacks.len()
     );
-    match (&args.out_dir, args.output) {
+    let printed = match (&args.out_dir, args.output) {
         (Some(dir), _) => {
             let mut listing = String::new();
             for path in output::write_dir(&plan, dir)? {
@@ -72,5 +72,9 @@ pub fn run(args: &RenderArgs) -> Result<(), Error> {
         }
         (None, Format::Yaml) => print(&output::to_yaml(&plan)?),
         (None, Format::Json) => print(&output::to_json(&plan)?),
-    }
+    };
+    // The process ends with this command: the objects (megabytes of small maps and strings)
+    // are left to the operating system rather than freed one by one.
+    std::mem::forget(plan);
+    printed
 }

@@ -62,10 +62,18 @@ pub fn check(
     let mut errors = Vec::new();
     let custom = custom_kinds(objects, &mut errors);
     // Reading each object as its type is the bulk of the checks (CRD schemas above all),
-    // and each object's is independent of the others'.
+    // and each object's is independent of the others'. The documents rendered when the
+    // binary was built are the same on every run, and a test reads them as their types
+    // (`prerendered_documents_fit_their_schemas`): they are not read again.
     let builtins = crate::parallel::map(objects, |object| {
-        kinds::builtin(object.api_version(), &object.key.kind)
-            .map(|(rank, info)| (rank, info, (info.schema_check)(&object.value)))
+        kinds::builtin(object.api_version(), &object.key.kind).map(|(rank, info)| {
+            let found = if object.is_prerendered() {
+                Ok(Vec::new())
+            } else {
+                (info.schema_check)(&object.value)
+            };
+            (rank, info, found)
+        })
     });
     let mut ranks = Vec::with_capacity(objects.len());
     let mut seen: BTreeMap<ObjectKey, usize> = BTreeMap::new();

@@ -262,7 +262,7 @@ fn substituted(old: &str, new: &str, from: &str, to: &str) -> bool {
 
 /// The mapping or list a text holds as YAML, if it is one.
 fn yaml_tree(text: &str) -> Option<Value> {
-    let file = SourceFile::new("text", text);
+    let file = SourceFile::new("text", text.to_owned());
     let mut documents = values::parse_documents(&file).ok()?;
     (documents.len() == 1 && (documents[0].is_object() || documents[0].is_array()))
         .then(|| documents.swap_remove(0))

@@ -12,7 +12,7 @@ mod placement;
 mod pods;
 mod prerendered;
 mod references;
-mod scalar;
+pub(crate) mod scalar;
 mod slots;
 mod templates;
 mod trail;
@@ -96,10 +96,10 @@ pub fn render(
                 .map(move |name| (name, context, stack.kind))
         })
         .collect();
-    // A template's size is a fair guess at its cost; the CRDs' are the largest by far.
+    // The CRDs and the dashboards are the largest by far.
     let rendered = crate::parallel::map_heaviest_first(
         &jobs,
-        |&(name, _, _)| templates.source_len(name),
+        |&(name, _, _)| templates.weight(name),
         |&(name, context, stack)| templates.render(&env, name, context, stack),
     );
     for result in rendered {
@@ -204,6 +204,6 @@ fn context(
         workloads => Context::from(Serde(&workloads)),
         cluster => Context::from(Serde(&platform.cluster)),
         stacks => Context::from(Serde(&stacks)),
-        files => Context::from(Serde(&templates.data_files(stack.kind)?)),
+        files => templates.data_files(stack.kind)?,
     })
 }

@@ -82,14 +82,17 @@ impl Origin {
 pub struct Rendered {
     /// The output text.
     pub file: Arc<SourceFile>,
+    /// Whether it was rendered when the binary was built (see [`super::prerendered`]).
+    pub prerendered: bool,
     trees: OnceLock<Vec<Option<Node>>>,
 }
 
 impl Rendered {
-    /// Wraps a template's output.
-    pub fn new(file: Arc<SourceFile>) -> Self {
+    /// Wraps a template's output; `prerendered` when it was rendered at build time.
+    pub fn new(file: Arc<SourceFile>, prerendered: bool) -> Self {
         Self {
             file,
+            prerendered,
             trees: OnceLock::new(),
         }
     }
@@ -179,6 +182,11 @@ impl Object {
             value,
             origin,
         })
+    }
+
+    /// Whether the object comes from a template's output rendered at build time.
+    pub fn is_prerendered(&self) -> bool {
+        matches!(&self.origin, Origin::Template { rendered, .. } if rendered.prerendered)
     }
 
     /// The `apiVersion`.

@@ -35,6 +35,14 @@ pub fn lookup(name: &str, context: &Context) -> Option<(&'static str, Vec<(usize
     Some((entry.text, documents))
 }
 
+/// The length of the embedded template `name`'s output rendered at build time, if it was.
+pub fn output_len(name: &str) -> Option<usize> {
+    PRERENDERED
+        .iter()
+        .find(|entry| entry.template == name)
+        .map(|entry| entry.text.len())
+}
+
 /// The value at the dotted `path` of `context` as JSON; `None` where it is undefined.
 fn input(context: &Context, path: &str) -> Option<String> {
     let mut value = context.clone();

@@ -59,6 +59,12 @@ pub fn scalar(text: &str) -> String {
         return text.to_owned();
     }
     let mut out = String::with_capacity(text.len() + 2);
+    double_quoted(&mut out, text);
+    out
+}
+
+/// Appends `text` double-quoted, escaped so that every YAML reader reads it back as it is.
+pub fn double_quoted(out: &mut String, text: &str) {
     out.push('"');
     for c in text.chars() {
         match c {
@@ -67,16 +73,21 @@ pub fn scalar(text: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            // Control characters, and the line and paragraph separators and byte-order mark
-            // that some YAML readers take for line breaks or strip.
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
+            // Control characters, the two that are not characters (YAML allows neither in a
+            // stream), and the line and paragraph separators and byte-order mark that some
+            // YAML readers take for line breaks or strip.
+            c if c.is_control()
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+                ) =>
+            {
                 let _ = write!(out, "\\u{:04x}", u32::from(c));
             }
             c => out.push(c),
         }
     }
     out.push('"');
-    out
 }
 
 /// Words YAML 1.1 or 1.2 reads as booleans, nulls or special floats, in any case.

@@ -1,7 +1,7 @@
 //! Templates (`templates/<stack>/*.yaml.j2`), rendered strictly by minijinja: an undefined
 //! value is an error that points at the expression. The output is parsed back into objects.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -146,15 +146,17 @@ impl TemplateSet {
             .filter(|(name, _)| name.ends_with(TEMPLATE_SUFFIX))
             .map(|(name, file)| (name.clone(), Arc::clone(file)))
             .collect();
-        env.set_loader(move |name| Ok(sources.get(name).map(|file| file.text.clone())));
+        env.set_loader(move |name| Ok(sources.get(name).map(|file| file.text.to_string())));
         Ok(env)
     }
 
     /// The files below `<stack>/` that are not templates (dashboards, for example), by name
-    /// relative to that directory, for the templates' `files` variable. JSON files must parse.
-    pub fn data_files(&self, stack: StackKind) -> Result<BTreeMap<&str, &str>, Diagnostic> {
+    /// relative to that directory, for the templates' `files` variable. JSON files must parse;
+    /// the embedded ones are known to (a test reads them), and are not read again on each run.
+    /// A file's text is copied into the template's values only when a template reads it.
+    pub fn data_files(&self, stack: StackKind) -> Result<Context, Diagnostic> {
         let prefix = format!("{}/", stack.name());
-        let mut files = BTreeMap::new();
+        let mut files = Vec::new();
         for (name, file) in &self.files {
             let Some(relative) = name
                 .strip_prefix(&prefix)
@@ -162,26 +164,13 @@ impl TemplateSet {
             else {
                 continue;
             };
-            let is_json = Path::new(relative)
-                .extension()
-                .is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
-            if is_json && let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(&file.text) {
-                let span = Span::new(err.line(), err.column(), 1);
-                return Err(Diagnostic::new(
-                    Location::new(file, span),
-                    format!(
-                        "invalid JSON: {}",
-                        err.to_string().replacen(
-                            &format!(" at line {} column {}", err.line(), err.column()),
-                            "",
-                            1
-                        )
-                    ),
-                ));
+            if !self.embedded {
+                check_json(relative, file)?;
             }
-            files.insert(relative, file.text.as_str());
+            files.push((relative.to_owned(), Arc::clone(file)));
         }
-        Ok(files)
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(Context::from_object(DataFiles(files)))
     }
 
     /// The manifest templates of `stack`, by name.
@@ -212,9 +201,15 @@ impl TemplateSet {
         Ok(())
     }
 
-    /// The length of the template `name`'s source; 0 for none.
-    pub fn source_len(&self, name: &str) -> usize {
-        self.file(name).map_or(0, |file| file.text.len())
+    /// A guess at the cost of rendering the template `name`: the length of its source, or of
+    /// its output where that was rendered at build time (which is then parsed, not rendered).
+    pub fn weight(&self, name: &str) -> usize {
+        let prerendered = if self.embedded {
+            prerendered::output_len(name)
+        } else {
+            None
+        };
+        prerendered.unwrap_or_else(|| self.file(name).map_or(0, |file| file.text.len()))
     }
 
     fn file(&self, name: &str) -> Option<&Arc<SourceFile>> {
@@ -240,21 +235,22 @@ impl TemplateSet {
             None
         };
         let (text, documents) = if let Some((text, documents)) = prerendered {
-            (text.to_owned(), Some(documents))
+            (std::borrow::Cow::Borrowed(text), Some(documents))
         } else {
             let text = env
                 .get_template(name)
                 .and_then(|template| template.render(context))
                 .map_err(|err| self.diagnostic(&err))?;
-            (text, None)
+            (std::borrow::Cow::Owned(text), None)
         };
         let shown = self
             .file(name)
             .map_or_else(|| name.into(), |file| file.path.clone());
-        let rendered = Arc::new(Rendered::new(SourceFile::new(
-            format!("{} (rendered)", shown.display()),
-            text,
-        )));
+        let prerendered = documents.is_some();
+        let rendered = Arc::new(Rendered::new(
+            SourceFile::new(format!("{} (rendered)", shown.display()), text),
+            prerendered,
+        ));
         let documents = match documents {
             Some(documents) => documents,
             None => values::parse_documents(&rendered.file)
@@ -316,6 +312,55 @@ impl TemplateSet {
             _ => diagnostic,
         }
     }
+}
+
+/// A stack's data files, by name, as the templates' `files` map.
+#[derive(Debug)]
+struct DataFiles(Vec<(String, Arc<SourceFile>)>);
+
+impl minijinja::value::Object for DataFiles {
+    fn get_value(self: &Arc<Self>, key: &Context) -> Option<Context> {
+        let key = key.as_str()?;
+        let at = self
+            .0
+            .binary_search_by(|(name, _)| name.as_str().cmp(key))
+            .ok()?;
+        Some(Context::from(&*self.0[at].1.text))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Values(
+            self.0
+                .iter()
+                .map(|(name, _)| Context::from(name.as_str()))
+                .collect(),
+        )
+    }
+}
+
+/// An error where `file`, a data file named `relative`, is JSON by its name and does not parse.
+fn check_json(relative: &str, file: &Arc<SourceFile>) -> Result<(), Diagnostic> {
+    let is_json = Path::new(relative)
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
+    if !is_json {
+        return Ok(());
+    }
+    let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(&file.text) else {
+        return Ok(());
+    };
+    let span = Span::new(err.line(), err.column(), 1);
+    Err(Diagnostic::new(
+        Location::new(file, span),
+        format!(
+            "invalid JSON: {}",
+            err.to_string().replacen(
+                &format!(" at line {} column {}", err.line(), err.column()),
+                "",
+                1
+            )
+        ),
+    ))
 }
 
 /// Line, column and length of the byte `range` of `text`.
@@ -420,7 +465,7 @@ mod tests {
     /// The documents taken from build time are those a render at run time gives, with the
     /// same output text to point errors into.
     #[test]
-    fn prerendered_crds_are_what_a_render_gives() {
+    fn prerendered_templates_are_what_a_render_gives() {
         let platform = crate::stack::StackSource::Embedded.load().unwrap();
         let embedded = TemplateSet::embedded();
         let afresh = TemplateSet {
@@ -458,10 +503,71 @@ mod tests {
                 }
             }
         }
+        // Those that read the workloads, the cluster or other stacks, or call a function
+        // only a run has, are rendered at run time.
         assert_eq!(
             taken,
-            ["linkerd/crds.yaml.j2", "linkerd/gateway-api-crds.yaml.j2"]
+            [
+                "linkerd/crds.yaml.j2",
+                "linkerd/gateway-api-crds.yaml.j2",
+                "prometheus/kube-state-metrics.yaml.j2",
+                "prometheus/node-exporter.yaml.j2",
+                "prometheus/rbac.yaml.j2",
+                "grafana/dashboards.yaml.j2",
+                "grafana/grafana.yaml.j2",
+                "bookinfo/deployments.yaml.j2",
+                "bookinfo/serviceaccounts.yaml.j2",
+                "bookinfo/services.yaml.j2",
+            ]
         );
+    }
+
+    /// The checks take the documents rendered at build time as fitting their kinds' schemas
+    /// without reading them again; here they are read.
+    #[test]
+    fn prerendered_documents_fit_their_schemas() {
+        let platform = crate::stack::StackSource::Embedded.load().unwrap();
+        let embedded = TemplateSet::embedded();
+        let env = embedded.environment(&Slots::default()).unwrap();
+        let mut read = 0;
+        for stack in &platform.stacks {
+            let context = crate::render::context(&platform, stack, &embedded).unwrap();
+            for name in embedded.manifests(stack.kind) {
+                if prerendered::lookup(name, &context).is_none() {
+                    continue;
+                }
+                for object in embedded.render(&env, name, &context, stack.kind).unwrap() {
+                    assert!(object.is_prerendered(), "{}", object.key);
+                    let (_, info) =
+                        super::super::kinds::builtin(object.api_version(), &object.key.kind)
+                            .unwrap_or_else(|| panic!("{}: not a built-in kind", object.key));
+                    let unknown = (info.schema_check)(&object.value).unwrap_or_else(|err| {
+                        panic!("{}: {} at {}", object.key, err.inner(), err.path())
+                    });
+                    assert!(
+                        unknown.is_empty(),
+                        "{}: fields outside the schema: {unknown:?}",
+                        object.key
+                    );
+                    read += 1;
+                }
+            }
+        }
+        assert!(read > 20, "only {read} documents");
+    }
+
+    /// The embedded data files are not parsed on each run: the JSON ones parse.
+    #[test]
+    fn embedded_json_data_files_parse() {
+        let embedded = TemplateSet::embedded();
+        let mut parsed = 0;
+        for (name, file) in &embedded.files {
+            if !name.ends_with(TEMPLATE_SUFFIX) {
+                check_json(name, file).unwrap_or_else(|err| panic!("{err}"));
+                parsed += usize::from(Path::new(name).extension().is_some_and(|e| e == "json"));
+            }
+        }
+        assert!(parsed >= 4, "{parsed}");
     }
 
     /// Other values than those of the default stack files render the template afresh.

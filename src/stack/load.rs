@@ -333,7 +333,7 @@ mod tests {
             let cuts = text.char_indices().map(|(at, _)| at).step_by(5);
             let mut rendered = 0;
             for (round, cut) in cuts.enumerate() {
-                let mut spliced = text.clone();
+                let mut spliced = text.to_string();
                 spliced.insert_str(cut, noise[(round + index) % noise.len()]);
                 for variant in [text[..cut].to_owned(), spliced] {
                     let mut files = defaults.clone();

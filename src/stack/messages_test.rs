@@ -125,7 +125,7 @@ fn variants(defaults: &[Arc<SourceFile>]) -> Vec<(usize, String)> {
         }
         let cuts = file.text.char_indices().map(|(at, _)| at).step_by(13);
         for (round, cut) in cuts.enumerate() {
-            let mut spliced = file.text.clone();
+            let mut spliced = file.text.to_string();
             spliced.insert_str(cut, NOISE[round % NOISE.len()]);
             out.push((index, spliced));
             out.push((index, file.text[..cut].to_owned()));

@@ -23,7 +23,13 @@ pub fn document(out: &mut String, value: &Value) {
 }
 
 fn pad(out: &mut String, indent: usize) {
-    out.extend(std::iter::repeat_n(' ', indent));
+    const SPACES: &str = "                                                                ";
+    let mut left = indent;
+    while left > 0 {
+        let step = left.min(SPACES.len());
+        out.push_str(&SPACES[..step]);
+        left -= step;
+    }
 }
 
 /// A mapping at `indent`; with `inline`, its first key continues the current line (after a
@@ -91,14 +97,49 @@ fn scalar(out: &mut String, value: &Value) {
 }
 
 /// A multi-line string that a literal block keeps exactly: printable, not starting with a
-/// space (which would need an indentation indicator), at most one final newline.
+/// space (which would need an indentation indicator) or a tab (which libyaml and go-yaml,
+/// kubectl's reader, refuse where they look for the block's indentation), at most one final
+/// newline.
 fn is_block(text: &str) -> bool {
     text.contains('\n')
-        && !text.starts_with([' ', '\n'])
+        && !text.starts_with([' ', '\t', '\n'])
         && !text.ends_with("\n\n")
-        && text
-            .chars()
-            .all(|c| c == '\n' || c == '\t' || !c.is_control())
+        && !needs_escape(text, true)
+}
+
+/// Whether `text` holds a character that must be escaped, which only double quotes can do:
+/// a control character (`char::is_control`: U+0000–U+001F, U+007F–U+009F), U+FFFE or U+FFFF
+/// (not allowed in YAML), or the line and paragraph separators and byte-order mark (which
+/// some readers take for line breaks or strip), as [`crate::render::scalar`] escapes them;
+/// `in_block`, a line break or a tab is not one. A first pass that the compiler vectorizes
+/// looks for the bytes that may start one (the output holds hundreds of kilobytes of block
+/// text); only where it finds some is each looked at.
+fn needs_escape(text: &str, in_block: bool) -> bool {
+    let bytes = text.as_bytes();
+    let allowed = |byte: u8| in_block && (byte == b'\n' || byte == b'\t');
+    let suspect =
+        |byte: u8| (byte < 0x20 && !allowed(byte)) || matches!(byte, 0x7F | 0xC2 | 0xE2 | 0xEF);
+    let follows = |at: usize, tails: &[[u8; 2]]| {
+        bytes
+            .get(at + 1..at + 3)
+            .is_some_and(|next| tails.iter().any(|tail| next == tail))
+    };
+    bytes
+        .iter()
+        .fold(false, |found, &byte| found | suspect(byte))
+        && bytes.iter().enumerate().any(|(at, &byte)| match byte {
+            0x00..=0x1F => !allowed(byte),
+            0x7F => true,
+            // U+0080–U+009F.
+            0xC2 => bytes
+                .get(at + 1)
+                .is_some_and(|next| (0x80..=0x9F).contains(next)),
+            // U+2028, U+2029.
+            0xE2 => follows(at, &[[0x80, 0xA8], [0x80, 0xA9]]),
+            // U+FEFF, U+FFFE, U+FFFF.
+            0xEF => follows(at, &[[0xBB, 0xBF], [0xBF, 0xBE], [0xBF, 0xBF]]),
+            _ => false,
+        })
 }
 
 /// A literal block (`|`, or `|-` without a final newline) indented to `indent`; the header
@@ -123,40 +164,93 @@ fn block(out: &mut String, text: &str, indent: usize) {
 fn string(out: &mut String, text: &str) {
     if is_plain(text) {
         out.push_str(text);
-    } else if !text.chars().any(char::is_control) {
+    } else if !needs_escape(text, false) {
         out.push('\'');
         out.push_str(&text.replace('\'', "''"));
         out.push('\'');
     } else {
-        out.push_str(&Value::String(text.to_owned()).to_string());
+        crate::render::scalar::double_quoted(out, text);
     }
 }
 
+/// Bytes that may stand in a plain string.
+const SAFE: u8 = 1;
+/// Bytes of something a YAML reader could take for a number or a date.
+const NUMERIC: u8 = 2;
+
+/// What each byte is, for [`is_plain`]: a table, as it looks at every byte of most strings.
+static CLASSES: [u8; 256] = {
+    let mut classes = [0u8; 256];
+    let mut b: u8 = 0;
+    loop {
+        let mut class = 0;
+        if b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'_'
+                    | b'.'
+                    | b'/'
+                    | b':'
+                    | b'='
+                    | b'@'
+                    | b'+'
+                    | b'~'
+                    | b'$'
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b','
+                    | b'%'
+                    | b' '
+            )
+        {
+            class |= SAFE;
+        }
+        if b.is_ascii_hexdigit()
+            || matches!(
+                b,
+                b'+' | b'-' | b'.' | b'_' | b':' | b'x' | b'X' | b'o' | b'O'
+            )
+        {
+            class |= NUMERIC;
+        }
+        classes[b as usize] = class;
+        if b == u8::MAX {
+            break classes;
+        }
+        b += 1;
+    }
+};
+
 /// Whether `text` may stand unquoted: conservative ASCII, no indicator that YAML could read as
 /// structure, and nothing that YAML 1.1 or 1.2 would take for null, a boolean, a number or a
-/// date.
+/// date. One pass over the bytes: most strings of a render are checked here.
 fn is_plain(text: &str) -> bool {
     const WORDS: [&str; 10] = [
         "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",
     ];
-    let Some(first) = text.chars().next() else {
+    let bytes = text.as_bytes();
+    let Some(&first) = bytes.first() else {
         return false;
     };
-    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./:=@+~$()*,% ".contains(c);
     let starts_well = first.is_ascii_alphanumeric()
-        || "/_$".contains(first)
-        || (first == '-' && text.len() > 1 && !text[1..].starts_with(' '));
-    let number_like = (first.is_ascii_digit() || "+-.".contains(first))
-        && text
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() || "+-._:xXoO".contains(c));
-    starts_well
-        && text.chars().all(safe)
-        && !text.ends_with([' ', ':'])
-        && !text.contains(": ")
-        && !text.contains(" #")
-        && !number_like
-        && !WORDS.iter().any(|word| text.eq_ignore_ascii_case(word))
+        || matches!(first, b'/' | b'_' | b'$')
+        || (first == b'-' && bytes.len() > 1 && bytes[1] != b' ');
+    if !starts_well || matches!(bytes.last(), Some(b' ' | b':')) {
+        return false;
+    }
+    let mut all = SAFE | NUMERIC;
+    let mut previous = 0u8;
+    for &byte in bytes {
+        all &= CLASSES[usize::from(byte)];
+        if (previous == b':' && byte == b' ') || (previous == b' ' && byte == b'#') {
+            return false;
+        }
+        previous = byte;
+    }
+    let number_like =
+        (first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.')) && all & NUMERIC != 0;
+    all & SAFE != 0 && !number_like && !WORDS.iter().any(|word| text.eq_ignore_ascii_case(word))
 }
 
 #[cfg(test)]
@@ -273,10 +367,34 @@ mod tests {
             " starts with space\nx",
             "ends\n\n",
             "\nleading newline",
+            "\tleading tab\nx",
         ] {
             let rendered = yaml(&json!({ "k": text }));
             assert!(rendered.starts_with("k: \""), "{text:?} -> {rendered}");
             assert_eq!(parse_back(&rendered), json!({ "k": text }));
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2048, failure_persistence: None, ..Default::default() })]
+
+        /// Any string, C0 and C1 control characters and multi-byte letters included, reads
+        /// back as itself, whichever of plain, quoted and block form it is written in.
+        #[test]
+        fn every_string_reads_back(chars in proptest::collection::vec(proptest::sample::select(
+            " -:#'\"\\,*&!|>%@.0123456789abxeEnulTtrY~/_$\u{7}\u{8}\u{c}\u{7f}\u{80}\u{85}\u{9f}\u{a0}\u{e9}\u{430}\u{2028}\u{2029}\u{feff}\u{fffe}\u{ffff}\r\t\n"
+                .chars()
+                .collect::<Vec<char>>(),
+        ), 0..12)) {
+            let text: String = chars.into_iter().collect();
+            let value = json!({ "k": text, "l": [text.clone()] });
+            let written = yaml(&value);
+            proptest::prop_assert!(
+                !written.chars().any(|c| (c.is_control() && c != '\n' && c != '\t')
+                    || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')),
+                "{:?} written raw: {:?}", text, written
+            );
+            proptest::prop_assert_eq!(parse_back(&written), value);
         }
     }
 }

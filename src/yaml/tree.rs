@@ -369,7 +369,7 @@ mod tests {
     use super::*;
 
     fn tree(text: &str) -> Node {
-        let file = SourceFile::new("t.yaml", text);
+        let file = SourceFile::new("t.yaml", text.to_owned());
         match parse(&file) {
             Ok(Some(node)) => node,
             other => panic!("expected a tree, got {other:?}"),
@@ -377,7 +377,7 @@ mod tests {
     }
 
     fn error(text: &str) -> String {
-        let file = SourceFile::new("t.yaml", text);
+        let file = SourceFile::new("t.yaml", text.to_owned());
         match parse(&file) {
             Err(diagnostic) => diagnostic.to_string(),
             Ok(node) => panic!("expected an error, got {node:?}"),

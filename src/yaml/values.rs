@@ -302,7 +302,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Vec<Value>, String> {
-        parse_documents(&SourceFile::new("t.yaml", text)).map_err(|d| d.to_string())
+        parse_documents(&SourceFile::new("t.yaml", text.to_owned())).map_err(|d| d.to_string())
     }
 
     fn serde_yaml_documents(text: &str) -> Vec<Value> {
