@@ -1,7 +1,8 @@
 //! The output of the templates that build.rs renders once per build for the default stack
-//! files (those holding only CustomResourceDefinitions). A run whose context gives such a
-//! template the same values takes its documents from here instead of rendering and parsing
-//! them again.
+//! files (those that read only the stack's name, namespace, spec and data files: the CRDs,
+//! the dashboards, …). A run whose context gives such a template the same values takes its
+//! documents from here instead of rendering and parsing them again, and the checks do not
+//! read them as their types again (a test does).
 
 use minijinja::Value as Context;
 use serde_json::Value;

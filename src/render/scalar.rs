@@ -17,7 +17,7 @@ pub const ESCAPE: &str = "yaml";
 /// An environment that writes as every template is written: undefined values are errors,
 /// every string a YAML scalar of its own ([`format`], `| inline` to opt out), Jinja block
 /// whitespace trimmed so that block tags do not leave blank lines in YAML. Runs add their
-/// loader, filters and functions; build.rs renders the CRD templates with it as it is.
+/// loader, filters and functions; build.rs renders templates with it as it is.
 pub fn environment<'s>() -> Result<Environment<'s>, Error> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);

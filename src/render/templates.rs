@@ -52,7 +52,7 @@ const MANIFEST_SUFFIX: &str = ".yaml.j2";
 #[derive(Debug, Clone)]
 pub struct TemplateSet {
     files: Vec<(String, Arc<SourceFile>)>,
-    /// Whether these are the templates compiled into the binary, whose CRD templates were
+    /// Whether these are the templates compiled into the binary, some of which were
     /// rendered at build time (see [`super::prerendered`]).
     embedded: bool,
 }
