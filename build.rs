@@ -167,6 +167,15 @@ fn is_template(name: &str) -> bool {
 /// any depth), gives a value where a variable is undefined (see [`FALLBACKS`]). Those the
 /// template names are what matters: the variables they read are not recorded; its own are.
 fn uses_fallbacks(templates: &Path, stack: &str, name: &str) -> bool {
+    let Ok(entries) = fs::read_dir(templates.join(stack)) else {
+        return true;
+    };
+    let others: Vec<String> = entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|file| is_template(file))
+        .map(|file| format!("{stack}/{file}"))
+        .collect();
     let mut seen = vec![format!("{stack}/{name}")];
     let mut index = 0;
     while let Some(current) = seen.get(index).cloned() {
@@ -176,16 +185,9 @@ fn uses_fallbacks(templates: &Path, stack: &str, name: &str) -> bool {
         if index > 0 && FALLBACKS.iter().any(|fallback| text.contains(fallback)) {
             return true;
         }
-        let Ok(entries) = fs::read_dir(templates.join(stack)) else {
-            return true;
-        };
-        for entry in entries.flatten() {
-            let Ok(file) = entry.file_name().into_string() else {
-                continue;
-            };
-            let named = format!("{stack}/{file}");
-            if is_template(&file) && text.contains(&named) && !seen.contains(&named) {
-                seen.push(named);
+        for named in &others {
+            if text.contains(named.as_str()) && !seen.contains(named) {
+                seen.push(named.clone());
             }
         }
         index += 1;
@@ -212,14 +214,11 @@ fn render(templates: &Path, name: &str, context: &serde_json::Value) -> Option<E
     let mut restricted = serde_json::Value::Object(serde_json::Map::new());
     for path in paths {
         let value = lookup(context, &path);
-        if path == FILES || path.starts_with(&format!("{FILES}.")) {
-            if let Some(value) = value {
-                insert(&mut restricted, &path, value.clone());
-            }
-            continue;
-        }
         if let Some(value) = value {
             insert(&mut restricted, &path, value.clone());
+        }
+        if path == FILES || path.starts_with(&format!("{FILES}.")) {
+            continue;
         }
         inputs.push((path, value.map(ToString::to_string)));
     }
