@@ -65,19 +65,27 @@ pub fn check(
     // and each object's is independent of the others'. The documents rendered when the
     // binary was built are the same on every run, and a test reads them as their types
     // (`prerendered_documents_fit_their_schemas`): they are not read again.
-    let builtins = crate::parallel::map(objects, |object| {
-        kinds::builtin(object.api_version(), &object.key.kind).map(|(rank, info)| {
-            let found = if object.is_prerendered() {
+    // The same goes for their labels and images, which walk the whole object.
+    let checked = crate::parallel::map(objects, |object| {
+        let prerendered = object.is_prerendered();
+        let builtin = kinds::builtin(object.api_version(), &object.key.kind).map(|(rank, info)| {
+            let found = if prerendered {
                 Ok(Vec::new())
             } else {
                 (info.schema_check)(&object.value)
             };
             (rank, info, found)
-        })
+        });
+        let content = if prerendered {
+            Vec::new()
+        } else {
+            content(object)
+        };
+        (builtin, content)
     });
     let mut ranks = Vec::with_capacity(objects.len());
     let mut seen: BTreeMap<ObjectKey, usize> = BTreeMap::new();
-    for (index, builtin) in builtins.into_iter().enumerate() {
+    for (index, (builtin, content)) in checked.into_iter().enumerate() {
         let object = &objects[index];
         let (rank, rule, is_namespaced) = match builtin {
             Some((rank, info, found)) => {
@@ -103,8 +111,7 @@ pub fn check(
         ranks.push(rank);
         let object = &objects[index];
         check_identity(object, rule, is_namespaced, namespaces, &mut errors);
-        check_labels(object, &mut errors);
-        check_images(object, &mut errors);
+        errors.extend(content);
         check_apply_policy(object, &mut errors);
         let key = object.key.clone();
         match seen.get(&key) {
@@ -278,6 +285,15 @@ fn check_identity(
         ),
         _ => {}
     }
+}
+
+/// What the object's own content breaks of the label and image syntax; independent of the
+/// other objects.
+pub(super) fn content(object: &Object) -> Vec<Diagnostic> {
+    let mut errors = Vec::new();
+    check_labels(object, &mut errors);
+    check_images(object, &mut errors);
+    errors
 }
 
 /// Calls `visit` for every key of every object inside `value`, depth first; `visit` returns

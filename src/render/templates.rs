@@ -522,8 +522,8 @@ mod tests {
         );
     }
 
-    /// The checks take the documents rendered at build time as fitting their kinds' schemas
-    /// without reading them again; here they are read.
+    /// The checks take the documents rendered at build time as fitting their kinds' schemas,
+    /// with valid labels and images, without reading them again; here they are read.
     #[test]
     fn prerendered_documents_fit_their_schemas() {
         let platform = crate::stack::StackSource::Embedded.load().unwrap();
@@ -549,6 +549,8 @@ mod tests {
                         "{}: fields outside the schema: {unknown:?}",
                         object.key
                     );
+                    let content = super::super::checks::content(&object);
+                    assert!(content.is_empty(), "{}: {content:?}", object.key);
                     read += 1;
                 }
             }
