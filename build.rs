@@ -53,11 +53,20 @@ fn main() -> Result<(), Box<dyn Error>> {
             .iter()
             .map(|(path, value)| format!("({path:?}, {value:?})"))
             .collect();
+        let mut strings = Vec::new();
+        for (number, (document, pointer, string)) in entry.strings.iter().enumerate() {
+            let file = format!("prerendered-{index}-{number}.txt");
+            fs::write(out.join(&file), string)?;
+            strings.push(format!(
+                "({document}, {pointer:?}, include_str!(concat!(env!(\"OUT_DIR\"), \"/{file}\")))"
+            ));
+        }
         writeln!(
             code,
-            "    Prerendered {{ template: {:?}, inputs: &[{}], text: include_str!(concat!(env!(\"OUT_DIR\"), \"/{text}\")), documents: include_str!(concat!(env!(\"OUT_DIR\"), \"/{documents}\")) }},",
+            "    Prerendered {{ template: {:?}, inputs: &[{}], text: include_str!(concat!(env!(\"OUT_DIR\"), \"/{text}\")), documents: include_str!(concat!(env!(\"OUT_DIR\"), \"/{documents}\")), strings: &[{}] }},",
             entry.template,
             inputs.join(", "),
+            strings.join(", "),
         )?;
     }
     code.push_str("]\n");
@@ -74,9 +83,18 @@ struct Entry {
     inputs: Vec<(String, Option<String>)>,
     /// The output.
     text: String,
-    /// Its documents that are not empty, as JSON: `[[index, object], ...]`.
+    /// Its documents that are not empty, as JSON: `[[index, object], ...]`, with the long
+    /// strings (see [`LONG_STRING`]) left empty.
     documents: String,
+    /// The long strings: the position of their document in `documents`, their JSON pointer
+    /// in it, and the text.
+    strings: Vec<(usize, String, String)>,
 }
+
+/// Strings at least this long (the Grafana dashboards, a few descriptions) are kept out of
+/// the documents' JSON and included as they are: a run then copies them rather than
+/// parsing them (the dashboards, JSON in JSON, are mostly escapes).
+const LONG_STRING: usize = 2048;
 
 /// Every manifest template below `templates` that renders for its stack's default file with
 /// what this script can see.
@@ -238,13 +256,51 @@ fn render(templates: &Path, name: &str, context: &serde_json::Value) -> Option<E
     if documents.is_empty() {
         return None;
     }
-    let documents: Vec<(usize, serde_json::Value)> = documents.into_iter().collect();
+    let mut documents: Vec<(usize, serde_json::Value)> = documents.into_iter().collect();
+    let mut strings = Vec::new();
+    for (position, (_, document)) in documents.iter_mut().enumerate() {
+        take_long_strings(document, &mut String::new(), &mut |pointer, string| {
+            strings.push((position, pointer.to_owned(), string));
+        });
+    }
     Some(Entry {
         template: name.to_owned(),
         inputs,
         text,
         documents: serde_json::to_string(&documents).ok()?,
+        strings,
     })
+}
+
+/// Empties every string of `value` of [`LONG_STRING`] bytes or more, handing it to `take`
+/// with its JSON pointer (RFC 6901; `pointer` is where `value` is).
+fn take_long_strings(
+    value: &mut serde_json::Value,
+    pointer: &mut String,
+    take: &mut impl FnMut(&str, String),
+) {
+    let depth = pointer.len();
+    match value {
+        serde_json::Value::String(string) if string.len() >= LONG_STRING => {
+            take(pointer, std::mem::take(string));
+        }
+        serde_json::Value::Object(map) => {
+            for (key, child) in map {
+                pointer.push('/');
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                take_long_strings(child, pointer, take);
+                pointer.truncate(depth);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (index, child) in items.iter_mut().enumerate() {
+                let _ = write!(pointer, "/{index}");
+                take_long_strings(child, pointer, take);
+                pointer.truncate(depth);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The value at the dotted `path` of `value`.

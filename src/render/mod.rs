@@ -87,26 +87,36 @@ pub fn render(
         .iter()
         .map(|stack| context(platform, stack, templates))
         .collect::<Result<Vec<_>, _>>()?;
-    let jobs: Vec<(&str, &Context, StackKind)> = selected
+    let jobs: Vec<Job<'_>> = selected
         .iter()
         .zip(&contexts)
         .flat_map(|(stack, context)| {
             templates
                 .manifests(stack.kind)
-                .map(move |name| (name, context, stack.kind))
+                .map(move |name| Job::Render(name, context, stack.kind))
         })
+        .chain(
+            selected
+                .iter()
+                .flat_map(|stack| templates.macros(stack.kind).map(Job::Compile)),
+        )
         .collect();
-    // The CRDs and the dashboards are the largest by far.
+    // The CRDs and the dashboards are the largest by far. The macro files go first: the
+    // manifests that import them then find them compiled, rather than each thread compiling
+    // its own copy at once. Results (and so the first error reported) keep the jobs' order.
     let rendered = crate::parallel::map_heaviest_first(
         &jobs,
-        |&(name, _, _)| templates.weight(name),
-        |&(name, context, stack)| templates.render(&env, name, context, stack),
+        |job| match *job {
+            Job::Render(name, _, _) => templates.weight(name),
+            Job::Compile(_) => usize::MAX,
+        },
+        |job| match *job {
+            Job::Render(name, context, stack) => templates.render(&env, name, context, stack),
+            Job::Compile(name) => templates.compile(&env, name).map(|()| Vec::new()),
+        },
     );
     for result in rendered {
         objects.extend(result?);
-    }
-    for stack in selected {
-        templates.compile_macros(&env, stack.kind)?;
     }
     let known_namespaces: BTreeSet<String> = platform
         .stacks
@@ -150,6 +160,14 @@ pub fn render(
         secrets,
         slots: slots.used(),
     })
+}
+
+/// A step of rendering, independent of the others.
+enum Job<'a> {
+    /// Render a manifest template with its stack's context.
+    Render(&'a str, &'a Context, StackKind),
+    /// Compile a macro file.
+    Compile(&'a str),
 }
 
 /// Apply order: namespaces, then CRDs, then by phase, kind, namespace and name.

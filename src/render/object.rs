@@ -5,7 +5,6 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -202,12 +201,6 @@ impl Object {
         &self,
     ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
         from_value(&self.value)
-    }
-
-    /// Replaces the object with the serialization of `typed`.
-    pub fn set_typed<T: Serialize>(&mut self, typed: &T) -> Result<(), serde_json::Error> {
-        self.value = serde_json::to_value(typed)?;
-        Ok(())
     }
 
     /// The object's metadata.

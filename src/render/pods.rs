@@ -17,12 +17,9 @@ pub struct Owners(Vec<Option<(PodOwner, bool)>>);
 impl Owners {
     /// Reads every object that carries a pod template.
     pub fn read(objects: &[Object]) -> Self {
-        Self(
-            objects
-                .iter()
-                .map(|object| PodOwner::read(object).map(|owner| (owner, false)))
-                .collect(),
-        )
+        Self(crate::parallel::map(objects, |object| {
+            PodOwner::read(object).map(|owner| (owner, false))
+        }))
     }
 
     /// The owner read from the object at `index`.
@@ -45,15 +42,19 @@ impl Owners {
 
     /// Writes every edited owner back into its object.
     pub fn write(self, objects: &mut [Object]) -> Vec<Diagnostic> {
+        let written = crate::parallel::map(&self.0, |owned| match owned {
+            Some((owner, true)) => Some(owner.to_value()),
+            _ => None,
+        });
         let mut errors = Vec::new();
-        for (object, owned) in objects.iter_mut().zip(self.0) {
-            if let Some((owner, true)) = owned
-                && let Err(err) = owner.write(object)
-            {
-                errors.push(Diagnostic::new(
+        for (object, written) in objects.iter_mut().zip(written) {
+            match written {
+                Some(Ok(value)) => object.value = value,
+                Some(Err(err)) => errors.push(Diagnostic::new(
                     object.origin.at(&FieldPath::root()),
                     format!("failed to write {}: {err}", object.key),
-                ));
+                )),
+                None => {}
             }
         }
         errors
@@ -91,13 +92,14 @@ impl PodOwner {
         }
     }
 
-    pub fn write(&self, object: &mut Object) -> Result<(), serde_json::Error> {
+    /// The object as written back: its JSON.
+    pub fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
         match self {
-            Self::Deployment(typed) => object.set_typed(typed),
-            Self::DaemonSet(typed) => object.set_typed(typed),
-            Self::StatefulSet(typed) => object.set_typed(typed),
-            Self::Job(typed) => object.set_typed(typed),
-            Self::CronJob(typed) => object.set_typed(typed),
+            Self::Deployment(typed) => serde_json::to_value(typed),
+            Self::DaemonSet(typed) => serde_json::to_value(typed),
+            Self::StatefulSet(typed) => serde_json::to_value(typed),
+            Self::Job(typed) => serde_json::to_value(typed),
+            Self::CronJob(typed) => serde_json::to_value(typed),
         }
     }
 

@@ -16,8 +16,13 @@ pub struct Prerendered {
     pub inputs: &'static [(&'static str, Option<&'static str>)],
     /// The output.
     pub text: &'static str,
-    /// The output's non-empty documents as JSON, `[[index, object], ...]`.
+    /// The output's non-empty documents as JSON, `[[index, object], ...]`, with their long
+    /// strings empty.
     pub documents: &'static str,
+    /// The long strings, included as they are (copying them is much faster than parsing
+    /// them out of JSON): the position of their document in `documents`, their JSON pointer
+    /// in it and the text.
+    pub strings: &'static [(usize, &'static str, &'static str)],
 }
 
 static PRERENDERED: &[Prerendered] = include!(concat!(env!("OUT_DIR"), "/prerendered.rs"));
@@ -32,7 +37,11 @@ pub fn lookup(name: &str, context: &Context) -> Option<(&'static str, Vec<(usize
                 .iter()
                 .all(|&(path, value)| input(context, path).as_deref() == value)
     })?;
-    let documents = serde_json::from_str(entry.documents).ok()?;
+    let mut documents: Vec<(usize, Value)> = serde_json::from_str(entry.documents).ok()?;
+    for &(document, pointer, string) in entry.strings {
+        let (_, value) = documents.get_mut(document)?;
+        *value.pointer_mut(pointer)? = Value::String(string.to_owned());
+    }
     Some((entry.text, documents))
 }
 

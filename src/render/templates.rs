@@ -182,23 +182,25 @@ impl TemplateSet {
             .filter(move |name| name.starts_with(&prefix) && name.ends_with(MANIFEST_SUFFIX))
     }
 
-    /// Compiles the templates of `stack` that only hold macros, so that a syntax error in one
-    /// is reported even where no manifest imports it. Those already imported are compiled.
-    pub fn compile_macros(
-        &self,
-        env: &Environment<'_>,
-        stack: StackKind,
-    ) -> Result<(), Diagnostic> {
+    /// The templates of `stack` that only hold macros (those that manifests import).
+    pub fn macros(&self, stack: StackKind) -> impl Iterator<Item = &str> {
         let prefix = format!("{}/", stack.name());
-        for (name, _) in self.files.iter().filter(|(name, _)| {
-            name.starts_with(&prefix)
-                && name.ends_with(TEMPLATE_SUFFIX)
-                && !name.ends_with(MANIFEST_SUFFIX)
-        }) {
-            env.get_template(name)
-                .map_err(|err| self.diagnostic(&err))?;
-        }
-        Ok(())
+        self.files
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .filter(move |name| {
+                name.starts_with(&prefix)
+                    && name.ends_with(TEMPLATE_SUFFIX)
+                    && !name.ends_with(MANIFEST_SUFFIX)
+            })
+    }
+
+    /// Compiles the template `name` into `env`, so that a syntax error in a macro file is
+    /// reported even where no manifest imports it.
+    pub fn compile(&self, env: &Environment<'_>, name: &str) -> Result<(), Diagnostic> {
+        env.get_template(name)
+            .map(drop)
+            .map_err(|err| self.diagnostic(&err))
     }
 
     /// A guess at the cost of rendering the template `name`: the length of its source, or of
