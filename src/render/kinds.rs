@@ -77,8 +77,16 @@ pub type SchemaError = serde_path_to_error::Error<serde_json::Error>;
 
 fn schema_check<T: DeserializeOwned>(value: &Value) -> Result<Vec<FieldPath>, SchemaError> {
     let mut unknown = Vec::new();
-    match serde_ignored::deserialize::<_, _, T>(value, |path| unknown.push(field_path(&path))) {
-        Ok(_) => Ok(unknown),
+    let checked = {
+        // One callback type for every kind. A closure would be a type of its own for each
+        // kind, and so would every deserializer it is passed down through: each kind would
+        // compile its own copy of ObjectMeta's, PodSpec's, … (a third of this crate's code).
+        let mut note = |path: serde_ignored::Path<'_>| unknown.push(field_path(&path));
+        let note: &mut dyn FnMut(serde_ignored::Path<'_>) = &mut note;
+        serde_ignored::deserialize::<_, _, T>(value, note).map(drop)
+    };
+    match checked {
+        Ok(()) => Ok(unknown),
         // Only to name the field: the fast path above does not track where it is.
         Err(_) => super::object::from_value::<T>(value).map(|_| unknown),
     }
