@@ -61,7 +61,7 @@ mod tests {
     use crate::source::{Location, SourceFile, Span};
     use crate::stack::StackKind;
 
-    fn object(metadata: Value) -> Object {
+    fn object(metadata: &Value) -> Object {
         let file = SourceFile::new("stacks/x.yaml", "namespace: x\n");
         let origin = Origin::Stack(Location::new(&file, Span::new(1, 12, 1)));
         let value = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata});
@@ -77,9 +77,9 @@ mod tests {
             json!({"name": "a", "labels": {"app": "x", MANAGED_BY: "helm"}, "annotations": {"k": "v"}}),
             json!({"name": "a", "annotations": {}}),
         ] {
-            let mut fast = object(metadata.clone());
+            let mut fast = object(&metadata);
             own(&mut fast).unwrap();
-            let mut typed = object(metadata);
+            let mut typed = object(&metadata);
             let mut meta = typed.metadata().unwrap();
             let labels = meta.labels.get_or_insert_with(Default::default);
             labels.insert(MANAGED_BY.into(), MANAGER.into());
@@ -92,15 +92,15 @@ mod tests {
 
     #[test]
     fn other_metadata_is_written_as_kubernetes_reads_it() {
-        let mut nulls = object(json!({"name": "a", "labels": null, "annotations": null}));
+        let mut nulls = object(&json!({"name": "a", "labels": null, "annotations": null}));
         own(&mut nulls).unwrap();
         assert_eq!(
             nulls.value["metadata"],
             json!({"name": "a", "labels": {MANAGED_BY: MANAGER, STACK_LABEL: "grafana"}})
         );
-        let mut wrong = object(json!({"name": "a", "annotations": {"k": 3}}));
+        let mut wrong = object(&json!({"name": "a", "annotations": {"k": 3}}));
         assert!(own(&mut wrong).is_err());
-        let mut listed = object(json!({"name": "a", "labels": ["x"]}));
+        let mut listed = object(&json!({"name": "a", "labels": ["x"]}));
         assert!(own(&mut listed).is_err());
     }
 }

@@ -551,8 +551,8 @@ mod tests {
                         "{}: fields outside the schema: {unknown:?}",
                         object.key
                     );
-                    let content = super::super::checks::content(&object);
-                    assert!(content.is_empty(), "{}: {content:?}", object.key);
+                    let broken = super::super::checks::content(&object);
+                    assert!(broken.is_empty(), "{}: {broken:?}", object.key);
                     read += 1;
                 }
             }
