@@ -35,14 +35,9 @@ fn default_stacks(c: &mut Criterion) {
     // the clock stops, so that the next render reuses the memory as a long run would).
     c.bench_function("render", |b| {
         b.iter_custom(|iterations| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iterations {
-                let start = Instant::now();
-                let plan = render(&platform, &selected, &templates, &Slots::default());
-                total += start.elapsed();
-                drop(black_box(plan.expect("render")));
-            }
-            total
+            timed(iterations, || {
+                render(&platform, &selected, &templates, &Slots::default()).expect("render")
+            })
         });
     });
     c.bench_function("to_yaml", |b| {
@@ -50,9 +45,7 @@ fn default_stacks(c: &mut Criterion) {
     });
     c.bench_function("load + render + to_yaml", |b| {
         b.iter_custom(|iterations| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iterations {
-                let start = Instant::now();
+            timed(iterations, || {
                 let platform = StackSource::Embedded.load().expect("load");
                 let selected = platform.select(&[]).expect("select");
                 let plan = render(
@@ -63,12 +56,22 @@ fn default_stacks(c: &mut Criterion) {
                 )
                 .expect("render");
                 let yaml = output::to_yaml(&plan).expect("yaml");
-                total += start.elapsed();
-                drop(black_box((plan, yaml)));
-            }
-            total
+                (plan, yaml)
+            })
         });
     });
+}
+
+/// The time `iterations` runs of `run` take, each result dropped after its clock stops.
+fn timed<T>(iterations: u64, mut run: impl FnMut() -> T) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iterations {
+        let start = Instant::now();
+        let result = run();
+        total += start.elapsed();
+        drop(black_box(result));
+    }
+    total
 }
 
 criterion_group!(benches, default_stacks);

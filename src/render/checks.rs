@@ -67,21 +67,15 @@ pub fn check(
     // (`prerendered_documents_fit_their_schemas`): they are not read again.
     // The same goes for their labels and images, which walk the whole object.
     let checked = crate::parallel::map(objects, |object| {
-        let prerendered = object.is_prerendered();
-        let builtin = kinds::builtin(object.api_version(), &object.key.kind).map(|(rank, info)| {
-            let found = if prerendered {
-                Ok(Vec::new())
-            } else {
-                (info.schema_check)(&object.value)
-            };
-            (rank, info, found)
-        });
-        let content = if prerendered {
-            Vec::new()
-        } else {
-            content(object)
-        };
-        (builtin, content)
+        let builtin = kinds::builtin(object.api_version(), &object.key.kind);
+        if object.is_prerendered() {
+            return (
+                builtin.map(|(rank, info)| (rank, info, Ok(Vec::new()))),
+                Vec::new(),
+            );
+        }
+        let builtin = builtin.map(|(rank, info)| (rank, info, (info.schema_check)(&object.value)));
+        (builtin, content(object))
     });
     let mut ranks = Vec::with_capacity(objects.len());
     let mut seen: BTreeMap<ObjectKey, usize> = BTreeMap::new();

@@ -29,12 +29,16 @@ pub fn own(object: &mut Object) -> Result<(), serde_json::Error> {
             return Ok(());
         }
     }
-    // Anything else goes through the typed metadata, which reports what is not metadata and
-    // writes the rest as Kubernetes reads it (nulls dropped, say).
+    own_typed(object)
+}
+
+/// [`own`] through the typed metadata, which reports what is not metadata and writes the rest
+/// as Kubernetes reads it (nulls dropped, say).
+fn own_typed(object: &mut Object) -> Result<(), serde_json::Error> {
     let mut metadata = object.metadata()?;
     let labels = metadata.labels.get_or_insert_with(Default::default);
     labels.insert(MANAGED_BY.into(), MANAGER.into());
-    labels.insert(STACK_LABEL.into(), stack.into());
+    labels.insert(STACK_LABEL.into(), object.stack.name().into());
     object.set_metadata(&metadata)
 }
 
@@ -80,11 +84,7 @@ mod tests {
             let mut fast = object(&metadata);
             own(&mut fast).unwrap();
             let mut typed = object(&metadata);
-            let mut meta = typed.metadata().unwrap();
-            let labels = meta.labels.get_or_insert_with(Default::default);
-            labels.insert(MANAGED_BY.into(), MANAGER.into());
-            labels.insert(STACK_LABEL.into(), "grafana".into());
-            typed.set_metadata(&meta).unwrap();
+            own_typed(&mut typed).unwrap();
             assert_eq!(fast.value, typed.value);
             assert_eq!(fast.value["metadata"]["labels"][STACK_LABEL], "grafana");
         }
