@@ -1,16 +1,18 @@
 //! Rebuilds the binary when the embedded stack files or templates change (`include_dir!`
 //! cannot tell cargo about them on stable Rust), and renders once, here, every template whose
 //! output for the default stack files depends only on what this script can see: the stack's
-//! name, its namespace and spec as written, and the data files beside the templates (the
-//! Grafana dashboards, the CustomResourceDefinitions). Rendering and parsing those is most of
+//! name, its namespace and spec as written, the data files beside the templates (the
+//! Grafana dashboards, the CustomResourceDefinitions), and the placeholders of the slots
+//! (generated material that only bootstrap fills in). Rendering and parsing those is most of
 //! a render's work, and their output is the same on every run.
 //!
-//! Each template is rendered with a context of only the variables it reads (so that a
-//! variable it reads but does not declare fails the render here instead of going unnoticed),
-//! and written out with those variables' values: a run uses the output only when the
-//! templates are the embedded ones and its context gives the same values. Anything that does
-//! not render here (a template that reads the workloads, the cluster or other stacks, or calls
-//! a function only a run has) is left to be rendered, and reported, at run time.
+//! Each template is rendered with a context of only the variables it and the templates it
+//! imports or includes read (so that a variable read but not declared fails the render here
+//! instead of going unnoticed), and written out with those variables' values and the slots it
+//! asked for: a run uses the output only when the templates are the embedded ones, its
+//! context gives the same values and its slots are placeholders. Anything that does not
+//! render here (a template that reads the workloads, the cluster or other stacks) is left to
+//! be rendered, and reported, at run time.
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -21,9 +23,22 @@ use std::path::{Path, PathBuf};
 use minijinja::value::Serde;
 use minijinja::{Environment, Value};
 
+/// The crate's modules that render as a run does, at the paths they have in the crate (which
+/// is how they name each other).
 #[allow(dead_code)]
-#[path = "src/render/scalar.rs"]
-mod scalar;
+mod src {
+    pub mod render {
+        pub mod filters;
+        pub mod scalar;
+        pub mod slots;
+    }
+    pub mod yaml {
+        pub mod emit;
+    }
+}
+use src::{render, yaml};
+
+use render::slots::Slots;
 
 /// The context variable holding the data files. It is not among a template's recorded
 /// inputs: a run uses this script's output only with the embedded templates, whose data files
@@ -61,11 +76,17 @@ fn main() -> Result<(), Box<dyn Error>> {
                 "({document}, {pointer:?}, include_str!(concat!(env!(\"OUT_DIR\"), \"/{file}\")))"
             ));
         }
+        let slots: Vec<String> = entry
+            .slots
+            .iter()
+            .map(|(name, service)| format!("({name:?}, {service:?})"))
+            .collect();
         writeln!(
             code,
-            "    Prerendered {{ template: {:?}, inputs: &[{}], text: include_str!(concat!(env!(\"OUT_DIR\"), \"/{text}\")), documents: include_str!(concat!(env!(\"OUT_DIR\"), \"/{documents}\")), strings: &[{}] }},",
+            "    Prerendered {{ template: {:?}, inputs: &[{}], slots: &[{}], text: include_str!(concat!(env!(\"OUT_DIR\"), \"/{text}\")), documents: include_str!(concat!(env!(\"OUT_DIR\"), \"/{documents}\")), strings: &[{}] }},",
             entry.template,
             inputs.join(", "),
+            slots.join(", "),
             strings.join(", "),
         )?;
     }
@@ -81,6 +102,8 @@ struct Entry {
     /// Each variable the template reads, as a dotted path, and its value as JSON (`None`
     /// for a variable the context does not hold, such as a macro's argument).
     inputs: Vec<(String, Option<String>)>,
+    /// The slots it asked for, as it names them: `slot(name, service)`.
+    slots: Vec<(String, Option<String>)>,
     /// The output.
     text: String,
     /// Its documents that are not empty, as JSON: `[[index, object], ...]`, with the long
@@ -181,14 +204,26 @@ fn is_template(name: &str) -> bool {
     Path::new(name).extension().is_some_and(|ext| ext == "j2")
 }
 
-/// Whether the template `<stack>/<name>`, or a template it names (an import or an include, at
-/// any depth), gives a value where a variable is undefined (see [`FALLBACKS`]). Those the
-/// template names are what matters: the variables they read are not recorded; its own are.
+/// Whether a template the template `<stack>/<name>` names (an import or an include, at any
+/// depth) gives a value where a variable is undefined (see [`FALLBACKS`]). Those the
+/// template names are what matters: the variables they read are recorded only where they read
+/// them without a fallback; the template's own are recorded either way.
 fn uses_fallbacks(templates: &Path, stack: &str, name: &str) -> bool {
-    let Ok(entries) = fs::read_dir(templates.join(stack)) else {
+    let Some(named) = named(templates, stack, name) else {
         return true;
     };
-    let others: Vec<String> = entries
+    named.iter().skip(1).any(|other| {
+        fs::read_to_string(templates.join(other)).map_or(true, |text| {
+            FALLBACKS.iter().any(|fallback| text.contains(fallback))
+        })
+    })
+}
+
+/// The template `<stack>/<name>` and the templates of its stack it names (imports or
+/// includes), at any depth, by `<stack>/<file>`; `None` where one cannot be read.
+fn named(templates: &Path, stack: &str, name: &str) -> Option<Vec<String>> {
+    let others: Vec<String> = fs::read_dir(templates.join(stack))
+        .ok()?
         .flatten()
         .filter_map(|entry| entry.file_name().into_string().ok())
         .filter(|file| is_template(file))
@@ -197,37 +232,36 @@ fn uses_fallbacks(templates: &Path, stack: &str, name: &str) -> bool {
     let mut seen = vec![format!("{stack}/{name}")];
     let mut index = 0;
     while let Some(current) = seen.get(index).cloned() {
-        let Ok(text) = fs::read_to_string(templates.join(&current)) else {
-            return true;
-        };
-        if index > 0 && FALLBACKS.iter().any(|fallback| text.contains(fallback)) {
-            return true;
-        }
-        for named in &others {
-            if text.contains(named.as_str()) && !seen.contains(named) {
-                seen.push(named.clone());
+        let text = fs::read_to_string(templates.join(&current)).ok()?;
+        for other in &others {
+            if text.contains(other.as_str()) && !seen.contains(other) {
+                seen.push(other.clone());
             }
         }
         index += 1;
     }
-    false
+    Some(seen)
 }
 
-/// The environment a run renders with (see `TemplateSet::environment`), without the
-/// filters and functions it adds for a run (`slot`, `sha256`, `fromyaml`, …): a template that
-/// uses one fails here and is rendered at run time.
-fn environment(templates: &Path) -> Option<Environment<'static>> {
-    let mut env = scalar::environment().ok()?;
+/// The environment a run renders with (see `TemplateSet::environment`), its slots those of
+/// a render: placeholders.
+fn environment(templates: &Path, slots: &Slots) -> Option<Environment<'static>> {
+    let mut env = render::scalar::environment().ok()?;
+    render::filters::add(&mut env, slots);
     let root = templates.to_path_buf();
     env.set_loader(move |name| Ok(fs::read_to_string(root.join(name)).ok()));
     Some(env)
 }
 
 fn render(templates: &Path, name: &str, context: &serde_json::Value) -> Option<Entry> {
-    let env = environment(templates)?;
+    let slots = Slots::default();
+    let env = environment(templates, &slots)?;
     let template = env.get_template(name).ok()?;
-    let mut paths: Vec<String> = template.undeclared_variables(true).into_iter().collect();
-    paths.sort();
+    let (stack, file) = name.split_once('/')?;
+    let mut paths = std::collections::BTreeSet::new();
+    for named in named(templates, stack, file)? {
+        paths.extend(env.get_template(&named).ok()?.undeclared_variables(true));
+    }
     let mut inputs = Vec::new();
     let mut restricted = serde_json::Value::Object(serde_json::Map::new());
     for path in paths {
@@ -266,6 +300,14 @@ fn render(templates: &Path, name: &str, context: &serde_json::Value) -> Option<E
     Some(Entry {
         template: name.to_owned(),
         inputs,
+        slots: slots
+            .used()
+            .iter()
+            .map(|slot| {
+                let (name, service) = slot.name();
+                (name.to_owned(), service.map(str::to_owned))
+            })
+            .collect(),
         text,
         documents: serde_json::to_string(&documents).ok()?,
         strings,

@@ -4,6 +4,7 @@
 mod checks;
 #[cfg(test)]
 mod fidelity;
+mod filters;
 mod kinds;
 mod labels;
 mod namespaces;
@@ -111,7 +112,9 @@ pub fn render(
             Job::Compile(_) => usize::MAX,
         },
         |job| match *job {
-            Job::Render(name, context, stack) => templates.render(&env, name, context, stack),
+            Job::Render(name, context, stack) => {
+                templates.render(&env, slots, name, context, stack)
+            }
             Job::Compile(name) => templates.compile(&env, name).map(|()| Vec::new()),
         },
     );

@@ -1,11 +1,14 @@
 //! The output of the templates that build.rs renders once per build for the default stack
 //! files (those that read only the stack's name, namespace, spec and data files: the CRDs,
-//! the dashboards, …). A run whose context gives such a template the same values takes its
+//! the dashboards, Linkerd's control plane, …). A run whose context gives such a template the
+//! same values, and whose slots are placeholders as they were at build time, takes its
 //! documents from here instead of rendering and parsing them again, and the checks do not
 //! read them as their types again (a test does).
 
 use minijinja::Value as Context;
 use serde_json::Value;
+
+use super::slots::Slots;
 
 /// One template's output, rendered at build time.
 pub struct Prerendered {
@@ -14,6 +17,8 @@ pub struct Prerendered {
     /// Each variable the template reads (a dotted path) with its value as JSON, `None` where
     /// the context it was rendered with has none.
     pub inputs: &'static [(&'static str, Option<&'static str>)],
+    /// The slots it asked for (`slot(name, service)`), given their placeholders.
+    pub slots: &'static [(&'static str, Option<&'static str>)],
     /// The output.
     pub text: &'static str,
     /// The output's non-empty documents as JSON, `[[index, object], ...]`, with their long
@@ -28,8 +33,13 @@ pub struct Prerendered {
 static PRERENDERED: &[Prerendered] = include!(concat!(env!("OUT_DIR"), "/prerendered.rs"));
 
 /// The output of the embedded template `name` and its non-empty documents by index, if it
-/// was rendered at build time with the values `context` gives it.
-pub fn lookup(name: &str, context: &Context) -> Option<(&'static str, Vec<(usize, Value)>)> {
+/// was rendered at build time with the values `context` gives it and `slots` has no value for
+/// the slots it asked for (which are then recorded as used, as a render would).
+pub fn lookup(
+    name: &str,
+    context: &Context,
+    slots: &Slots,
+) -> Option<(&'static str, Vec<(usize, Value)>)> {
     let entry = PRERENDERED.iter().find(|entry| {
         entry.template == name
             && entry
@@ -37,6 +47,9 @@ pub fn lookup(name: &str, context: &Context) -> Option<(&'static str, Vec<(usize
                 .iter()
                 .all(|&(path, value)| input(context, path).as_deref() == value)
     })?;
+    if !slots.use_placeholders(entry.slots) {
+        return None;
+    }
     let mut documents: Vec<(usize, Value)> = serde_json::from_str(entry.documents).ok()?;
     for &(document, pointer, string) in entry.strings {
         let (_, value) = documents.get_mut(document)?;

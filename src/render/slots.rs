@@ -39,6 +39,15 @@ impl Slot {
         }
     }
 
+    /// The name and Service a template gives `slot(...)` for this slot: the inverse of
+    /// [`Slot::parse`].
+    pub fn name(&self) -> (&'static str, Option<&str>) {
+        match self {
+            Self::LinkerdTrustAnchor => ("linkerd-trust-anchor", None),
+            Self::WebhookCaBundle { service } => ("webhook-ca-bundle", Some(service)),
+        }
+    }
+
     /// What stands in a render for the material: short, one line, safe unquoted in YAML.
     pub fn placeholder(&self) -> String {
         match self {
@@ -92,6 +101,29 @@ impl Slots {
         Ok(value)
     }
 
+    /// For output rendered with placeholders (at build time): where none of `named` (as
+    /// templates name them, see [`Slot::name`]) has a value here, records them as used and
+    /// returns true; else records nothing and returns false.
+    pub fn use_placeholders(&self, named: &[(&str, Option<&str>)]) -> bool {
+        let Ok(slots) = named
+            .iter()
+            .map(|&(name, service)| Slot::parse(name, service))
+            .collect::<Result<Vec<_>, _>>()
+        else {
+            return false;
+        };
+        if slots.iter().any(|slot| self.values.contains_key(slot)) {
+            return false;
+        }
+        let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
+        for slot in slots {
+            if !used.contains(&slot) {
+                used.push(slot);
+            }
+        }
+        true
+    }
+
     /// The slots used so far, sorted.
     pub fn used(&self) -> Vec<Slot> {
         let mut used = self
@@ -138,5 +170,31 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn placeholders_are_taken_only_where_no_value_is_given() {
+        let anchor = Slot::LinkerdTrustAnchor;
+        let bundle = Slot::WebhookCaBundle {
+            service: "b".into(),
+        };
+        assert_eq!(
+            Slot::parse(anchor.name().0, anchor.name().1),
+            Ok(anchor.clone())
+        );
+        assert_eq!(
+            Slot::parse(bundle.name().0, bundle.name().1),
+            Ok(bundle.clone())
+        );
+        let named = [anchor.name(), bundle.name()];
+
+        let render = Slots::default();
+        assert!(render.use_placeholders(&named));
+        assert_eq!(render.used(), [anchor.clone(), bundle.clone()]);
+
+        let bootstrap = Slots::with_values([(bundle.clone(), "PEM".to_owned())].into());
+        assert!(!bootstrap.use_placeholders(&named));
+        assert!(bootstrap.used().is_empty());
+        assert!(!render.use_placeholders(&[("nope", None)]));
     }
 }

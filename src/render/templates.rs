@@ -3,13 +3,12 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use base64::Engine as _;
 use minijinja::{Environment, ErrorKind, Value as Context};
-use sha2::{Digest, Sha256};
 
 use super::RenderError;
+use super::filters;
 use super::object::{Object, Origin, Rendered};
 use super::prerendered;
 use super::scalar;
@@ -113,31 +112,7 @@ impl TemplateSet {
     /// whitespace trimmed so that block tags do not leave blank lines in YAML.
     pub fn environment(&self, slots: &Slots) -> Result<Environment<'_>, Diagnostic> {
         let mut env = scalar::environment().map_err(|err| self.diagnostic(&err))?;
-        let slots = slots.clone();
-        env.add_function("slot", move |name: &str, service: Option<&str>| {
-            slots
-                .lookup(name, service)
-                .map_err(|why| minijinja::Error::new(ErrorKind::InvalidOperation, why))
-        });
-        env.add_filter("b64encode", |text: &str| {
-            base64::engine::general_purpose::STANDARD.encode(text)
-        });
-        env.add_filter("sha256", sha256);
-        env.add_filter("compactjson", compact_json);
-        // Linkerd's values tree is read by every template that imports it: each text is
-        // parsed once per render.
-        let parsed: Mutex<HashMap<String, Context>> = Mutex::new(HashMap::new());
-        env.add_filter("fromyaml", move |text: &str| {
-            if let Some(value) = parsed.lock().ok().and_then(|p| p.get(text).cloned()) {
-                return Ok(value);
-            }
-            let value = from_yaml(text)?;
-            if let Ok(mut parsed) = parsed.lock() {
-                parsed.insert(text.to_owned(), value.clone());
-            }
-            Ok(value)
-        });
-        env.add_filter("toyaml", to_yaml);
+        filters::add(&mut env, slots);
         // Templates compile when first used, on whichever thread renders them: a render of
         // one stack compiles only that stack's templates and what they import.
         let sources: HashMap<String, Arc<SourceFile>> = self
@@ -182,21 +157,24 @@ impl TemplateSet {
             .filter(move |name| name.starts_with(&prefix) && name.ends_with(MANIFEST_SUFFIX))
     }
 
-    /// The templates of `stack` that only hold macros (those that manifests import).
+    /// The templates of `stack` that only hold macros (those that manifests import), to
+    /// compile on their own so that an error in one is reported even where no manifest
+    /// imports it. None for the embedded templates: a test compiles every one, and the
+    /// manifests that import them are mostly rendered at build time.
     pub fn macros(&self, stack: StackKind) -> impl Iterator<Item = &str> {
         let prefix = format!("{}/", stack.name());
         self.files
             .iter()
             .map(|(name, _)| name.as_str())
             .filter(move |name| {
-                name.starts_with(&prefix)
+                !self.embedded
+                    && name.starts_with(&prefix)
                     && name.ends_with(TEMPLATE_SUFFIX)
                     && !name.ends_with(MANIFEST_SUFFIX)
             })
     }
 
-    /// Compiles the template `name` into `env`, so that a syntax error in a macro file is
-    /// reported even where no manifest imports it.
+    /// Compiles the template `name` into `env`.
     pub fn compile(&self, env: &Environment<'_>, name: &str) -> Result<(), Diagnostic> {
         env.get_template(name)
             .map(drop)
@@ -227,12 +205,13 @@ impl TemplateSet {
     pub fn render(
         &self,
         env: &Environment<'_>,
+        slots: &Slots,
         name: &str,
         context: &Context,
         stack: StackKind,
     ) -> Result<Vec<Object>, Diagnostic> {
         let prerendered = if self.embedded {
-            prerendered::lookup(name, context)
+            prerendered::lookup(name, context, slots)
         } else {
             None
         };
@@ -382,48 +361,6 @@ fn span_of(text: &str, range: std::ops::Range<usize>) -> Span {
     Span::new(line, col, len)
 }
 
-/// The template filter `sha256`: the hex SHA-256 of a text, as Helm's `sha256sum`, for
-/// checksums of public material that upstream manifests carry (Linkerd's trust-root-sha256).
-fn sha256(text: &str) -> String {
-    super::references::hex(&Sha256::digest(text.as_bytes()))
-}
-
-/// The template filter `compactjson`: a value as JSON without spaces and with sorted keys, as
-/// Helm's `toJson` writes it (minijinja's `tojson` adds spaces), for flags that take JSON.
-fn compact_json(value: &Context) -> Result<String, minijinja::Error> {
-    serde_json::to_string(value).map_err(|err| {
-        minijinja::Error::new(
-            ErrorKind::InvalidOperation,
-            format!("compactjson: the value has no JSON form: {err}"),
-        )
-    })
-}
-
-/// The template filter `fromyaml`: a value tree from YAML text, for templates that keep a
-/// tree (such as Linkerd's values) as readable YAML and read fields of it.
-fn from_yaml(text: &str) -> Result<Context, minijinja::Error> {
-    serde_yaml::from_str(text).map_err(|err| {
-        minijinja::Error::new(
-            ErrorKind::InvalidOperation,
-            format!("fromyaml: the text is not YAML: {err}"),
-        )
-    })
-}
-
-/// The template filter `toyaml`: a value tree as block YAML with sorted keys, written as the
-/// rendered manifests are; written into the template as it is, being YAML already.
-fn to_yaml(value: &Context) -> Result<Context, minijinja::Error> {
-    let json = serde_json::to_value(value).map_err(|err| {
-        minijinja::Error::new(
-            ErrorKind::InvalidOperation,
-            format!("toyaml: the value has no YAML form: {err}"),
-        )
-    })?;
-    let mut out = String::new();
-    crate::yaml::emit::document(&mut out, &json);
-    Ok(Context::from_safe_string(out))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -474,17 +411,22 @@ mod tests {
             embedded: false,
             ..embedded.clone()
         };
-        let env = embedded.environment(&Slots::default()).unwrap();
+        let slots = Slots::default();
+        let env = embedded.environment(&slots).unwrap();
         let mut taken = Vec::new();
         for stack in &platform.stacks {
             let context = crate::render::context(&platform, stack, &embedded).unwrap();
             for name in embedded.manifests(stack.kind) {
-                if prerendered::lookup(name, &context).is_none() {
+                if prerendered::lookup(name, &context, &slots).is_none() {
                     continue;
                 }
                 taken.push(name.to_owned());
-                let from_build = embedded.render(&env, name, &context, stack.kind).unwrap();
-                let from_run = afresh.render(&env, name, &context, stack.kind).unwrap();
+                let from_build = embedded
+                    .render(&env, &slots, name, &context, stack.kind)
+                    .unwrap();
+                let from_run = afresh
+                    .render(&env, &slots, name, &context, stack.kind)
+                    .unwrap();
                 assert_eq!(from_build.len(), from_run.len(), "{name}");
                 for (built, run) in from_build.iter().zip(&from_run) {
                     assert_eq!((&built.key, &built.value), (&run.key, &run.value));
@@ -505,13 +447,18 @@ mod tests {
                 }
             }
         }
-        // Those that read the workloads, the cluster or other stacks, or call a function
-        // only a run has, are rendered at run time.
+        // Those that read the workloads, the cluster or other stacks, and those that render
+        // nothing (Linkerd's heartbeat, off by default), are rendered at run time.
         assert_eq!(
             taken,
             [
+                "linkerd/config.yaml.j2",
                 "linkerd/crds.yaml.j2",
+                "linkerd/destination.yaml.j2",
                 "linkerd/gateway-api-crds.yaml.j2",
+                "linkerd/identity.yaml.j2",
+                "linkerd/proxy-injector.yaml.j2",
+                "linkerd/webhooks.yaml.j2",
                 "prometheus/kube-state-metrics.yaml.j2",
                 "prometheus/node-exporter.yaml.j2",
                 "prometheus/rbac.yaml.j2",
@@ -530,15 +477,19 @@ mod tests {
     fn prerendered_documents_fit_their_schemas() {
         let platform = crate::stack::StackSource::Embedded.load().unwrap();
         let embedded = TemplateSet::embedded();
-        let env = embedded.environment(&Slots::default()).unwrap();
+        let slots = Slots::default();
+        let env = embedded.environment(&slots).unwrap();
         let mut read = 0;
         for stack in &platform.stacks {
             let context = crate::render::context(&platform, stack, &embedded).unwrap();
             for name in embedded.manifests(stack.kind) {
-                if prerendered::lookup(name, &context).is_none() {
+                if prerendered::lookup(name, &context, &slots).is_none() {
                     continue;
                 }
-                for object in embedded.render(&env, name, &context, stack.kind).unwrap() {
+                for object in embedded
+                    .render(&env, &slots, name, &context, stack.kind)
+                    .unwrap()
+                {
                     assert!(object.is_prerendered(), "{}", object.key);
                     let (_, info) =
                         super::super::kinds::builtin(object.api_version(), &object.key.kind)
@@ -561,6 +512,32 @@ mod tests {
         assert!(read > 20, "only {read} documents");
     }
 
+    /// The embedded macro files are not compiled on each run: every embedded template
+    /// compiles.
+    #[test]
+    fn embedded_templates_compile() {
+        let embedded = TemplateSet::embedded();
+        let env = embedded.environment(&Slots::default()).unwrap();
+        let mut macros = 0;
+        for (name, _) in embedded
+            .files
+            .iter()
+            .filter(|(n, _)| n.ends_with(TEMPLATE_SUFFIX))
+        {
+            embedded
+                .compile(&env, name)
+                .unwrap_or_else(|err| panic!("{err}"));
+            macros += usize::from(!name.ends_with(MANIFEST_SUFFIX));
+        }
+        assert!(macros >= 2, "{macros}");
+        assert_eq!(embedded.macros(StackKind::Linkerd).count(), 0);
+        let read = TemplateSet {
+            embedded: false,
+            ..embedded.clone()
+        };
+        assert!(read.macros(StackKind::Linkerd).count() >= 2);
+    }
+
     /// The embedded data files are not parsed on each run: the JSON ones parse.
     #[test]
     fn embedded_json_data_files_parse() {
@@ -575,7 +552,8 @@ mod tests {
         assert!(parsed >= 4, "{parsed}");
     }
 
-    /// Other values than those of the default stack files render the template afresh.
+    /// Other values than those of the default stack files render the template afresh, and
+    /// so do real values of the slots (bootstrap's certificates).
     #[test]
     fn other_values_are_rendered_afresh() {
         let context = |namespace: &str, gateway_api: &str| {
@@ -584,25 +562,50 @@ mod tests {
                 spec => minijinja::context! { gatewayApi => gateway_api },
             }
         };
-        assert!(
-            prerendered::lookup("linkerd/crds.yaml.j2", &context("linkerd", "if-absent")).is_some()
-        );
-        assert!(
-            prerendered::lookup("linkerd/crds.yaml.j2", &context("l5d", "if-absent")).is_none()
-        );
-        assert!(
+        let render = Slots::default();
+        let crds = |namespace, gateway_api| {
             prerendered::lookup(
-                "linkerd/gateway-api-crds.yaml.j2",
-                &context("linkerd", "always")
+                "linkerd/crds.yaml.j2",
+                &context(namespace, gateway_api),
+                &render,
             )
-            .is_none()
+        };
+        assert!(crds("linkerd", "if-absent").is_some());
+        assert!(crds("l5d", "if-absent").is_none());
+        let gateway = |gateway_api| {
+            let context = context("linkerd", gateway_api);
+            prerendered::lookup("linkerd/gateway-api-crds.yaml.j2", &context, &render)
+        };
+        assert!(gateway("if-absent").is_some());
+        assert!(gateway("always").is_none());
+
+        let platform = crate::stack::StackSource::Embedded.load().unwrap();
+        let embedded = TemplateSet::embedded();
+        let linkerd = platform
+            .stacks
+            .iter()
+            .find(|stack| stack.kind == StackKind::Linkerd)
+            .unwrap();
+        let context = crate::render::context(&platform, linkerd, &embedded).unwrap();
+        let webhooks = "linkerd/webhooks.yaml.j2";
+        assert!(prerendered::lookup(webhooks, &context, &render).is_some());
+        assert_eq!(render.used().len(), 4, "{:?}", render.used());
+        let service = "linkerd-sp-validator".to_owned();
+        let bootstrap = Slots::with_values(
+            [(
+                crate::render::Slot::WebhookCaBundle { service },
+                "PEM".into(),
+            )]
+            .into(),
         );
+        assert!(prerendered::lookup(webhooks, &context, &bootstrap).is_none());
+        assert!(bootstrap.used().is_empty());
     }
 
     #[test]
     fn sha256_is_the_hex_digest_of_the_text() {
         assert_eq!(
-            sha256("abc"),
+            filters::sha256("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }
