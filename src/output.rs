@@ -50,6 +50,12 @@ pub fn json<T: Serialize>(value: &T) -> Result<String, OutputError> {
 
 /// The whole plan as multi-document YAML, ready for `kubectl apply -f -`.
 pub fn to_yaml(plan: &Plan) -> Result<String, OutputError> {
+    Ok(yaml_parts(plan)?.concat())
+}
+
+/// [`to_yaml`] in pieces, the header and then each object's document, for writing out
+/// without first copying them (half a megabyte for the platform) into one string.
+pub fn yaml_parts(plan: &Plan) -> Result<Vec<String>, OutputError> {
     let names: Vec<&str> = plan.stacks.iter().map(|kind| kind.name()).collect();
     let mut out = format!(
         "# Rendered by obsboot {}: stacks {}; {} objects.\n#\n",
@@ -60,8 +66,9 @@ pub fn to_yaml(plan: &Plan) -> Result<String, OutputError> {
     out.push_str(&ingress_comment(&plan.ingress));
     out.push_str(&bootstrap_comment(&plan.secrets, &plan.slots));
     let objects: Vec<&Object> = plan.objects.iter().collect();
-    documents(&mut out, &objects);
-    Ok(out)
+    let mut parts = vec![out];
+    parts.extend(documents(&objects));
+    Ok(parts)
 }
 
 /// The plan as one JSON document: `{"objects": [...], "ingressRules": [...], "closedPorts": [...]}`.
@@ -115,8 +122,7 @@ pub fn write_dir(plan: &Plan, dir: &Path) -> Result<Vec<PathBuf>, OutputError> {
             .iter()
             .filter(|object| object.stack == stack)
             .collect();
-        let mut body = String::new();
-        documents(&mut body, &objects);
+        let body = documents(&objects).concat();
         let secrets: Vec<SecretSpec> = plan
             .secrets
             .iter()
@@ -160,16 +166,13 @@ pub fn ingress_yaml(ingress: &IngressPlan) -> Result<String, OutputError> {
     })
 }
 
-fn documents(out: &mut String, objects: &[&Object]) {
-    let documents = crate::parallel::map(objects, |object| {
+/// Each object as a YAML document, with a `---` line and a comment naming its source.
+fn documents(objects: &[&Object]) -> Vec<String> {
+    crate::parallel::map(objects, |object| {
         let mut document = format!("---\n# Source: {}\n", object.origin.describe());
         crate::yaml::emit::document(&mut document, &object.value);
         document
-    });
-    out.reserve(documents.iter().map(String::len).sum());
-    for document in documents {
-        out.push_str(&document);
-    }
+    })
 }
 
 /// What bootstrap adds, as a YAML comment block: the Secrets it creates and the material it

@@ -4,8 +4,8 @@
 //! output and the first reported error stay deterministic.
 
 use std::num::NonZeroUsize;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::thread;
 
 /// `f` applied to every job, results in the jobs' order. Workers take the next job as they
@@ -33,6 +33,13 @@ where
     run(jobs, &order, f)
 }
 
+/// The cores this process may use. Asked once: the answer reads the cgroup's CPU quota from
+/// /proc and /sys, a dozen system calls, and a render runs several steps on every core.
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| thread::available_parallelism().map_or(1, NonZeroUsize::get))
+}
+
 /// Runs the jobs in `order` (a permutation of their indices); results in the jobs' order.
 fn run<J, R, F>(jobs: &[J], order: &[usize], f: F) -> Vec<R>
 where
@@ -40,9 +47,7 @@ where
     R: Send,
     F: Fn(&J) -> R + Sync,
 {
-    let workers = thread::available_parallelism()
-        .map_or(1, NonZeroUsize::get)
-        .min(jobs.len());
+    let workers = cores().min(jobs.len());
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<R>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
     let work = || {

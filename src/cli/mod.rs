@@ -182,9 +182,15 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 
 /// Writes `text` to standard output. A closed pipe (`obsboot render | head`) is not an error.
 fn print(text: &str) -> Result<(), Error> {
-    let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
+    print_all(&[text])
+}
+
+/// Writes each of `parts` to standard output, in pipe-sized writes, as [`print`] does.
+fn print_all(parts: &[impl AsRef<str>]) -> Result<(), Error> {
+    let mut stdout = io::BufWriter::with_capacity(64 << 10, io::stdout().lock());
+    match parts
+        .iter()
+        .try_for_each(|part| stdout.write_all(part.as_ref().as_bytes()))
         .and_then(|()| stdout.flush())
     {
         Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(Error::Stdout(err)),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use tracing::info;
 
-use super::{StackArgs, print};
+use super::{StackArgs, print, print_all};
 use crate::{Error, output, render};
 
 const AFTER_HELP: &str = "\
@@ -70,7 +70,7 @@ pub fn run(args: &RenderArgs) -> Result<(), Error> {
             }
             print(&listing)
         }
-        (None, Format::Yaml) => print(&output::to_yaml(&plan)?),
+        (None, Format::Yaml) => print_all(&output::yaml_parts(&plan)?),
         (None, Format::Json) => print(&output::to_json(&plan)?),
     };
     // The process ends with this command: the objects (megabytes of small maps and strings)
