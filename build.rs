@@ -46,8 +46,10 @@ use render::slots::Slots;
 const FILES: &str = "files";
 
 /// Jinja that gives a value where a variable is undefined. A template that imports or includes
-/// a template using it is not rendered here: the variable it tests is not among the recorded
-/// inputs (those read through an import are not), and a run may define it.
+/// a template using it is not rendered here. The variables an import reads are recorded as
+/// minijinja finds them in its text; one reached another way (through a macro's caller, say)
+/// would not be, and where a fallback stands it would not fail the render here but quietly
+/// take the fallback, which a run that defines it must not reuse.
 const FALLBACKS: [&str; 4] = ["is defined", "is undefined", "| default", "|default"];
 
 fn main() -> Result<(), Box<dyn Error>> {

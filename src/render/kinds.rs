@@ -87,8 +87,10 @@ fn schema_check<T: DeserializeOwned>(value: &Value) -> Result<Vec<FieldPath>, Sc
     };
     match checked {
         Ok(()) => Ok(unknown),
-        // Only to name the field: the fast path above does not track where it is.
-        Err(_) => super::object::from_value::<T>(value).map(|_| unknown),
+        // Only to name the field: the fast path above does not track where it is. Straight
+        // to path tracking: trying the plain way first, as `from_value` does, would compile a
+        // third deserializer of every kind's type only to fail again.
+        Err(_) => serde_path_to_error::deserialize::<_, T>(value).map(|_| unknown),
     }
 }
 
