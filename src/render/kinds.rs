@@ -75,6 +75,13 @@ impl Scope for ClusterResourceScope {
 /// A value that does not fit the kind's type, with the path of the field.
 pub type SchemaError = serde_path_to_error::Error<serde_json::Error>;
 
+/// Reads `value` as `T`, as the schema check does but without noting the fields outside
+/// `T`: with the check's own deserializer, so that each kind's reader is compiled once.
+pub fn read<T: DeserializeOwned>(value: &Value) -> Option<T> {
+    let note: &mut dyn FnMut(serde_ignored::Path<'_>) = &mut |_| {};
+    serde_ignored::deserialize::<_, _, T>(value, note).ok()
+}
+
 fn schema_check<T: DeserializeOwned>(value: &Value) -> Result<Vec<FieldPath>, SchemaError> {
     let mut unknown = Vec::new();
     let checked = {

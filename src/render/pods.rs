@@ -6,6 +6,7 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::kinds::read;
 use super::object::Object;
 use crate::diagnostic::Diagnostic;
 use crate::field_path::FieldPath;
@@ -83,11 +84,11 @@ impl PodOwner {
 
     pub fn read(object: &Object) -> Option<Self> {
         match object.key.kind.as_str() {
-            "Deployment" => object.typed().ok().map(Self::Deployment),
-            "DaemonSet" => object.typed().ok().map(Self::DaemonSet),
-            "StatefulSet" => object.typed().ok().map(Self::StatefulSet),
-            "Job" => object.typed().ok().map(Self::Job),
-            "CronJob" => object.typed().ok().map(Self::CronJob),
+            "Deployment" => read(&object.value).map(Self::Deployment),
+            "DaemonSet" => read(&object.value).map(Self::DaemonSet),
+            "StatefulSet" => read(&object.value).map(Self::StatefulSet),
+            "Job" => read(&object.value).map(Self::Job),
+            "CronJob" => read(&object.value).map(Self::CronJob),
             _ => None,
         }
     }
