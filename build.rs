@@ -150,11 +150,13 @@ fn prerender(templates: &Path, stacks: &Path) -> Vec<Entry> {
             .collect();
         names.sort();
         for name in names {
-            if uses_fallbacks(templates, &stack, &name) {
+            let Some(with_imports) = named(templates, &stack, &name) else {
+                continue;
+            };
+            if uses_fallbacks(templates, &with_imports) {
                 continue;
             }
-            let template = format!("{stack}/{name}");
-            if let Some(entry) = render(templates, &template, &context) {
+            if let Some(entry) = render(templates, &with_imports, &context) {
                 entries.push(entry);
             }
         }
@@ -206,14 +208,11 @@ fn is_template(name: &str) -> bool {
     Path::new(name).extension().is_some_and(|ext| ext == "j2")
 }
 
-/// Whether a template the template `<stack>/<name>` names (an import or an include, at any
-/// depth) gives a value where a variable is undefined (see [`FALLBACKS`]). Those the
-/// template names are what matters: the variables they read are recorded only where they read
-/// them without a fallback; the template's own are recorded either way.
-fn uses_fallbacks(templates: &Path, stack: &str, name: &str) -> bool {
-    let Some(named) = named(templates, stack, name) else {
-        return true;
-    };
+/// Whether a template that `named[0]` names (`named[1..]`, see [`named`]) gives a value where
+/// a variable is undefined (see [`FALLBACKS`]). Those the template names are what matters:
+/// the variables they read are recorded only where they read them without a fallback; the
+/// template's own are recorded either way.
+fn uses_fallbacks(templates: &Path, named: &[String]) -> bool {
     named.iter().skip(1).any(|other| {
         fs::read_to_string(templates.join(other)).map_or(true, |text| {
             FALLBACKS.iter().any(|fallback| text.contains(fallback))
@@ -221,7 +220,7 @@ fn uses_fallbacks(templates: &Path, stack: &str, name: &str) -> bool {
     })
 }
 
-/// The template `<stack>/<name>` and the templates of its stack it names (imports or
+/// The template `<stack>/<name>`, first, and the templates of its stack it names (imports or
 /// includes), at any depth, by `<stack>/<file>`; `None` where one cannot be read.
 fn named(templates: &Path, stack: &str, name: &str) -> Option<Vec<String>> {
     let others: Vec<String> = fs::read_dir(templates.join(stack))
@@ -255,14 +254,16 @@ fn environment(templates: &Path, slots: &Slots) -> Option<Environment<'static>> 
     Some(env)
 }
 
-fn render(templates: &Path, name: &str, context: &serde_json::Value) -> Option<Entry> {
+/// Renders `named[0]` (see [`named`]) with `context`, recording the variables it and the
+/// templates it names read.
+fn render(templates: &Path, named: &[String], context: &serde_json::Value) -> Option<Entry> {
+    let name = named.first()?;
     let slots = Slots::default();
     let env = environment(templates, &slots)?;
     let template = env.get_template(name).ok()?;
-    let (stack, file) = name.split_once('/')?;
     let mut paths = std::collections::BTreeSet::new();
-    for named in named(templates, stack, file)? {
-        paths.extend(env.get_template(&named).ok()?.undeclared_variables(true));
+    for each in named {
+        paths.extend(env.get_template(each).ok()?.undeclared_variables(true));
     }
     let mut inputs = Vec::new();
     let mut restricted = serde_json::Value::Object(serde_json::Map::new());

@@ -48,9 +48,14 @@ pub fn add(env: &mut Environment<'_>, slots: &Slots) {
 /// The template filter `sha256`: the hex SHA-256 of a text, as Helm's `sha256sum`, for
 /// checksums of public material that upstream manifests carry (Linkerd's trust-root-sha256).
 pub fn sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// A digest as lowercase hex.
+pub fn hex(digest: &[u8]) -> String {
+    digest
         .iter()
-        .fold(String::with_capacity(64), |mut hex, byte| {
+        .fold(String::with_capacity(digest.len() * 2), |mut hex, byte| {
             let _ = write!(hex, "{byte:02x}");
             hex
         })
@@ -90,4 +95,17 @@ fn to_yaml(value: &Value) -> Result<Value, Error> {
     let mut out = String::new();
     crate::yaml::emit::document(&mut out, &json);
     Ok(Value::from_safe_string(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_is_the_hex_digest_of_the_text() {
+        assert_eq!(
+            sha256("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 }

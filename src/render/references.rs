@@ -5,8 +5,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use std::fmt::Write as _;
-
 use k8s_openapi::api::core::v1::{Container, PodSpec, Service, Volume};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -400,17 +398,7 @@ fn checksum<'a>(config_maps: impl Iterator<Item = &'a Object>) -> String {
             hasher.update([0]);
         }
     }
-    hex(&hasher.finalize())
-}
-
-/// A digest as lowercase hex.
-pub(super) fn hex(digest: &[u8]) -> String {
-    digest
-        .iter()
-        .fold(String::with_capacity(digest.len() * 2), |mut hex, byte| {
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
+    super::filters::hex(&hasher.finalize())
 }
 
 /// A Service's selector must select rendered pods, and its named target ports must be theirs.

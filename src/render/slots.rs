@@ -94,10 +94,7 @@ impl Slots {
             .get(&slot)
             .cloned()
             .unwrap_or_else(|| slot.placeholder());
-        let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
-        if !used.contains(&slot) {
-            used.push(slot);
-        }
+        self.record([slot]);
         Ok(value)
     }
 
@@ -115,13 +112,18 @@ impl Slots {
         if slots.iter().any(|slot| self.values.contains_key(slot)) {
             return false;
         }
+        self.record(slots);
+        true
+    }
+
+    /// Records `slots` as used, each once.
+    fn record(&self, slots: impl IntoIterator<Item = Slot>) {
         let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
         for slot in slots {
             if !used.contains(&slot) {
                 used.push(slot);
             }
         }
-        true
     }
 
     /// The slots used so far, sorted.

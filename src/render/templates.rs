@@ -603,14 +603,6 @@ mod tests {
     }
 
     #[test]
-    fn sha256_is_the_hex_digest_of_the_text() {
-        assert_eq!(
-            filters::sha256("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
-
-    #[test]
     fn spans_from_byte_ranges() {
         let text = "a: 1\nb: {{ x.y }}\n";
         let start = text.find("x.y").unwrap();
