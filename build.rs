@@ -53,14 +53,14 @@ const FILES: &str = "files";
 const FALLBACKS: [&str; 4] = ["is defined", "is undefined", "| default", "|default"];
 
 fn main() -> Result<(), Box<dyn Error>> {
-    println!("cargo:rerun-if-changed=stacks");
-    println!("cargo:rerun-if-changed=templates");
+    // This script is obsboot-core's (crates/core), whose files are at the workspace's root.
+    let root = Path::new(&std::env::var("CARGO_MANIFEST_DIR")?).join("../..");
+    let (templates, stacks) = (root.join("templates"), root.join("stacks"));
+    println!("cargo:rerun-if-changed={}", stacks.display());
+    println!("cargo:rerun-if-changed={}", templates.display());
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     let mut code = String::from("&[\n");
-    for (index, entry) in prerender(Path::new("templates"), Path::new("stacks"))
-        .into_iter()
-        .enumerate()
-    {
+    for (index, entry) in prerender(&templates, &stacks).into_iter().enumerate() {
         let text = format!("prerendered-{index}.yaml");
         let documents = format!("prerendered-{index}.json");
         fs::write(out.join(&text), &entry.text)?;

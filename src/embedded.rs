@@ -8,8 +8,8 @@ use include_dir::{Dir, include_dir};
 
 use crate::source::SourceFile;
 
-static STACKS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/stacks");
-static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+static STACKS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../stacks");
+static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../templates");
 
 /// The default stack files, shown as `stacks/<name>`.
 pub fn stacks() -> Vec<Arc<SourceFile>> {

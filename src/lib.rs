@@ -4,6 +4,10 @@
 //! The data flow: stack files ([`stack`]) load into a validated [`stack::Platform`];
 //! [`render`] turns it, with the templates, into a [`plan::Plan`] of checked objects and
 //! ingress rules; [`output`] prints it.
+//!
+//! This is the crate obsboot-core: everything but the AWS SDK. The EC2 calls on the SDK are the
+//! crate obsboot-ec2, which the `obsboot` binary links and hands to [`cli::run`] as an
+//! [`aws::Connect`].
 
 pub mod aws;
 pub mod bootstrap;

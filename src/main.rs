@@ -13,7 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = obsboot::cli::Cli::parse();
     obsboot::cli::init_tracing(&cli.global);
-    match obsboot::cli::run(cli) {
+    match obsboot::cli::run(cli, obsboot_ec2::connect) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("{}", obsboot::report::format(&err));

@@ -1,5 +1,7 @@
-//! The EC2 calls obsboot makes, as a small trait: the SDK client implements it (`sdk.rs`),
-//! and so does an in-memory fake in the unit tests, for what moto cannot show.
+//! The EC2 calls obsboot makes, as a small trait: the SDK client implements it (`sdk.rs`, the
+//! crate obsboot-ec2), and so does an in-memory fake in the unit tests, for what moto cannot
+//! show. It is object-safe (async-trait boxes each call's future): the library holds the client
+//! as a `dyn Ec2Api` and so compiles without the SDK.
 
 use super::error::AwsError;
 use super::model::{
@@ -7,8 +9,8 @@ use super::model::{
 };
 
 /// The EC2 calls obsboot makes. Every list call reads all pages.
-#[allow(async_fn_in_trait)] // used with concrete types only; no Send bound is needed
-pub trait Ec2Api {
+#[async_trait::async_trait]
+pub trait Ec2Api: Send + Sync {
     /// DescribeInstances by id; `None` when EC2 does not know it.
     async fn instance(&self, id: &str) -> Result<Option<Instance>, AwsError>;
     /// DescribeInstances filtered on `private-ip-address`.

@@ -59,8 +59,8 @@ pub fn zone_of(node: Option<&NodeFacts>) -> Option<String> {
 
 /// Finds the EC2 instance: `instance_id` if given, else the node's providerID, else the
 /// instance with the node's InternalIP.
-pub async fn instance<A: Ec2Api>(
-    ec2: &A,
+pub async fn instance(
+    ec2: &dyn Ec2Api,
     region: (&str, &RegionSource),
     node: Option<&NodeFacts>,
     instance_id: Option<&str>,
@@ -128,8 +128,8 @@ pub async fn instance<A: Ec2Api>(
     })
 }
 
-async fn by_private_ip<A: Ec2Api>(
-    ec2: &A,
+async fn by_private_ip(
+    ec2: &dyn Ec2Api,
     region: (&str, &RegionSource),
     node: &NodeFacts,
 ) -> Result<Found, AwsError> {
@@ -160,8 +160,8 @@ async fn by_private_ip<A: Ec2Api>(
 }
 
 /// Chooses the group to open ports in.
-pub async fn group<A: Ec2Api>(
-    ec2: &A,
+pub async fn group(
+    ec2: &dyn Ec2Api,
     region: &str,
     instance: &Instance,
     configured: &SecurityGroupRef,

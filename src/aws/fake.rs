@@ -140,6 +140,7 @@ impl Fake {
     }
 }
 
+#[async_trait::async_trait]
 impl Ec2Api for Fake {
     async fn instance(&self, id: &str) -> Result<Option<Instance>, AwsError> {
         Ok(self

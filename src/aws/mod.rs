@@ -7,11 +7,11 @@
 //! [`STACK_TAG`] / [`WORKLOAD_TAG`] for what the rule serves.
 
 mod api;
+mod client;
 pub mod discover;
 mod error;
 pub mod model;
 pub mod reconcile;
-mod sdk;
 
 use std::collections::BTreeMap;
 
@@ -19,9 +19,9 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 pub use api::Ec2Api;
+pub use client::{Connect, Connecting, Ec2};
 pub use error::{Action, AwsError, RegionSource};
 pub use reconcile::{Applied, Changes, Closed, RuleReport, Scope, Wanted};
-pub use sdk::Ec2;
 
 use crate::k8s::nodes::NodeFacts;
 use crate::plan::IngressPlan;
@@ -58,6 +58,8 @@ pub fn rules(count: usize) -> String {
 /// How the security group is found.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// How to reach EC2.
+    pub connect: Connect,
     /// cluster.yaml's `name`.
     pub installation: String,
     /// cluster.yaml's region, unless `auto`.
@@ -73,9 +75,10 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The settings cluster.yaml gives, with `--instance-id`.
-    pub fn of(cluster: &Cluster, instance_id: Option<String>) -> Self {
+    /// The settings cluster.yaml gives, with `--instance-id`, reaching EC2 through `connect`.
+    pub fn of(cluster: &Cluster, instance_id: Option<String>, connect: Connect) -> Self {
         Self {
+            connect,
             installation: cluster.name.as_str().to_owned(),
             region: match &cluster.region {
                 Region::Auto => None,
@@ -99,6 +102,12 @@ impl Settings {
             installation: self.installation.clone(),
             stacks: stacks.into_iter().map(str::to_owned).collect(),
         }
+    }
+
+    /// Connects to EC2 in cluster.yaml's region, or else the one the SDK's chain or `zone`
+    /// (the availability zone of a node's providerID) gives.
+    pub async fn ec2(&self, zone: Option<&str>) -> Result<Ec2, AwsError> {
+        (self.connect)(self.region.as_deref(), zone).await
     }
 
     /// The label selector of the control-plane nodes, for messages.
@@ -232,7 +241,7 @@ pub async fn locate(settings: &Settings, nodes: &[NodeFacts]) -> Result<Located,
     let mut rules = Vec::new();
     for target in groups(&targets) {
         let filter = model::RuleFilter::Group(target.group.clone());
-        rules.push((target.group.clone(), ec2.rules(&filter).await?));
+        rules.push((target.group.clone(), ec2.api().rules(&filter).await?));
     }
     Ok(Located { targets, rules })
 }
@@ -241,7 +250,7 @@ pub async fn locate(settings: &Settings, nodes: &[NodeFacts]) -> Result<Located,
 /// the one node, if any).
 async fn find(settings: &Settings, nodes: &[NodeFacts]) -> Result<(Ec2, Vec<Target>), AwsError> {
     let zone = discover::zone_of(nodes.first());
-    let ec2 = Ec2::connect(settings.region.as_deref(), zone.as_deref()).await?;
+    let ec2 = settings.ec2(zone.as_deref()).await?;
     let region = (ec2.region.as_str(), &ec2.region_source);
     let each: Vec<Option<&NodeFacts>> = match (&settings.instance_id, nodes) {
         (Some(_), _) | (None, []) => vec![nodes.first()],
@@ -249,9 +258,15 @@ async fn find(settings: &Settings, nodes: &[NodeFacts]) -> Result<(Ec2, Vec<Targ
     };
     let mut targets = Vec::with_capacity(each.len());
     for node in each {
-        let found = discover::instance(&ec2, region, node, settings.instance_id.as_deref()).await?;
-        let group =
-            discover::group(&ec2, &ec2.region, &found.instance, &settings.security_group).await?;
+        let found =
+            discover::instance(ec2.api(), region, node, settings.instance_id.as_deref()).await?;
+        let group = discover::group(
+            ec2.api(),
+            &ec2.region,
+            &found.instance,
+            &settings.security_group,
+        )
+        .await?;
         targets.push(Target {
             region: ec2.region.clone(),
             region_source: ec2.region_source.clone(),
@@ -278,11 +293,11 @@ pub async fn prepare(
 ) -> Result<Prepared, AwsError> {
     let (ec2, targets) = find(settings, nodes).await?;
     let by_tag = model::RuleFilter::Tag(CLUSTER_TAG.to_owned(), scope.installation.clone());
-    let ours = ec2.rules(&by_tag).await?;
+    let ours = ec2.api().rules(&by_tag).await?;
     let mut in_groups = Vec::new();
     for target in groups(&targets) {
         let filter = model::RuleFilter::Group(target.group.clone());
-        in_groups.push((target.group.as_str(), ec2.rules(&filter).await?));
+        in_groups.push((target.group.as_str(), ec2.api().rules(&filter).await?));
     }
     let borrowed: Vec<(&str, &[model::Rule])> = in_groups
         .iter()
@@ -306,7 +321,7 @@ impl Prepared {
     pub async fn apply(&self, cancel: &CancellationToken) -> Result<Vec<Applied>, AwsError> {
         let mut done: Vec<Applied> = Vec::with_capacity(self.changes.len());
         for changes in &self.changes {
-            match reconcile::apply(&self.ec2, changes, &self.scope, cancel).await {
+            match reconcile::apply(self.ec2.api(), changes, &self.scope, cancel).await {
                 Ok(applied) => done.push(applied),
                 Err(err) => {
                     let mut created: Vec<String> = done
@@ -340,7 +355,7 @@ impl Prepared {
         let mut all = Vec::with_capacity(self.changes.len());
         for changes in &self.changes {
             let filter = model::RuleFilter::Group(changes.group.clone());
-            all.push((changes.group.clone(), self.ec2.rules(&filter).await?));
+            all.push((changes.group.clone(), self.ec2.api().rules(&filter).await?));
         }
         Ok(all)
     }
@@ -381,8 +396,8 @@ pub async fn tagged(
     scope: &Scope,
 ) -> Result<Tagged, AwsError> {
     let zone = discover::zone_of(node);
-    let ec2 = Ec2::connect(settings.region.as_deref(), zone.as_deref()).await?;
-    let rules = reconcile::tagged(&ec2, scope).await?;
+    let ec2 = settings.ec2(zone.as_deref()).await?;
+    let rules = reconcile::tagged(ec2.api(), scope).await?;
     Ok(Tagged {
         summary: Ec2Summary {
             region: ec2.region.clone(),
@@ -396,7 +411,7 @@ pub async fn tagged(
 impl Tagged {
     /// Revokes them.
     pub async fn revoke(&self, cancel: &CancellationToken) -> Result<Closed, AwsError> {
-        reconcile::revoke_all(&self.ec2, &self.rules, cancel).await
+        reconcile::revoke_all(self.ec2.api(), &self.rules, cancel).await
     }
 }
 

@@ -304,8 +304,8 @@ impl Applied {
 
 /// Carries out `changes`: revocations first (they free quota), then each new rule on its
 /// own, tagged on creation and read back until EC2 lists it.
-pub async fn apply<A: Ec2Api>(
-    ec2: &A,
+pub async fn apply(
+    ec2: &dyn Ec2Api,
     changes: &Changes,
     scope: &Scope,
     cancel: &CancellationToken,
@@ -371,7 +371,7 @@ enum Made {
     Foreign(String),
 }
 
-async fn create<A: Ec2Api>(ec2: &A, new: &NewRule, scope: &Scope) -> Result<Made, AwsError> {
+async fn create(ec2: &dyn Ec2Api, new: &NewRule, scope: &Scope) -> Result<Made, AwsError> {
     match ec2.authorize(new).await? {
         Authorized::Created(id) => {
             confirm(ec2, &id, new).await?;
@@ -398,7 +398,7 @@ async fn create<A: Ec2Api>(ec2: &A, new: &NewRule, scope: &Scope) -> Result<Made
     }
 }
 
-async fn confirm<A: Ec2Api>(ec2: &A, id: &str, new: &NewRule) -> Result<(), AwsError> {
+async fn confirm(ec2: &dyn Ec2Api, id: &str, new: &NewRule) -> Result<(), AwsError> {
     let mut pause = Duration::from_millis(100);
     for _ in 0..CONFIRM_ATTEMPTS {
         if !ec2.rules(&RuleFilter::Id(id.to_owned())).await?.is_empty() {
@@ -426,7 +426,7 @@ pub struct Closed {
 
 /// Every inbound rule tagged as this installation's for the stacks in play, in whatever
 /// group it is.
-pub async fn tagged<A: Ec2Api>(ec2: &A, scope: &Scope) -> Result<Vec<Rule>, AwsError> {
+pub async fn tagged(ec2: &dyn Ec2Api, scope: &Scope) -> Result<Vec<Rule>, AwsError> {
     let by_tag = RuleFilter::Tag(CLUSTER_TAG.to_owned(), scope.installation.clone());
     let mut rules = ec2.rules(&by_tag).await?;
     rules.retain(|r| scope.covers(r));
@@ -434,8 +434,8 @@ pub async fn tagged<A: Ec2Api>(ec2: &A, scope: &Scope) -> Result<Vec<Rule>, AwsE
 }
 
 /// Revokes `rules` by id, one request each; a rule already gone is success.
-pub async fn revoke_all<A: Ec2Api>(
-    ec2: &A,
+pub async fn revoke_all(
+    ec2: &dyn Ec2Api,
     rules: &[Rule],
     cancel: &CancellationToken,
 ) -> Result<Closed, AwsError> {

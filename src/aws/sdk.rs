@@ -1,6 +1,11 @@
-//! [`Ec2Api`] on the real SDK client: credentials and region from aws-config's standard
-//! chains, the endpoint override of `AWS_ENDPOINT_URL_EC2` / `AWS_ENDPOINT_URL`, rustls on
-//! ring for TLS, and the SDK's standard retry (throttling and 5xx answers are retried there).
+//! obsboot's [`Ec2Api`] on the AWS SDK's client: credentials and region from aws-config's
+//! standard chains, the endpoint override of `AWS_ENDPOINT_URL_EC2` / `AWS_ENDPOINT_URL`,
+//! rustls on ring for TLS, and the SDK's standard retry (throttling and 5xx answers are retried
+//! there).
+//!
+//! This file is the crate obsboot-ec2 (crates/ec2), not a module of the library: the SDK's EC2
+//! crate is the longest of all to compile, and the library compiles beside it instead of after
+//! it. The binary hands [`connect`] to the library.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,32 +19,32 @@ use aws_sdk_ec2::types::{
 };
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
-use super::api::Ec2Api;
-use super::error::{Action, AwsError, RegionSource};
-use super::model::{
+use obsboot::aws::model::{
     Authorized, Group, Instance, Interface, NewPermission, NewRule, Revoked, Rule, RuleFilter,
     Source, Subnet, Vpc,
 };
+use obsboot::aws::{Action, AwsError, Connecting, Ec2, Ec2Api, RegionSource};
 
 /// Values per filter in one request (EC2 documents at most 200 per filter for these calls).
 const FILTER_VALUES: usize = 200;
 
-/// A connected EC2 client.
-pub struct Ec2 {
+/// Loads credentials and region, and connects. `configured` is cluster.yaml's region; `zone`
+/// the availability zone of the node's providerID, used when nothing else names a region.
+/// (An [`obsboot::aws::Connect`].)
+pub fn connect<'a>(configured: Option<&'a str>, zone: Option<&'a str>) -> Connecting<'a> {
+    Box::pin(Sdk::connect(configured, zone))
+}
+
+/// The SDK's client, with what its errors name.
+struct Sdk {
     client: aws_sdk_ec2::Client,
-    /// The region.
-    pub region: String,
-    /// Where the region came from.
-    pub region_source: RegionSource,
-    /// The endpoint override in effect, if any.
-    pub endpoint: Option<String>,
+    region: String,
+    endpoint: Option<String>,
     attempts: u32,
 }
 
-impl Ec2 {
-    /// Loads credentials and region. `configured` is cluster.yaml's region; `zone` the
-    /// availability zone of the node's providerID, used when nothing else names a region.
-    pub async fn connect(configured: Option<&str>, zone: Option<&str>) -> Result<Self, AwsError> {
+impl Sdk {
+    async fn connect(configured: Option<&str>, zone: Option<&str>) -> Result<Ec2, AwsError> {
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(Provider::Rustls(CryptoMode::Ring))
             .build_https();
@@ -71,13 +76,14 @@ impl Ec2 {
         let ec2 = aws_sdk_ec2::config::Builder::from(&config)
             .region(aws_config::Region::new(region.clone()))
             .build();
-        Ok(Self {
+        let endpoint = endpoint_override();
+        let sdk = Self {
             client: aws_sdk_ec2::Client::from_conf(ec2),
-            region,
-            region_source,
-            endpoint: endpoint_override(),
+            region: region.clone(),
+            endpoint: endpoint.clone(),
             attempts,
-        })
+        };
+        Ok(Ec2::new(sdk, region, region_source, endpoint))
     }
 
     fn fail<E>(&self, action: Action, err: &SdkError<E, Response>) -> AwsError
@@ -91,7 +97,7 @@ impl Ec2 {
                     .endpoint
                     .clone()
                     .unwrap_or_else(|| format!("ec2.{}.amazonaws.com", self.region)),
-                detail: crate::report::innermost(err),
+                detail: obsboot::report::innermost(err),
             };
         };
         let code = service.err().code().unwrap_or_default().to_owned();
@@ -314,23 +320,7 @@ fn vpc(raw: &aws_sdk_ec2::types::Vpc) -> Vpc {
     }
 }
 
-impl Ec2 {
-    /// Wraps an SDK client configured elsewhere (an endpoint of its own, explicit
-    /// credentials), for callers that build the client themselves.
-    pub fn from_client(
-        client: aws_sdk_ec2::Client,
-        region: &str,
-        endpoint: Option<String>,
-    ) -> Self {
-        Self {
-            client,
-            region: region.to_owned(),
-            region_source: RegionSource::Environment,
-            endpoint,
-            attempts: 3,
-        }
-    }
-
+impl Sdk {
     async fn instances_filtered(
         &self,
         name: &str,
@@ -353,7 +343,8 @@ impl Ec2 {
     }
 }
 
-impl Ec2Api for Ec2 {
+#[async_trait::async_trait]
+impl Ec2Api for Sdk {
     async fn instance(&self, id: &str) -> Result<Option<Instance>, AwsError> {
         let answer = self
             .client

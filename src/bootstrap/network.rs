@@ -76,7 +76,7 @@ pub async fn preflight(
             let limit = settings.map_or(60, |s| s.rules_per_group);
             fix::check_quota(&plan, &inventory.rules, limit)?;
             let tags = checks::tags(&installation);
-            let fixed = fix::apply(ec2, &plan, &tags, false, cancel).await?;
+            let fixed = fix::apply(ec2.api(), &plan, &tags, false, cancel).await?;
             for rule in &fixed.added {
                 progress.line(&format!("network: added {rule}"));
             }

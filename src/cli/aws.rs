@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::aws::Settings;
+use crate::aws::{Connect, Settings};
 use crate::stack::{Cidr, Platform};
 use crate::verify::probe::parse_base;
 
@@ -25,11 +25,15 @@ pub struct SecurityGroupArgs {
 
 impl SecurityGroupArgs {
     /// How to find the group, or `None` when the user manages it.
-    pub fn settings(&self, platform: &Platform) -> Option<Settings> {
+    pub fn settings(&self, platform: &Platform, ec2: Connect) -> Option<Settings> {
         if self.skip_security_groups || platform.cluster.skip_security_groups {
             return None;
         }
-        Some(Settings::of(&platform.cluster, self.instance_id.clone()))
+        Some(Settings::of(
+            &platform.cluster,
+            self.instance_id.clone(),
+            ec2,
+        ))
     }
 }
 

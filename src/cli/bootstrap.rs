@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use super::aws::{ProbeArgs, SecurityGroupArgs, SourceArgs};
 use super::cluster::{self, ClusterArgs};
 use super::{StackArgs, print};
+use crate::aws::Connect;
 use crate::bootstrap::network;
 use crate::bootstrap::{self, Action, Params, Report, VerifyParams};
 use crate::progress::Progress;
@@ -112,7 +113,7 @@ pub struct BootstrapArgs {
     pub output: Format,
 }
 
-pub fn run(args: &BootstrapArgs, progress: Progress) -> Result<(), Error> {
+pub fn run(args: &BootstrapArgs, progress: Progress, ec2: Connect) -> Result<(), Error> {
     let (mut platform, templates) = args.stacks.load()?;
     args.sources.apply(&mut platform)?;
     let params = Params {
@@ -120,7 +121,7 @@ pub fn run(args: &BootstrapArgs, progress: Progress) -> Result<(), Error> {
         target: args.cluster.target(),
         force_conflicts: args.force_conflicts,
         timeout: args.timeout,
-        security_groups: args.security_groups.settings(&platform),
+        security_groups: args.security_groups.settings(&platform, ec2),
         break_lock: args.break_lock,
         doctor: match (args.network.skip_doctor, args.network.fix_network) {
             (true, _) => None,

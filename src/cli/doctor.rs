@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use super::bootstrap::Format;
 use super::cluster::{self, ClusterArgs};
 use super::{StackArgs, print};
+use crate::aws::Connect;
 use crate::doctor::command::{self, Action, Outcome, Params};
 use crate::network::fixes::Profile;
 use crate::selection::Selection;
@@ -101,7 +102,7 @@ pub struct DoctorArgs {
     pub output: Format,
 }
 
-pub fn run(args: &DoctorArgs) -> Result<(), Error> {
+pub fn run(args: &DoctorArgs, ec2: Connect) -> Result<(), Error> {
     let (platform, templates) = args.stacks.load()?;
     let selection = Selection::new(&platform, &args.stacks.only, &templates)?;
     let plan = selection.render(&crate::render::Slots::default())?;
@@ -109,7 +110,7 @@ pub fn run(args: &DoctorArgs) -> Result<(), Error> {
         target: args.cluster.target(),
         // Every node's instance is found by its providerID or address: no --instance-id.
         aws: (!args.skip_security_groups && !platform.cluster.skip_security_groups)
-            .then(|| crate::aws::Settings::of(&platform.cluster, None)),
+            .then(|| crate::aws::Settings::of(&platform.cluster, None, ec2)),
         installation: platform.cluster.name.as_str().to_owned(),
         selector: platform
             .cluster

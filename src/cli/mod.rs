@@ -165,17 +165,17 @@ fn colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
     terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
 }
 
-/// Runs the command `cli` describes.
-pub fn run(cli: Cli) -> Result<(), Error> {
+/// Runs the command `cli` describes, reaching EC2 through `ec2`.
+pub fn run(cli: Cli, ec2: crate::aws::Connect) -> Result<(), Error> {
     let progress = crate::progress::Progress::new(cli.global.quiet);
     match cli.command {
         Command::Render(args) => render::run(&args),
-        Command::Bootstrap(args) => bootstrap::run(&args, progress),
-        Command::Verify(args) => verify::run(&args),
-        Command::Teardown(args) => teardown::run(&args, progress),
-        Command::Doctor(args) => doctor::run(&args),
-        Command::Diff(args) => status::diff(&args),
-        Command::Status(args) => status::status(&args),
+        Command::Bootstrap(args) => bootstrap::run(&args, progress, ec2),
+        Command::Verify(args) => verify::run(&args, ec2),
+        Command::Teardown(args) => teardown::run(&args, progress, ec2),
+        Command::Doctor(args) => doctor::run(&args, ec2),
+        Command::Diff(args) => status::diff(&args, ec2),
+        Command::Status(args) => status::status(&args, ec2),
         Command::Init(args) => init::run(&args),
     }
 }

@@ -6,6 +6,7 @@ use super::aws::{SecurityGroupArgs, SourceArgs};
 use super::bootstrap::Format;
 use super::cluster::{self, ClusterArgs};
 use super::{StackArgs, print};
+use crate::aws::Connect;
 use crate::inspect::{self, Params};
 use crate::selection::Selection;
 use crate::{Error, output};
@@ -86,12 +87,12 @@ pub struct DiffArgs {
     pub output: Format,
 }
 
-pub fn status(args: &StatusArgs) -> Result<(), Error> {
+pub fn status(args: &StatusArgs, ec2: Connect) -> Result<(), Error> {
     let (platform, templates) = args.stacks.load()?;
     let params = Params {
         stacks: Selection::new(&platform, &args.stacks.only, &templates)?,
         target: args.cluster.target(),
-        security_groups: args.security_groups.settings(&platform),
+        security_groups: args.security_groups.settings(&platform, ec2),
     };
     let status = cluster::run(async |_| Ok(inspect::status(&params).await?))?;
     match args.output {
@@ -108,13 +109,13 @@ pub fn status(args: &StatusArgs) -> Result<(), Error> {
     Ok(())
 }
 
-pub fn diff(args: &DiffArgs) -> Result<(), Error> {
+pub fn diff(args: &DiffArgs, ec2: Connect) -> Result<(), Error> {
     let (mut platform, templates) = args.stacks.load()?;
     args.sources.apply(&mut platform)?;
     let params = Params {
         stacks: Selection::new(&platform, &args.stacks.only, &templates)?,
         target: args.cluster.target(),
-        security_groups: args.security_groups.settings(&platform),
+        security_groups: args.security_groups.settings(&platform, ec2),
     };
     let changes = cluster::run(async |_| Ok(inspect::diff(&params).await?))?;
     match args.output {

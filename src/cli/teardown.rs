@@ -10,6 +10,7 @@ use super::aws::SecurityGroupArgs;
 use super::bootstrap::Format;
 use super::cluster::{self, ClusterArgs};
 use super::{StackArgs, print};
+use crate::aws::Connect;
 use crate::progress::Progress;
 use crate::selection::Selection;
 use crate::teardown::{self, Params, Report};
@@ -75,7 +76,7 @@ pub struct TeardownArgs {
     pub output: Format,
 }
 
-pub fn run(args: &TeardownArgs, progress: Progress) -> Result<(), Error> {
+pub fn run(args: &TeardownArgs, progress: Progress, ec2: Connect) -> Result<(), Error> {
     let (platform, templates) = args.stacks.load()?;
     let params = Params {
         stacks: Selection::new(&platform, &args.stacks.only, &templates)?,
@@ -83,7 +84,7 @@ pub fn run(args: &TeardownArgs, progress: Progress) -> Result<(), Error> {
         timeout: args.timeout,
         keep_crds: args.keep_crds,
         everything: args.stacks.only.is_empty(),
-        security_groups: args.security_groups.settings(&platform),
+        security_groups: args.security_groups.settings(&platform, ec2),
         break_lock: args.break_lock,
         include_network: args.include_network,
     };

@@ -8,6 +8,7 @@ use super::aws::{ProbeArgs, SecurityGroupArgs};
 use super::bootstrap::Format;
 use super::cluster::{self, ClusterArgs};
 use super::{StackArgs, print};
+use crate::aws::Connect;
 use crate::selection::Selection;
 use crate::verify::EndpointReport;
 use crate::verify::command::{self, Params, Report};
@@ -59,12 +60,12 @@ pub struct VerifyArgs {
     pub output: Format,
 }
 
-pub fn run(args: &VerifyArgs) -> Result<(), Error> {
+pub fn run(args: &VerifyArgs, ec2: Connect) -> Result<(), Error> {
     let (platform, templates) = args.stacks.load()?;
     let params = Params {
         stacks: Selection::new(&platform, &args.stacks.only, &templates)?,
         target: args.cluster.target(),
-        security_groups: args.security_groups.settings(&platform),
+        security_groups: args.security_groups.settings(&platform, ec2),
         host: args.probes.url_base.clone(),
         timeout: args.probes.probe_timeout,
     };

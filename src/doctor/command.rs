@@ -88,7 +88,7 @@ pub async fn check(sources: &Sources<'_>) -> Result<(Facts, Analysis, Report), D
 pub async fn connect_ec2(settings: &aws::Settings, cluster: &Cluster) -> Result<Ec2, DoctorError> {
     let nodes = cluster.nodes(&settings.node_selector).await?;
     let zone = nodes.iter().find_map(|n| aws::discover::zone_of(Some(n)));
-    Ok(Ec2::connect(settings.region.as_deref(), zone.as_deref()).await?)
+    Ok(settings.ec2(zone.as_deref()).await?)
 }
 
 /// Runs `doctor`.
@@ -128,14 +128,15 @@ pub async fn run(params: &Params<'_>, cancel: &CancellationToken) -> Result<Outc
             let limit = params.aws.as_ref().map_or(60, |s| s.rules_per_group);
             fix::check_quota(&plan, &inventory.rules, limit)?;
             let tags = checks::tags(&params.installation);
-            outcome.fixed = Some(fix::apply(ec2, &plan, &tags, source_dest_check, cancel).await?);
+            outcome.fixed =
+                Some(fix::apply(ec2.api(), &plan, &tags, source_dest_check, cancel).await?);
         }
         (Action::Revert, Some(ec2), inventory) => {
             let recorded = inventory
                 .map(|i| i.source_dest_was.clone())
                 .unwrap_or_default();
             outcome.reverted =
-                Some(fix::revert(ec2, &params.installation, &recorded, cancel).await?);
+                Some(fix::revert(ec2.api(), &params.installation, &recorded, cancel).await?);
         }
         (Action::Revert, None, _) => return Err(DoctorError::NoEc2),
     }

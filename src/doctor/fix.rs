@@ -88,8 +88,8 @@ pub fn check_quota(
 
 /// Adds the plan's rules; with `source_dest_check`, also turns the check off where native
 /// routing needs it.
-pub async fn apply<A: Ec2Api>(
-    ec2: &A,
+pub async fn apply(
+    ec2: &dyn Ec2Api,
     plan: &FixPlan,
     tags: &[(String, String)],
     source_dest_check: bool,
@@ -154,8 +154,8 @@ fn partial(fixed: &Fixed, cause: AwsError) -> DoctorError {
 
 /// Revokes this installation's network rules, wherever they are, and puts back the
 /// source/destination check of `instances` that carry the recorded value.
-pub async fn revert<A: Ec2Api>(
-    ec2: &A,
+pub async fn revert(
+    ec2: &dyn Ec2Api,
     installation: &str,
     recorded: &BTreeMap<String, bool>,
     cancel: &CancellationToken,

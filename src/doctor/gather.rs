@@ -58,7 +58,7 @@ pub async fn facts(sources: &Sources<'_>) -> Result<Facts, DoctorError> {
     };
     let ec2 = match &sources.ec2 {
         Ok(ec2) => {
-            Read::Read(inventory::read(*ec2, &ec2.region, &nodes, sources.installation).await?)
+            Read::Read(inventory::read(ec2.api(), &ec2.region, &nodes, sources.installation).await?)
         }
         Err(why) => Read::Skipped(why.clone()),
     };

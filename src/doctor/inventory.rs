@@ -112,8 +112,8 @@ pub struct Inventory {
 
 /// Places every node of `nodes` and reads the rules of their groups. `installation` names
 /// obsboot's rules (the cluster tag).
-pub async fn read<A: Ec2Api>(
-    ec2: &A,
+pub async fn read(
+    ec2: &dyn Ec2Api,
     region: &str,
     nodes: &[KubeNode],
     installation: &str,
@@ -159,8 +159,8 @@ pub async fn read<A: Ec2Api>(
 
 /// Each node's instance: the one its providerID names, else the one with its InternalIP.
 /// Nodes without one are recorded in `out.unplaced`, stopped instances in `out.not_running`.
-async fn place<'n, A: Ec2Api>(
-    ec2: &A,
+async fn place<'n>(
+    ec2: &dyn Ec2Api,
     region: &str,
     nodes: &'n [KubeNode],
     out: &mut Inventory,
