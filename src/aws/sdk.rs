@@ -38,8 +38,8 @@ pub fn connect<'a>(configured: Option<&'a str>, zone: Option<&'a str>) -> Connec
 /// The SDK's client, with what its errors name.
 struct Sdk {
     client: aws_sdk_ec2::Client,
-    region: String,
-    endpoint: Option<String>,
+    /// Where the requests go: the override, or the region's endpoint.
+    endpoint: String,
     attempts: u32,
 }
 
@@ -79,8 +79,9 @@ impl Sdk {
         let endpoint = endpoint_override();
         let sdk = Self {
             client: aws_sdk_ec2::Client::from_conf(ec2),
-            region: region.clone(),
-            endpoint: endpoint.clone(),
+            endpoint: endpoint
+                .clone()
+                .unwrap_or_else(|| format!("ec2.{region}.amazonaws.com")),
             attempts,
         };
         Ok(Ec2::new(sdk, region, region_source, endpoint))
@@ -93,10 +94,7 @@ impl Sdk {
         let SdkError::ServiceError(service) = err else {
             return AwsError::Unreachable {
                 action,
-                endpoint: self
-                    .endpoint
-                    .clone()
-                    .unwrap_or_else(|| format!("ec2.{}.amazonaws.com", self.region)),
+                endpoint: self.endpoint.clone(),
                 detail: obsboot::report::innermost(err),
             };
         };
